@@ -1,0 +1,17 @@
+#pragma once
+// The `faultline` command line, built in a function so tests can parse argument vectors
+// in-process. Exit codes: 0 success, 1 failure found, 2 bad input, 3 harness error.
+
+#include <string>
+#include <vector>
+
+namespace faultline::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitHarnessError = 3;
+
+// Runs `faultline` with argv (argv[0] is the program name) and returns the exit code.
+int Main(int argc, const char* const* argv);
+
+}  // namespace faultline::cli

@@ -1,0 +1,113 @@
+#include "config_file.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <boost/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "faultline/proxy/json.h"
+
+namespace faultline::cli {
+namespace {
+
+namespace bj = boost::json;
+
+// YAML scalars become JSON values: quoted ones stay strings; plain ones that read as a
+// boolean or number become one.
+bj::value YamlToJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Sequence: {
+      bj::array array;
+      for (const auto& item : node) array.push_back(YamlToJson(item));
+      return array;
+    }
+    case YAML::NodeType::Map: {
+      bj::object object;
+      for (const auto& item : node) object[item.first.as<std::string>()] = YamlToJson(item.second);
+      return object;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string text = node.Scalar();
+      if (node.Tag() == "!") return bj::value(text);
+      if (text == "true") return true;
+      if (text == "false") return false;
+      boost::system::error_code ec;
+      bj::value number = bj::parse(text, ec);
+      if (!ec && number.is_number()) return number;
+      return bj::value(text);
+    }
+    default:
+      return nullptr;
+  }
+}
+
+std::string ReadFile(const std::string& path, bool& ok) {
+  std::ifstream in(path, std::ios::binary);
+  ok = static_cast<bool>(in);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string EntryLabel(std::size_t index, const bj::value& entry) {
+  std::string label = "proxy " + std::to_string(index);
+  if (entry.is_object()) {
+    if (const auto* name = entry.as_object().if_contains("name"); name && name->is_string()) {
+      label += " ('" + std::string(name->as_string()) + "')";
+    }
+  }
+  return label;
+}
+
+}  // namespace
+
+core::Result<std::vector<proxy::ProxyState>> LoadProxyConfig(const std::string& path) {
+  bool readable = false;
+  const std::string text = ReadFile(path, readable);
+  if (!readable) return core::MakeError(path + ": cannot read file");
+  const auto first = text.find_first_not_of(" \t\r\n");
+  const bool is_json = first != std::string::npos && (text[first] == '[' || text[first] == '{');
+
+  std::vector<bj::value> entries;
+  std::vector<int> lines;  // 1-based line of each entry, 0 when unknown (JSON)
+  if (is_json) {
+    auto value = proxy::json::Parse(text);
+    if (!value) return core::MakeError(path + ": " + value.message());
+    if (!value->is_array()) return core::MakeError(path + ": expected a JSON array of proxies");
+    for (const auto& entry : value->as_array()) {
+      entries.push_back(entry);
+      lines.push_back(0);
+    }
+  } else {
+    YAML::Node root;
+    try {
+      root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+      return core::MakeError(path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                             std::to_string(e.mark.column + 1) + ": " + e.msg);
+    }
+    if (root.IsNull()) return std::vector<proxy::ProxyState>{};
+    if (!root.IsSequence()) {
+      return core::MakeError(path + ":" + std::to_string(root.Mark().line + 1) +
+                             ": expected a list of proxies");
+    }
+    for (const auto& item : root) {
+      entries.push_back(YamlToJson(item));
+      lines.push_back(item.Mark().line + 1);
+    }
+  }
+
+  std::vector<proxy::ProxyState> proxies;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto parsed = proxy::json::ProxyFromJson(entries[i]);
+    if (!parsed) {
+      const std::string where = lines[i] > 0 ? path + ":" + std::to_string(lines[i]) : path;
+      return core::MakeError(where + ": " + EntryLabel(i, entries[i]) + ": " + parsed.message());
+    }
+    proxies.push_back(std::move(*parsed));
+  }
+  return proxies;
+}
+
+}  // namespace faultline::cli

@@ -1,0 +1,32 @@
+#pragma once
+// `faultline ctl`: a client for the proxy API (faultline's or Toxiproxy's), with
+// toxiproxy-cli's verbs: list, inspect, create, delete, toggle, toxic add|update|remove,
+// plus reset and populate.
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace faultline::cli {
+
+struct CtlOptions {
+  std::string url;  // default: $FAULTLINE_URL, $TOXIPROXY_URL, http://127.0.0.1:8474
+  bool json = false;
+  std::string proxy;
+  std::string listen;
+  std::string upstream;
+  bool disabled = false;
+  std::string file;
+  // toxics
+  std::string toxic_name;
+  std::string toxic_type;
+  double toxicity = -1;  // unset
+  bool upstream_stream = false;
+  bool downstream_stream = false;
+  std::vector<std::string> attributes;  // k=v
+};
+
+void SetupCtlCommand(CLI::App& app, CtlOptions& options, int& exit_code);
+
+}  // namespace faultline::cli

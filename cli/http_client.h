@@ -1,0 +1,22 @@
+#pragma once
+// A minimal blocking HTTP/1.1 client (Boost.Beast) for talking to a faultline or Toxiproxy
+// API from the command line and from tests.
+
+#include <string>
+#include <string_view>
+
+#include "faultline/core/result.h"
+
+namespace faultline::cli {
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+
+// `base_url` is "http://host:port" (a bare "host:port" also works). Connection failures are
+// errors; any HTTP status is a reply.
+core::Result<HttpReply> HttpCall(std::string_view base_url, std::string_view method,
+                                 std::string_view path, std::string_view body = {});
+
+}  // namespace faultline::cli

@@ -1,0 +1,95 @@
+#include "proxy_command.h"
+
+#include <signal.h>
+
+#include <charconv>
+#include <iostream>
+
+#include "app.h"
+#include "config_file.h"
+#include "faultline/core/random.h"
+#include "faultline/proxy/api.h"
+#include "faultline/proxy/http_server.h"
+#include "faultline/proxy/server.h"
+#include "version.h"
+
+namespace faultline::cli {
+
+void SetupProxyCommand(CLI::App& app, ProxyOptions& options, int& exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "proxy",
+      "Run the TCP fault proxy with its Toxiproxy-compatible HTTP API.\n"
+      "Point Toxiproxy clients at --host:--port; they work unchanged.");
+  cmd->add_option("--host", options.host, "Address the API listens on")
+      ->capture_default_str();
+  cmd->add_option("--port", options.port, "Port the API listens on")->capture_default_str();
+  cmd->add_option("--config", options.config,
+                  "Proxies (and their toxics) to create at start: Toxiproxy's JSON array, "
+                  "or the same in YAML")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--seed", options.seed,
+                  "Seed for every random choice the toxics make (default: random, printed)");
+  cmd->add_option("--threads", options.threads, "Data-path threads (default: one per core)");
+  cmd->callback([&options, &exit_code] { exit_code = RunProxy(options); });
+}
+
+int RunProxy(const ProxyOptions& options) {
+  std::uint64_t seed = 0;
+  if (options.seed.empty()) {
+    seed = core::RandomSeed();
+  } else {
+    auto [end, ec] = std::from_chars(options.seed.data(), options.seed.data() + options.seed.size(), seed);
+    if (ec != std::errc() || end != options.seed.data() + options.seed.size()) {
+      std::cerr << "faultline proxy: --seed must be a non-negative integer, got '" << options.seed
+                << "'\n";
+      return kExitBadInput;
+    }
+  }
+
+  // Block the stop signals before any thread starts so only sigwait below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  proxy::ProxyServer::Options server_options;
+  server_options.seed = seed;
+  server_options.threads = options.threads;
+  proxy::ProxyServer server(std::move(server_options));
+
+  if (!options.config.empty()) {
+    auto proxies = LoadProxyConfig(options.config);
+    if (!proxies) {
+      std::cerr << "faultline proxy: " << proxies.message() << "\n";
+      return kExitBadInput;
+    }
+    auto created = server.Populate(std::move(*proxies));
+    if (!created) {
+      std::cerr << "faultline proxy: " << options.config << ": " << created.message() << "\n";
+      return kExitBadInput;
+    }
+    for (const auto& p : *created) {
+      std::cout << "proxy " << p.spec.name << ": " << p.spec.listen << " -> " << p.spec.upstream
+                << (p.spec.enabled ? "" : " (disabled)") << ", " << p.toxics.size()
+                << " toxic(s)\n";
+    }
+  }
+
+  proxy::Api api(server, kVersion);
+  auto http = proxy::HttpServer::Start(api, options.host, options.port);
+  if (!http) {
+    std::cerr << "faultline proxy: " << http.message() << "\n";
+    return kExitBadInput;
+  }
+  std::cout << "faultline proxy " << kVersion << ": API on http://" << (*http)->address()
+            << ", seed " << seed << " (pass --seed " << seed << " to repeat)" << std::endl;
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::cout << "faultline proxy: stopping (" << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
+            << ")" << std::endl;
+  return kExitOk;
+}
+
+}  // namespace faultline::cli

@@ -1,0 +1,22 @@
+#pragma once
+// `faultline proxy`: the Toxiproxy-compatible proxy server.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace faultline::cli {
+
+struct ProxyOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8474;
+  std::string config;
+  std::string seed;  // empty: random, printed at start
+  unsigned threads = 0;
+};
+
+void SetupProxyCommand(CLI::App& app, ProxyOptions& options, int& exit_code);
+int RunProxy(const ProxyOptions& options);
+
+}  // namespace faultline::cli

@@ -1,0 +1,104 @@
+#pragma once
+// ProxyServer: the set of named TCP proxies, their toxics, and the threads that carry their
+// traffic. This is what the HTTP API (api.h) and the config loader drive; every method is
+// safe to call from any thread, and each change is complete when the call returns: a new
+// listener is bound, a removed one is closed, and every live connection of the proxy runs
+// the new toxic chain.
+//
+// Errors carry an HTTP status in Error::code: 400 bad input, 404 unknown proxy or toxic,
+// 409 name or listen address already taken.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "faultline/core/result.h"
+#include "faultline/proxy/toxic.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace faultline::proxy {
+
+struct ProxySpec {
+  std::string name;
+  std::string listen = "127.0.0.1:0";  // "host:port"; port 0 picks a free one
+  std::string upstream;                // "host:port"
+  bool enabled = true;
+};
+
+// A proxy as the API shows it. `spec.listen` is the bound address once enabled.
+struct ProxyState {
+  ProxySpec spec;
+  std::vector<ToxicSpec> toxics;  // upstream chain, then downstream chain, each in order
+};
+
+struct ProxyPatch {
+  std::optional<std::string> listen;
+  std::optional<std::string> upstream;
+  std::optional<bool> enabled;
+};
+
+struct ToxicPatch {
+  Attributes attributes;  // merged over the current ones
+  std::optional<double> toxicity;
+};
+
+// Turns "host" + "port" into addresses to connect or bind to. Injected so tests and the
+// fuzzer never touch DNS; the default uses the system resolver.
+using Resolver = std::function<core::Result<std::vector<std::string>>(std::string_view host,
+                                                                      std::string_view port)>;
+Resolver SystemResolver();
+Resolver NumericResolver();  // IP literals and "localhost" only
+
+class ProxyServer {
+ public:
+  struct Options {
+    unsigned threads = 0;   // data-path threads; 0 means one per core
+    std::uint64_t seed = 0; // root of every random decision the toxics make
+    Resolver resolver = SystemResolver();
+    std::shared_ptr<prometheus::Registry> metrics;  // null: a private registry
+  };
+
+  explicit ProxyServer(Options options);
+  ~ProxyServer();  // closes every listener and connection, joins the threads
+  ProxyServer(const ProxyServer&) = delete;
+  ProxyServer& operator=(const ProxyServer&) = delete;
+
+  // Creates a proxy with its initial toxics atomically: no connection can slip in before
+  // the toxics apply.
+  core::Result<ProxyState> Create(ProxySpec spec, std::vector<ToxicSpec> toxics = {});
+  // Toxiproxy's /populate: an existing proxy with the same listen and upstream is left as
+  // it is; one that differs is replaced. Everything is validated before anything changes,
+  // and if a proxy cannot start, the ones this call created are removed again.
+  core::Result<std::vector<ProxyState>> Populate(std::vector<ProxyState> proxies);
+  std::vector<ProxyState> List() const;
+  core::Result<ProxyState> Get(std::string_view name) const;
+  // Changing listen or upstream restarts the proxy (its connections close); toxics stay.
+  core::Result<ProxyState> Update(std::string_view name, const ProxyPatch& patch);
+  core::Status Delete(std::string_view name);
+  // Enables every proxy and removes every toxic.
+  core::Status Reset();
+
+  core::Result<ToxicSpec> AddToxic(std::string_view proxy, ToxicSpec toxic);
+  core::Result<ToxicSpec> UpdateToxic(std::string_view proxy, std::string_view toxic,
+                                      const ToxicPatch& patch);
+  core::Status RemoveToxic(std::string_view proxy, std::string_view toxic);
+
+  std::uint64_t seed() const;
+  prometheus::Registry& metrics() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Validates a proxy or toxic name: non-empty, at most 255 bytes, printable, no '/'.
+core::Status ValidateName(std::string_view what, std::string_view name);
+
+}  // namespace faultline::proxy

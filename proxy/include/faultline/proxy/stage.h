@@ -1,0 +1,58 @@
+#pragma once
+// A Stage is one toxic acting on one direction of one connection (Toxiproxy's "stub").
+// Stages form a chain; each receives chunks from the one before and emits them, now or
+// later, to the one after. Stages run on their connection's event-loop thread only, never
+// block, never throw, and keep time only through the injected Clock.
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "faultline/core/clock.h"
+#include "faultline/core/random.h"
+#include "faultline/proxy/toxic.h"
+
+namespace faultline::proxy {
+
+// One read from a socket, as it travels through the chain.
+struct Chunk {
+  std::vector<char> data;
+  // When the proxy read it. A latency stage moves it forward by the delay it applied, so
+  // chained latencies add up and a chunk is never delayed twice for the same wait.
+  core::TimePoint timestamp;
+};
+
+enum class CloseMode {
+  kGraceful,  // write out what was already emitted, then close both sides with FIN
+  kReset,     // close both sides at once with RST (SO_LINGER 0)
+};
+
+// What a stage may do to the rest of the connection. Provided by the Pipeline.
+class StageContext {
+ public:
+  virtual ~StageContext() = default;
+  virtual void Emit(Chunk chunk) = 0;  // to the next stage, or to the destination socket
+  virtual void EmitEnd() = 0;          // the source finished; forwarded as a half-close
+  virtual void CloseConnection(CloseMode mode) = 0;
+  virtual core::Clock& clock() = 0;
+  virtual core::Rng& rng() = 0;  // this stage's own seeded stream
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  virtual void OnChunk(Chunk chunk) = 0;
+  // The source reached end of stream. Forward it (EmitEnd) after any buffered data.
+  virtual void OnEnd() = 0;
+  // The toxic's attributes changed. Data the stage holds stays and is not lost.
+  virtual void Update(const ToxicSpec& spec) = 0;
+  // The stage is leaving the chain: emit everything it holds, oldest first, and the end of
+  // stream if it was holding that too. No timer may fire afterwards.
+  virtual void Flush() = 0;
+  virtual std::size_t buffered_bytes() const = 0;
+};
+
+// Builds the stage for a validated spec; the context must outlive the stage.
+std::unique_ptr<Stage> MakeStage(const ToxicSpec& spec, StageContext& context);
+
+}  // namespace faultline::proxy

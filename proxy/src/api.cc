@@ -1,0 +1,225 @@
+#include "faultline/proxy/api.h"
+
+#include <vector>
+
+#include <boost/json/serialize.hpp>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include "faultline/proxy/json.h"
+
+namespace faultline::proxy {
+namespace {
+
+namespace bj = boost::json;
+
+HttpResponse JsonResponse(int status, const bj::value& value) {
+  return {status, bj::serialize(value), "application/json"};
+}
+
+HttpResponse NoContent() { return {204, "", ""}; }
+
+HttpResponse FromError(const core::Error& error) {
+  return ErrorResponse(error.code != 0 ? error.code : 500, error.message);
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Splits "/proxies/a%20b/toxics" into decoded segments; false on a malformed escape.
+bool SplitPath(std::string_view target, std::vector<std::string>& segments) {
+  const auto query = target.find('?');
+  if (query != std::string_view::npos) target = target.substr(0, query);
+  std::string current;
+  bool in_segment = false;
+  for (std::size_t i = 0; i < target.size(); ++i) {
+    const char c = target[i];
+    if (c == '/') {
+      if (in_segment) segments.push_back(std::move(current));
+      current.clear();
+      in_segment = true;
+      continue;
+    }
+    in_segment = true;
+    if (c == '%') {
+      if (i + 2 >= target.size()) return false;
+      const int hi = HexValue(target[i + 1]);
+      const int lo = HexValue(target[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      current.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      current.push_back(c);
+    }
+  }
+  if (in_segment && !current.empty()) segments.push_back(std::move(current));
+  return true;
+}
+
+bj::array ToxicArray(const std::vector<ToxicSpec>& toxics) {
+  bj::array array;
+  for (const ToxicSpec& t : toxics) array.push_back(json::ToJson(t));
+  return array;
+}
+
+HttpResponse MethodNotAllowed(std::string_view method, std::string_view path) {
+  return ErrorResponse(405, "method " + std::string(method) + " is not allowed on " +
+                                std::string(path));
+}
+
+}  // namespace
+
+HttpResponse ErrorResponse(int status, std::string_view message) {
+  bj::object body;
+  body["error"] = message;
+  body["status"] = status;
+  return JsonResponse(status, body);
+}
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  // Toxiproxy's guard against cross-site requests from browsers.
+  if (request.user_agent.rfind("Mozilla/", 0) == 0) {
+    return ErrorResponse(403, "User agent not allowed");
+  }
+  if (request.body.size() > kMaxRequestBody) {
+    return ErrorResponse(413, "request body is larger than 1 MiB");
+  }
+  std::vector<std::string> path;
+  if (!SplitPath(request.target, path)) return ErrorResponse(400, "malformed escape in path");
+  const std::string& method = request.method;
+  const bool is_get = method == "GET";
+  const bool is_post = method == "POST";
+  const bool is_patch = method == "PATCH";
+  const bool is_delete = method == "DELETE";
+
+  auto body = [&]() -> core::Result<bj::value> {
+    return json::Parse(request.body);
+  };
+
+  if (path.size() == 1 && path[0] == "version") {
+    if (!is_get) return MethodNotAllowed(method, request.target);
+    bj::object v;
+    v["version"] = version_;
+    return JsonResponse(200, v);
+  }
+  if (path.size() == 1 && path[0] == "metrics") {
+    if (!is_get) return MethodNotAllowed(method, request.target);
+    prometheus::TextSerializer serializer;
+    return {200, serializer.Serialize(server_.metrics().Collect()),
+            "text/plain; version=0.0.4; charset=utf-8"};
+  }
+  if (path.size() == 1 && path[0] == "reset") {
+    if (!is_post) return MethodNotAllowed(method, request.target);
+    if (auto ok = server_.Reset(); !ok) return FromError(ok.error());
+    return NoContent();
+  }
+  if (path.size() == 1 && path[0] == "populate") {
+    if (!is_post) return MethodNotAllowed(method, request.target);
+    auto value = body();
+    if (!value) return FromError(value.error());
+    auto proxies = json::ProxyListFromJson(*value);
+    if (!proxies) return FromError(proxies.error());
+    auto created = server_.Populate(std::move(*proxies));
+    if (!created) {
+      bj::object error;
+      error["error"] = created.message();
+      error["status"] = created.code();
+      error["proxies"] = bj::array();
+      return JsonResponse(created.code(), error);
+    }
+    bj::array list;
+    for (const ProxyState& p : *created) list.push_back(json::ToJson(p));
+    bj::object result;
+    result["proxies"] = std::move(list);
+    return JsonResponse(201, result);
+  }
+  if (path.empty() || path[0] != "proxies" || path.size() > 4 ||
+      (path.size() >= 3 && path[2] != "toxics")) {
+    return ErrorResponse(404, "no such endpoint: " + request.target);
+  }
+
+  if (path.size() == 1) {
+    if (is_get) {
+      bj::object all;
+      for (const ProxyState& p : server_.List()) all[p.spec.name] = json::ToJson(p);
+      return JsonResponse(200, all);
+    }
+    if (!is_post) return MethodNotAllowed(method, request.target);
+    auto value = body();
+    if (!value) return FromError(value.error());
+    auto proxy = json::ProxyFromJson(*value);
+    if (!proxy) return FromError(proxy.error());
+    auto created = server_.Create(std::move(proxy->spec), std::move(proxy->toxics));
+    if (!created) return FromError(created.error());
+    return JsonResponse(201, json::ToJson(*created));
+  }
+
+  const std::string& proxy_name = path[1];
+  if (path.size() == 2) {
+    if (is_get) {
+      auto proxy = server_.Get(proxy_name);
+      if (!proxy) return FromError(proxy.error());
+      return JsonResponse(200, json::ToJson(*proxy));
+    }
+    if (is_post || is_patch) {
+      if (auto proxy = server_.Get(proxy_name); !proxy) return FromError(proxy.error());
+      auto value = body();
+      if (!value) return FromError(value.error());
+      auto patch = json::ProxyPatchFromJson(*value);
+      if (!patch) return FromError(patch.error());
+      auto updated = server_.Update(proxy_name, *patch);
+      if (!updated) return FromError(updated.error());
+      return JsonResponse(200, json::ToJson(*updated));
+    }
+    if (is_delete) {
+      if (auto ok = server_.Delete(proxy_name); !ok) return FromError(ok.error());
+      return NoContent();
+    }
+    return MethodNotAllowed(method, request.target);
+  }
+
+  auto proxy = server_.Get(proxy_name);
+  if (!proxy) return FromError(proxy.error());
+  if (path.size() == 3) {
+    if (is_get) return JsonResponse(200, ToxicArray(proxy->toxics));
+    if (!is_post) return MethodNotAllowed(method, request.target);
+    auto value = body();
+    if (!value) return FromError(value.error());
+    auto toxic = json::ToxicFromJson(*value);
+    if (!toxic) return FromError(toxic.error());
+    auto added = server_.AddToxic(proxy_name, std::move(*toxic));
+    if (!added) return FromError(added.error());
+    return JsonResponse(200, json::ToJson(*added));
+  }
+
+  const std::string& toxic_name = path[3];
+  const ToxicSpec* current = nullptr;
+  for (const ToxicSpec& t : proxy->toxics) {
+    if (t.name == toxic_name) current = &t;
+  }
+  if (is_get) {
+    if (current == nullptr) return ErrorResponse(404, "toxic not found");
+    return JsonResponse(200, json::ToJson(*current));
+  }
+  if (is_post || is_patch) {
+    if (current == nullptr) return ErrorResponse(404, "toxic not found");
+    auto value = body();
+    if (!value) return FromError(value.error());
+    auto patch = json::ToxicPatchFromJson(*value, *current);
+    if (!patch) return FromError(patch.error());
+    auto updated = server_.UpdateToxic(proxy_name, toxic_name, *patch);
+    if (!updated) return FromError(updated.error());
+    return JsonResponse(200, json::ToJson(*updated));
+  }
+  if (is_delete) {
+    if (auto ok = server_.RemoveToxic(proxy_name, toxic_name); !ok) return FromError(ok.error());
+    return NoContent();
+  }
+  return MethodNotAllowed(method, request.target);
+}
+
+}  // namespace faultline::proxy

@@ -1,0 +1,296 @@
+#include "faultline/proxy/json.h"
+
+#include <cmath>
+
+#include <boost/json/parse.hpp>
+
+namespace faultline::proxy::json {
+namespace {
+
+namespace bj = boost::json;
+
+core::Error BadField(std::string_view field, std::string_view problem) {
+  return core::MakeError("field '" + std::string(field) + "' " + std::string(problem), 400);
+}
+
+core::Result<const bj::object*> AsObject(const bj::value& value, std::string_view what) {
+  if (!value.is_object()) {
+    return core::MakeError("bad request body: " + std::string(what) + " must be a JSON object",
+                           400);
+  }
+  return &value.as_object();
+}
+
+core::Status OnlyKnownFields(const bj::object& object, std::initializer_list<std::string_view> known,
+                             std::string_view what) {
+  for (const auto& entry : object) {
+    bool ok = false;
+    for (std::string_view k : known) ok = ok || entry.key() == k;
+    if (!ok) {
+      std::string list;
+      for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      return core::MakeError("unknown field '" + std::string(entry.key()) + "' in " +
+                                 std::string(what) + " (known: " + list + ")",
+                             400);
+    }
+  }
+  return core::Ok();
+}
+
+core::Result<std::string> GetString(const bj::value& value, std::string_view field) {
+  if (!value.is_string()) return BadField(field, "must be a string");
+  return std::string(value.as_string());
+}
+
+core::Result<double> GetNumber(const bj::value& value, std::string_view field) {
+  if (value.is_int64()) return static_cast<double>(value.as_int64());
+  if (value.is_uint64()) return static_cast<double>(value.as_uint64());
+  if (value.is_double()) return value.as_double();
+  return BadField(field, "must be a number");
+}
+
+core::Result<std::int64_t> GetInteger(const bj::value& value, std::string_view field) {
+  if (value.is_int64()) return value.as_int64();
+  if (value.is_uint64()) return BadField(field, "is too large");
+  if (value.is_double()) {
+    const double d = value.as_double();
+    if (!std::isfinite(d) || d != std::floor(d)) return BadField(field, "must be a whole number");
+    if (std::fabs(d) >= 9.2e18) return BadField(field, "is too large");
+    return static_cast<std::int64_t>(d);
+  }
+  return BadField(field, "must be a number");
+}
+
+core::Result<Attributes> GetAttributes(const bj::value& value) {
+  if (!value.is_object()) return BadField("attributes", "must be a JSON object");
+  Attributes attributes;
+  for (const auto& entry : value.as_object()) {
+    const std::string name = "attributes." + std::string(entry.key());
+    auto number = GetInteger(entry.value(), name);
+    if (!number) return number.error();
+    attributes[std::string(entry.key())] = *number;
+  }
+  return attributes;
+}
+
+core::Result<double> GetToxicity(const bj::value& value) {
+  auto toxicity = GetNumber(value, "toxicity");
+  if (!toxicity) return toxicity.error();
+  if (!(*toxicity >= 0.0 && *toxicity <= 1.0)) return BadField("toxicity", "must be between 0 and 1");
+  return *toxicity;
+}
+
+core::Result<Stream> GetStream(const bj::value& value) {
+  auto text = GetString(value, "stream");
+  if (!text) return text.error();
+  auto stream = ParseStream(*text);
+  if (!stream) {
+    return core::MakeError("stream was invalid, can be either upstream or downstream", 400);
+  }
+  return *stream;
+}
+
+}  // namespace
+
+bj::object ToJson(const ToxicSpec& toxic) {
+  bj::object attributes;
+  for (const auto& [name, value] : toxic.attributes) attributes[name] = value;
+  bj::object object;
+  object["attributes"] = std::move(attributes);
+  object["name"] = toxic.name;
+  object["type"] = toxic.type;
+  object["stream"] = StreamName(toxic.stream);
+  // Whole numbers go out as integers ("toxicity": 1), as Toxiproxy writes them.
+  if (toxic.toxicity == 0.0 || toxic.toxicity == 1.0) {
+    object["toxicity"] = static_cast<std::int64_t>(toxic.toxicity);
+  } else {
+    object["toxicity"] = toxic.toxicity;
+  }
+  return object;
+}
+
+bj::object ToJson(const ProxyState& proxy) {
+  bj::array toxics;
+  for (const ToxicSpec& toxic : proxy.toxics) toxics.push_back(ToJson(toxic));
+  bj::object object;
+  object["name"] = proxy.spec.name;
+  object["listen"] = proxy.spec.listen;
+  object["upstream"] = proxy.spec.upstream;
+  object["enabled"] = proxy.spec.enabled;
+  object["toxics"] = std::move(toxics);
+  return object;
+}
+
+core::Result<bj::value> Parse(std::string_view text) {
+  boost::system::error_code ec;
+  bj::parse_options options;
+  options.max_depth = 32;
+  bj::value value = bj::parse(text, ec, {}, options);
+  if (ec) return core::MakeError("bad request body: invalid JSON: " + ec.message(), 400);
+  return value;
+}
+
+core::Result<ToxicSpec> ToxicFromJson(const bj::value& value) {
+  auto object = AsObject(value, "a toxic");
+  if (!object) return object.error();
+  if (auto ok = OnlyKnownFields(**object, {"name", "type", "stream", "toxicity", "attributes"},
+                                "toxic");
+      !ok) {
+    return ok.error();
+  }
+  ToxicSpec toxic;
+  for (const auto& entry : **object) {
+    const std::string_view key = entry.key();
+    const bj::value& v = entry.value();
+    if (key == "name") {
+      auto s = GetString(v, key);
+      if (!s) return s.error();
+      toxic.name = *s;
+    } else if (key == "type") {
+      auto s = GetString(v, key);
+      if (!s) return s.error();
+      toxic.type = *s;
+    } else if (key == "stream") {
+      auto s = GetStream(v);
+      if (!s) return s.error();
+      toxic.stream = *s;
+    } else if (key == "toxicity") {
+      auto t = GetToxicity(v);
+      if (!t) return t.error();
+      toxic.toxicity = *t;
+    } else if (key == "attributes") {
+      auto a = GetAttributes(v);
+      if (!a) return a.error();
+      toxic.attributes = std::move(*a);
+    }
+  }
+  if (toxic.type.empty()) return core::MakeError("missing required field: type", 400);
+  return toxic;
+}
+
+core::Result<ToxicPatch> ToxicPatchFromJson(const bj::value& value, const ToxicSpec& current) {
+  auto object = AsObject(value, "a toxic update");
+  if (!object) return object.error();
+  if (auto ok = OnlyKnownFields(**object, {"name", "type", "stream", "toxicity", "attributes"},
+                                "toxic update");
+      !ok) {
+    return ok.error();
+  }
+  ToxicPatch patch;
+  for (const auto& entry : **object) {
+    const std::string_view key = entry.key();
+    const bj::value& v = entry.value();
+    if (key == "name" || key == "type") {
+      auto s = GetString(v, key);
+      if (!s) return s.error();
+      const std::string& now = key == "name" ? current.name : current.type;
+      if (*s != now) return BadField(key, "cannot be changed (delete and re-add the toxic)");
+    } else if (key == "stream") {
+      auto s = GetStream(v);
+      if (!s) return s.error();
+      if (*s != current.stream) {
+        return BadField(key, "cannot be changed (delete and re-add the toxic)");
+      }
+    } else if (key == "toxicity") {
+      auto t = GetToxicity(v);
+      if (!t) return t.error();
+      patch.toxicity = *t;
+    } else if (key == "attributes") {
+      auto a = GetAttributes(v);
+      if (!a) return a.error();
+      patch.attributes = std::move(*a);
+    }
+  }
+  return patch;
+}
+
+core::Result<ProxyState> ProxyFromJson(const bj::value& value) {
+  auto object = AsObject(value, "a proxy");
+  if (!object) return object.error();
+  if (auto ok = OnlyKnownFields(**object, {"name", "listen", "upstream", "enabled", "toxics"},
+                                "proxy");
+      !ok) {
+    return ok.error();
+  }
+  ProxyState proxy;
+  for (const auto& entry : **object) {
+    const std::string_view key = entry.key();
+    const bj::value& v = entry.value();
+    if (key == "name" || key == "listen" || key == "upstream") {
+      auto s = GetString(v, key);
+      if (!s) return s.error();
+      (key == "name" ? proxy.spec.name : key == "listen" ? proxy.spec.listen : proxy.spec.upstream) =
+          *s;
+    } else if (key == "enabled") {
+      if (!v.is_bool()) return BadField(key, "must be true or false");
+      proxy.spec.enabled = v.as_bool();
+    } else if (key == "toxics") {
+      if (v.is_null()) continue;
+      if (!v.is_array()) return BadField(key, "must be an array of toxics");
+      std::size_t index = 0;
+      for (const bj::value& t : v.as_array()) {
+        auto toxic = ToxicFromJson(t);
+        if (!toxic) {
+          return core::MakeError("toxics[" + std::to_string(index) + "]: " + toxic.message(), 400);
+        }
+        proxy.toxics.push_back(std::move(*toxic));
+        ++index;
+      }
+    }
+  }
+  if (proxy.spec.name.empty()) return core::MakeError("missing required field: name", 400);
+  if (proxy.spec.upstream.empty()) return core::MakeError("missing required field: upstream", 400);
+  if (proxy.spec.listen.empty()) proxy.spec.listen = "127.0.0.1:0";
+  return proxy;
+}
+
+core::Result<ProxyPatch> ProxyPatchFromJson(const bj::value& value) {
+  auto object = AsObject(value, "a proxy update");
+  if (!object) return object.error();
+  // "name" and "toxics" are accepted (clients send the whole proxy back) but ignored.
+  if (auto ok = OnlyKnownFields(**object, {"name", "listen", "upstream", "enabled", "toxics"},
+                                "proxy update");
+      !ok) {
+    return ok.error();
+  }
+  ProxyPatch patch;
+  for (const auto& entry : **object) {
+    const std::string_view key = entry.key();
+    const bj::value& v = entry.value();
+    if (key == "listen" || key == "upstream") {
+      auto s = GetString(v, key);
+      if (!s) return s.error();
+      (key == "listen" ? patch.listen : patch.upstream) = *s;
+    } else if (key == "enabled") {
+      if (!v.is_bool()) return BadField(key, "must be true or false");
+      patch.enabled = v.as_bool();
+    }
+  }
+  return patch;
+}
+
+core::Result<std::vector<ProxyState>> ProxyListFromJson(const bj::value& value) {
+  if (!value.is_array()) {
+    return core::MakeError("bad request body: expected a JSON array of proxies", 400);
+  }
+  std::vector<ProxyState> proxies;
+  std::size_t index = 0;
+  for (const bj::value& entry : value.as_array()) {
+    auto proxy = ProxyFromJson(entry);
+    if (!proxy) {
+      std::string name;
+      if (entry.is_object()) {
+        if (const auto* n = entry.as_object().if_contains("name"); n && n->is_string()) {
+          name = " ('" + std::string(n->as_string()) + "')";
+        }
+      }
+      return core::MakeError("proxy " + std::to_string(index) + name + ": " + proxy.message(),
+                             400);
+    }
+    proxies.push_back(std::move(*proxy));
+    ++index;
+  }
+  return proxies;
+}
+
+}  // namespace faultline::proxy::json

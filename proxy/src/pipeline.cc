@@ -1,0 +1,142 @@
+#include "faultline/proxy/pipeline.h"
+
+#include <algorithm>
+
+namespace faultline::proxy {
+
+// A toxic's place in the chain. Present for every listed toxic; holds a Stage only while the
+// toxic is active on this connection (its toxicity draw came up).
+class Pipeline::Slot final : public StageContext {
+ public:
+  Slot(Pipeline& pipeline, const ToxicSpec& spec)
+      : pipeline_(pipeline),
+        spec_(spec),
+        rng_(core::DeriveSeed(pipeline.seed_, {StreamName(spec.stream), spec.name})) {}
+
+  void Emit(Chunk chunk) override { pipeline_.EmitFrom(this, std::move(chunk)); }
+  void EmitEnd() override { pipeline_.EmitEndFrom(this); }
+  void CloseConnection(CloseMode mode) override { pipeline_.sink_.Close(mode); }
+  core::Clock& clock() override { return pipeline_.clock_; }
+  core::Rng& rng() override { return rng_; }
+
+  const ToxicSpec& spec() const { return spec_; }
+  void set_spec(const ToxicSpec& spec) { spec_ = spec; }
+  Stage* stage() const { return stage_.get(); }
+  std::unique_ptr<Stage>& stage_ptr() { return stage_; }
+
+ private:
+  Pipeline& pipeline_;
+  ToxicSpec spec_;
+  core::Rng rng_;
+  std::unique_ptr<Stage> stage_;
+};
+
+Pipeline::Pipeline(core::Clock& clock, PipelineSink& sink, std::uint64_t seed)
+    : clock_(clock), sink_(sink), seed_(seed) {}
+
+Pipeline::~Pipeline() = default;
+
+std::size_t Pipeline::IndexOf(const Slot* slot) const {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].get() == slot) return i;
+  }
+  return slots_.size();
+}
+
+void Pipeline::EmitFrom(const Slot* from, Chunk chunk) {
+  std::size_t i = from == nullptr ? 0 : IndexOf(from) + 1;
+  for (; i < slots_.size(); ++i) {
+    if (Stage* stage = slots_[i]->stage()) {
+      stage->OnChunk(std::move(chunk));
+      return;
+    }
+  }
+  sink_.Deliver(std::move(chunk));
+}
+
+void Pipeline::EmitEndFrom(const Slot* from) {
+  std::size_t i = from == nullptr ? 0 : IndexOf(from) + 1;
+  for (; i < slots_.size(); ++i) {
+    if (Stage* stage = slots_[i]->stage()) {
+      stage->OnEnd();
+      return;
+    }
+  }
+  sink_.DeliverEnd();
+}
+
+void Pipeline::Push(Chunk chunk) {
+  if (ended_) return;
+  EmitFrom(nullptr, std::move(chunk));
+}
+
+void Pipeline::End() {
+  if (ended_) return;
+  ended_ = true;
+  EmitEndFrom(nullptr);
+}
+
+void Pipeline::Activate(Slot& slot) {
+  slot.stage_ptr() = MakeStage(slot.spec(), slot);
+  if (slot.stage() != nullptr) {
+    ++active_stages_;
+    sink_.ToxicActivated(slot.spec());
+  }
+}
+
+void Pipeline::Deactivate(Slot& slot) {
+  Stage* stage = slot.stage();
+  if (stage == nullptr) return;
+  // The stage stays in place while it flushes, so what it emits goes on to its successors.
+  stage->Flush();
+  slot.stage_ptr().reset();
+  --active_stages_;
+}
+
+void Pipeline::SetToxics(std::span<const ToxicSpec> toxics) {
+  // Remove what is gone, flushing its data forward.
+  for (std::size_t i = 0; i < slots_.size();) {
+    const std::string& name = slots_[i]->spec().name;
+    const bool kept = std::any_of(toxics.begin(), toxics.end(), [&](const ToxicSpec& t) {
+      return t.name == name && t.type == slots_[i]->spec().type;
+    });
+    if (kept) {
+      ++i;
+      continue;
+    }
+    Deactivate(*slots_[i]);
+    slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  // Update what changed, append what is new.
+  for (const ToxicSpec& spec : toxics) {
+    auto it = std::find_if(slots_.begin(), slots_.end(),
+                           [&](const auto& slot) { return slot->spec().name == spec.name; });
+    if (it == slots_.end()) {
+      slots_.push_back(std::make_unique<Slot>(*this, spec));
+      Slot& slot = *slots_.back();
+      if (spec.probability().Sample(slot.rng())) Activate(slot);
+      continue;
+    }
+    Slot& slot = **it;
+    if (slot.spec() == spec) continue;
+    slot.set_spec(spec);
+    const bool active = spec.probability().Sample(slot.rng());
+    if (active && slot.stage() != nullptr) {
+      slot.stage()->Update(spec);
+    } else if (active) {
+      Activate(slot);
+    } else {
+      Deactivate(slot);
+    }
+  }
+}
+
+std::size_t Pipeline::buffered_bytes() const {
+  std::size_t total = 0;
+  for (const auto& slot : slots_) {
+    if (const Stage* stage = slot->stage()) total += stage->buffered_bytes();
+  }
+  return total;
+}
+
+}  // namespace faultline::proxy

@@ -1,0 +1,92 @@
+#pragma once
+// Private plumbing shared by the server, its proxies and their sessions.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+
+#include "asio_clock.h"
+#include "faultline/proxy/server.h"
+#include "faultline/proxy/toxic.h"
+
+namespace faultline::proxy {
+
+// One data-path thread: an io_context that only it runs, and the clock for its timers.
+struct Worker {
+  Worker() : clock(context), guard(boost::asio::make_work_guard(context)) {}
+  boost::asio::io_context context{1};
+  AsioClock clock;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard;
+  std::thread thread;
+};
+
+// The toxics of one proxy, per direction, in chain order. Immutable once published.
+struct ToxicSet {
+  std::vector<ToxicSpec> upstream;
+  std::vector<ToxicSpec> downstream;
+  const std::vector<ToxicSpec>& For(Stream s) const {
+    return s == Stream::kUpstream ? upstream : downstream;
+  }
+  std::vector<ToxicSpec>& For(Stream s) { return s == Stream::kUpstream ? upstream : downstream; }
+};
+
+// Metric families, registered once per server; handles are resolved once per proxy.
+struct MetricFamilies {
+  prometheus::Family<prometheus::Counter>* bytes = nullptr;
+  prometheus::Family<prometheus::Gauge>* connections_active = nullptr;
+  prometheus::Family<prometheus::Counter>* connections_total = nullptr;
+  prometheus::Family<prometheus::Counter>* toxic_activations = nullptr;
+};
+
+struct ProxyMetrics {
+  prometheus::Counter* bytes_upstream = nullptr;
+  prometheus::Counter* bytes_downstream = nullptr;
+  prometheus::Gauge* connections_active = nullptr;
+  prometheus::Counter* connections_total = nullptr;
+  prometheus::Family<prometheus::Counter>* toxic_activations = nullptr;
+};
+
+// What every proxy needs from the server that owns it.
+struct Runtime {
+  boost::asio::io_context& control;
+  std::vector<std::unique_ptr<Worker>>& workers;
+  Resolver resolver;
+  std::uint64_t seed;
+  MetricFamilies families;
+  std::atomic<std::size_t> next_worker{0};
+
+  Worker& PickWorker() { return *workers[next_worker++ % workers.size()]; }
+};
+
+// Counts down acknowledgements from worker threads; waiting is bounded so a wedged
+// connection can never wedge the API (Toxiproxy's removal hang).
+class Countdown {
+ public:
+  explicit Countdown(std::size_t n) : remaining_(n) {}
+  void Done() {
+    std::lock_guard lock(mutex_);
+    if (remaining_ > 0 && --remaining_ == 0) done_.notify_all();
+  }
+  bool WaitFor(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex_);
+    return done_.wait_for(lock, limit, [this] { return remaining_ == 0; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_;
+  std::size_t remaining_;
+};
+
+}  // namespace faultline::proxy

@@ -1,0 +1,426 @@
+#include "faultline/proxy/server.h"
+
+#include <algorithm>
+#include <future>
+#include <map>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <prometheus/registry.h>
+
+#include "faultline/proxy/metrics.h"
+#include "proxy_instance.h"
+
+namespace faultline::proxy {
+namespace {
+
+using boost::asio::ip::tcp;
+
+core::Result<std::vector<std::string>> ResolveWith(std::string_view host, std::string_view port,
+                                                   bool numeric_only) {
+  if (host.empty() || host == "0.0.0.0") return std::vector<std::string>{"0.0.0.0"};
+  boost::system::error_code ec;
+  auto ip = boost::asio::ip::make_address(std::string(host), ec);
+  if (!ec) return std::vector<std::string>{ip.to_string()};
+  if (host == "localhost") return std::vector<std::string>{"127.0.0.1"};
+  if (numeric_only) {
+    return core::MakeError("cannot resolve host '" + std::string(host) + "'", 400);
+  }
+  boost::asio::io_context context;
+  tcp::resolver resolver(context);
+  auto results = resolver.resolve(std::string(host), std::string(port), ec);
+  if (ec) {
+    return core::MakeError("cannot resolve host '" + std::string(host) + "': " + ec.message(), 400);
+  }
+  std::vector<std::string> addresses;
+  for (const auto& entry : results) {
+    // Prefer IPv4 first: most services listen on 127.0.0.1 rather than ::1.
+    const auto address = entry.endpoint().address();
+    if (address.is_v4()) addresses.insert(addresses.begin(), address.to_string());
+    else addresses.push_back(address.to_string());
+  }
+  return addresses;
+}
+
+}  // namespace
+
+Resolver SystemResolver() {
+  return [](std::string_view host, std::string_view port) { return ResolveWith(host, port, false); };
+}
+
+Resolver NumericResolver() {
+  return [](std::string_view host, std::string_view port) { return ResolveWith(host, port, true); };
+}
+
+core::Status ValidateName(std::string_view what, std::string_view name) {
+  if (name.empty()) return core::MakeError("missing required field: name", 400);
+  if (name.size() > 255) {
+    return core::MakeError(std::string(what) + " name is longer than 255 bytes", 400);
+  }
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f || c == '/') {
+      return core::MakeError(std::string(what) + " name '" + std::string(name) +
+                                 "' may not contain '/' or control characters",
+                             400);
+    }
+  }
+  return core::Ok();
+}
+
+class ProxyServer::Impl {
+ public:
+  explicit Impl(Options options)
+      : registry_(options.metrics ? options.metrics : std::make_shared<prometheus::Registry>()),
+        runtime_{control_, workers_, std::move(options.resolver), options.seed, RegisterFamilies()} {
+    unsigned threads = options.threads;
+    if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < threads; ++i) {
+      auto worker = std::make_unique<Worker>();
+      Worker* raw = worker.get();
+      worker->thread = std::thread([raw] { raw->context.run(); });
+      workers_.push_back(std::move(worker));
+    }
+    control_thread_ = std::thread([this] { control_.run(); });
+  }
+
+  ~Impl() {
+    OnControl([this] {
+      for (auto& [name, proxy] : proxies_) proxy->Stop();
+      proxies_.clear();
+      return 0;
+    });
+    control_guard_.reset();
+    boost::asio::post(control_, [this] { control_.stop(); });
+    control_thread_.join();
+    // Work already queued (session removals) runs before the final stop.
+    for (auto& worker : workers_) {
+      worker->guard.reset();
+      boost::asio::post(worker->context, [raw = worker.get()] { raw->context.stop(); });
+    }
+    for (auto& worker : workers_) worker->thread.join();
+  }
+
+  // Runs `fn` on the control thread (inline if already there) and returns its result.
+  template <typename Fn>
+  auto OnControl(Fn&& fn) -> decltype(fn()) {
+    if (control_.get_executor().running_in_this_thread()) return fn();
+    std::packaged_task<decltype(fn())()> task(std::forward<Fn>(fn));
+    auto result = task.get_future();
+    boost::asio::post(control_, [&task] { task(); });
+    return result.get();
+  }
+
+  core::Result<ProxyState> Create(ProxySpec spec, std::vector<ToxicSpec> toxics) {
+    if (auto ok = ValidateName("proxy", spec.name); !ok) return ok.error();
+    if (proxies_.count(spec.name) != 0) return core::MakeError("proxy already exists", 409);
+    auto set = BuildToxicSet(std::move(toxics));
+    if (!set) return set.error();
+    if (auto ok = Validate(spec); !ok) return ok.error();
+    auto instance = MakeInstance(spec);
+    instance->SetToxics(std::make_shared<const ToxicSet>(std::move(*set)));
+    if (spec.enabled) {
+      if (auto ok = instance->Start(); !ok) return ok.error();
+    }
+    proxies_.emplace(spec.name, instance);
+    return State(*instance);
+  }
+
+  core::Result<std::vector<ProxyState>> Populate(std::vector<ProxyState> proxies) {
+    // Check everything first, so a bad entry changes nothing.
+    std::map<std::string, int> seen;
+    for (std::size_t i = 0; i < proxies.size(); ++i) {
+      ProxyState& p = proxies[i];
+      const std::string where = "proxy " + std::to_string(i) +
+                                (p.spec.name.empty() ? "" : " ('" + p.spec.name + "')");
+      if (auto ok = ValidateName("proxy", p.spec.name); !ok) {
+        return core::MakeError(where + ": " + ok.message(), 400);
+      }
+      if (++seen[p.spec.name] > 1) {
+        return core::MakeError(where + ": name appears twice", 400);
+      }
+      if (auto ok = Validate(p.spec); !ok) return core::MakeError(where + ": " + ok.message(), 400);
+      auto set = BuildToxicSet(p.toxics);
+      if (!set) return core::MakeError(where + ": " + set.message(), set.code());
+    }
+    std::vector<ProxyState> result;
+    std::vector<std::string> created;
+    for (ProxyState& p : proxies) {
+      auto it = proxies_.find(p.spec.name);
+      if (it != proxies_.end()) {
+        const ProxySpec& old = it->second->spec();
+        if (old.listen == p.spec.listen && old.upstream == p.spec.upstream) {
+          result.push_back(State(*it->second));
+          continue;
+        }
+        it->second->Stop();
+        proxies_.erase(it);
+      }
+      auto state = Create(p.spec, p.toxics);
+      if (!state) {
+        for (const std::string& name : created) {
+          proxies_.at(name)->Stop();
+          proxies_.erase(name);
+        }
+        return core::MakeError("proxy '" + p.spec.name + "': " + state.message(), state.code());
+      }
+      created.push_back(p.spec.name);
+      result.push_back(std::move(*state));
+    }
+    return result;
+  }
+
+  std::vector<ProxyState> List() const {
+    std::vector<ProxyState> result;
+    for (const auto& [name, proxy] : proxies_) result.push_back(State(*proxy));
+    return result;
+  }
+
+  core::Result<ProxyState> Get(std::string_view name) const {
+    auto proxy = Find(name);
+    if (!proxy) return NotFound();
+    return State(*proxy);
+  }
+
+  core::Result<ProxyState> Update(std::string_view name, const ProxyPatch& patch) {
+    auto proxy = Find(name);
+    if (!proxy) return NotFound();
+    ProxySpec spec = proxy->spec();
+    spec.listen = patch.listen.value_or(spec.listen);
+    spec.upstream = patch.upstream.value_or(spec.upstream);
+    spec.enabled = patch.enabled.value_or(proxy->running());
+    if (auto ok = Validate(spec); !ok) return ok.error();
+    const bool moved = spec.listen != proxy->spec().listen || spec.upstream != proxy->spec().upstream;
+    if (!moved) {
+      if (spec.enabled && !proxy->running()) {
+        if (auto ok = proxy->Start(); !ok) return ok.error();
+      } else if (!spec.enabled && proxy->running()) {
+        proxy->Stop();
+      }
+      return State(*proxy);
+    }
+    // A new listener or upstream: restart, and put the old one back if the new one fails.
+    const bool was_running = proxy->running();
+    proxy->Stop();
+    auto replacement = MakeInstance(spec);
+    replacement->SetToxics(proxy->toxics());
+    if (spec.enabled) {
+      if (auto ok = replacement->Start(); !ok) {
+        if (was_running) (void)proxy->Start();
+        return ok.error();
+      }
+    }
+    proxies_[spec.name] = replacement;
+    return State(*replacement);
+  }
+
+  core::Status Delete(std::string_view name) {
+    auto it = proxies_.find(std::string(name));
+    if (it == proxies_.end()) return NotFound();
+    it->second->Stop();
+    proxies_.erase(it);
+    return core::Ok();
+  }
+
+  core::Status Reset() {
+    for (auto& [name, proxy] : proxies_) {
+      if (!proxy->running()) {
+        if (auto ok = proxy->Start(); !ok) return ok;
+      }
+      proxy->SetToxics(std::make_shared<const ToxicSet>());
+    }
+    return core::Ok();
+  }
+
+  core::Result<ToxicSpec> AddToxic(std::string_view name, ToxicSpec toxic) {
+    auto proxy = Find(name);
+    if (!proxy) return NotFound();
+    if (!toxic.name.empty()) {
+      if (auto ok = ValidateName("toxic", toxic.name); !ok) return ok.error();
+    }
+    if (auto ok = ValidateToxic(toxic); !ok) return core::MakeError(ok.message(), 400);
+    ToxicSet set = *proxy->toxics();
+    if (FindToxic(set, toxic.name)) return core::MakeError("toxic already exists", 409);
+    set.For(toxic.stream).push_back(toxic);
+    proxy->SetToxics(std::make_shared<const ToxicSet>(std::move(set)));
+    return toxic;
+  }
+
+  core::Result<ToxicSpec> UpdateToxic(std::string_view name, std::string_view toxic_name,
+                                      const ToxicPatch& patch) {
+    auto proxy = Find(name);
+    if (!proxy) return NotFound();
+    ToxicSet set = *proxy->toxics();
+    ToxicSpec* toxic = FindToxic(set, toxic_name);
+    if (toxic == nullptr) return core::MakeError("toxic not found", 404);
+    ToxicSpec updated = *toxic;
+    for (const auto& [key, value] : patch.attributes) updated.attributes[key] = value;
+    if (patch.toxicity) updated.toxicity = *patch.toxicity;
+    if (auto ok = ValidateToxic(updated); !ok) return core::MakeError(ok.message(), 400);
+    *toxic = updated;
+    proxy->SetToxics(std::make_shared<const ToxicSet>(std::move(set)));
+    return updated;
+  }
+
+  core::Status RemoveToxic(std::string_view name, std::string_view toxic_name) {
+    auto proxy = Find(name);
+    if (!proxy) return NotFound();
+    ToxicSet set = *proxy->toxics();
+    bool removed = false;
+    for (Stream stream : {Stream::kUpstream, Stream::kDownstream}) {
+      auto& chain = set.For(stream);
+      auto it = std::find_if(chain.begin(), chain.end(),
+                             [&](const ToxicSpec& t) { return t.name == toxic_name; });
+      if (it != chain.end()) {
+        chain.erase(it);
+        removed = true;
+      }
+    }
+    if (!removed) return core::MakeError("toxic not found", 404);
+    proxy->SetToxics(std::make_shared<const ToxicSet>(std::move(set)));
+    return core::Ok();
+  }
+
+  std::uint64_t seed() const { return runtime_.seed; }
+  prometheus::Registry& metrics() const { return *registry_; }
+
+ private:
+  static core::Error NotFound() { return core::MakeError("proxy not found", 404); }
+
+  MetricFamilies RegisterFamilies() {
+    MetricFamilies f;
+    f.bytes = &prometheus::BuildCounter()
+                   .Name(metrics::kBytesTotal)
+                   .Help("Bytes read from the client (upstream) or the server (downstream).")
+                   .Register(*registry_);
+    f.connections_active = &prometheus::BuildGauge()
+                                .Name(metrics::kConnectionsActive)
+                                .Help("Connections open through the proxy now.")
+                                .Register(*registry_);
+    f.connections_total = &prometheus::BuildCounter()
+                               .Name(metrics::kConnectionsTotal)
+                               .Help("Connections accepted by the proxy.")
+                               .Register(*registry_);
+    f.toxic_activations = &prometheus::BuildCounter()
+                               .Name(metrics::kToxicActivationsTotal)
+                               .Help("Times a toxic took effect on a connection.")
+                               .Register(*registry_);
+    return f;
+  }
+
+  // Handles are resolved once per proxy and never removed, so sessions can keep pointers.
+  ProxyMetrics MetricsFor(const std::string& name) {
+    const MetricFamilies& f = runtime_.families;
+    ProxyMetrics m;
+    m.bytes_upstream = &f.bytes->Add({{"proxy", name}, {"direction", "upstream"}});
+    m.bytes_downstream = &f.bytes->Add({{"proxy", name}, {"direction", "downstream"}});
+    m.connections_active = &f.connections_active->Add({{"proxy", name}});
+    m.connections_total = &f.connections_total->Add({{"proxy", name}});
+    m.toxic_activations = f.toxic_activations;
+    return m;
+  }
+
+  std::shared_ptr<ProxyInstance> MakeInstance(const ProxySpec& spec) {
+    return std::make_shared<ProxyInstance>(runtime_, spec, MetricsFor(spec.name));
+  }
+
+  core::Status Validate(const ProxySpec& spec) const {
+    if (spec.upstream.empty()) return core::MakeError("missing required field: upstream", 400);
+    if (auto parts = SplitHostPort(spec.upstream); !parts) {
+      return core::MakeError("upstream: " + parts.message(), 400);
+    }
+    if (auto parts = SplitHostPort(spec.listen); !parts) {
+      return core::MakeError("listen: " + parts.message(), 400);
+    }
+    return core::Ok();
+  }
+
+  core::Result<ToxicSet> BuildToxicSet(std::vector<ToxicSpec> toxics) const {
+    ToxicSet set;
+    for (ToxicSpec& toxic : toxics) {
+      if (!toxic.name.empty()) {
+        if (auto ok = ValidateName("toxic", toxic.name); !ok) return ok.error();
+      }
+      if (auto ok = ValidateToxic(toxic); !ok) {
+        return core::MakeError("toxic '" + toxic.name + "': " + ok.message(), 400);
+      }
+      if (FindToxic(set, toxic.name)) {
+        return core::MakeError("toxic '" + toxic.name + "' appears twice", 400);
+      }
+      set.For(toxic.stream).push_back(std::move(toxic));
+    }
+    return set;
+  }
+
+  static ToxicSpec* FindToxic(ToxicSet& set, std::string_view name) {
+    for (Stream stream : {Stream::kUpstream, Stream::kDownstream}) {
+      for (ToxicSpec& t : set.For(stream)) {
+        if (t.name == name) return &t;
+      }
+    }
+    return nullptr;
+  }
+
+  std::shared_ptr<ProxyInstance> Find(std::string_view name) const {
+    auto it = proxies_.find(std::string(name));
+    return it == proxies_.end() ? nullptr : it->second;
+  }
+
+  static ProxyState State(const ProxyInstance& proxy) {
+    ProxyState state{proxy.spec(), {}};
+    state.spec.listen = proxy.listen_address();
+    state.spec.enabled = proxy.running();
+    const auto toxics = proxy.toxics();
+    state.toxics = toxics->upstream;
+    state.toxics.insert(state.toxics.end(), toxics->downstream.begin(), toxics->downstream.end());
+    return state;
+  }
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  boost::asio::io_context control_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> control_guard_ =
+      boost::asio::make_work_guard(control_);
+  std::vector<std::unique_ptr<Worker>> workers_;
+  Runtime runtime_;
+  std::thread control_thread_;
+  std::map<std::string, std::shared_ptr<ProxyInstance>, std::less<>> proxies_;
+};
+
+ProxyServer::ProxyServer(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+ProxyServer::~ProxyServer() = default;
+
+core::Result<ProxyState> ProxyServer::Create(ProxySpec spec, std::vector<ToxicSpec> toxics) {
+  return impl_->OnControl([&] { return impl_->Create(std::move(spec), std::move(toxics)); });
+}
+core::Result<std::vector<ProxyState>> ProxyServer::Populate(std::vector<ProxyState> proxies) {
+  return impl_->OnControl([&] { return impl_->Populate(std::move(proxies)); });
+}
+std::vector<ProxyState> ProxyServer::List() const {
+  return impl_->OnControl([&] { return impl_->List(); });
+}
+core::Result<ProxyState> ProxyServer::Get(std::string_view name) const {
+  return impl_->OnControl([&] { return impl_->Get(name); });
+}
+core::Result<ProxyState> ProxyServer::Update(std::string_view name, const ProxyPatch& patch) {
+  return impl_->OnControl([&] { return impl_->Update(name, patch); });
+}
+core::Status ProxyServer::Delete(std::string_view name) {
+  return impl_->OnControl([&] { return impl_->Delete(name); });
+}
+core::Status ProxyServer::Reset() {
+  return impl_->OnControl([&] { return impl_->Reset(); });
+}
+core::Result<ToxicSpec> ProxyServer::AddToxic(std::string_view proxy, ToxicSpec toxic) {
+  return impl_->OnControl([&] { return impl_->AddToxic(proxy, std::move(toxic)); });
+}
+core::Result<ToxicSpec> ProxyServer::UpdateToxic(std::string_view proxy, std::string_view toxic,
+                                                 const ToxicPatch& patch) {
+  return impl_->OnControl([&] { return impl_->UpdateToxic(proxy, toxic, patch); });
+}
+core::Status ProxyServer::RemoveToxic(std::string_view proxy, std::string_view toxic) {
+  return impl_->OnControl([&] { return impl_->RemoveToxic(proxy, toxic); });
+}
+std::uint64_t ProxyServer::seed() const { return impl_->seed(); }
+prometheus::Registry& ProxyServer::metrics() const { return impl_->metrics(); }
+
+}  // namespace faultline::proxy

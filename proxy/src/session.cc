@@ -1,0 +1,315 @@
+#include "session.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+
+#include "proxy_instance.h"
+
+namespace faultline::proxy {
+namespace {
+
+using boost::asio::ip::tcp;
+
+constexpr std::size_t kScratchSize = 256 << 10;
+constexpr int kReadsPerWakeup = 16;
+// A gracefully closing connection gets this long to write out what it was already given.
+constexpr auto kCloseGrace = std::chrono::seconds(5);
+// An upstream that neither accepts nor refuses within this long is given up on.
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
+
+// Reads land here first; an idle connection owns no buffer of its own.
+char* Scratch() {
+  thread_local std::unique_ptr<char[]> buffer(new char[kScratchSize]);
+  return buffer.get();
+}
+
+bool WouldBlock(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
+
+}  // namespace
+
+class Session::Flow final : public PipelineSink {
+ public:
+  Flow(Session& session, tcp::socket& from, tcp::socket& to, Stream stream,
+       prometheus::Counter* bytes)
+      : session_(session),
+        from_(from),
+        to_(to),
+        stream_(stream),
+        bytes_(bytes),
+        pipeline_(session.worker_.clock, *this,
+                  core::DeriveSeed(session.seed_, {StreamName(stream)})) {}
+
+  void SetToxics(const ToxicSet& toxics) {
+    pipeline_.SetToxics(toxics.For(stream_));
+    if (paused_) WaitReadable();
+  }
+
+  void WaitReadable() {
+    if (read_waiting_ || source_ended_ || session_.state_ != State::kOpen) return;
+    if (Backlog() > kHighWater) {
+      paused_ = true;
+      return;
+    }
+    paused_ = false;
+    read_waiting_ = true;
+    from_.async_wait(tcp::socket::wait_read,
+                     [self = session_.shared_from_this(), this](const boost::system::error_code& ec) {
+                       read_waiting_ = false;
+                       if (!ec) OnReadable();
+                     });
+  }
+
+  bool drained() const { return out_.empty(); }
+  bool finished() const { return shutdown_sent_; }
+
+  // PipelineSink
+  void Deliver(Chunk chunk) override {
+    if (session_.state_ == State::kOpen) Write(chunk.data.data(), chunk.data.size(), &chunk.data);
+  }
+  void DeliverEnd() override {
+    if (session_.state_ != State::kOpen) return;
+    if (out_.empty()) {
+      ShutdownSend();
+    } else {
+      end_pending_ = true;
+    }
+  }
+  void Close(CloseMode mode) override { session_.Close(mode); }
+  void ToxicActivated(const ToxicSpec& spec) override {
+    session_.proxy_->metrics()
+        .toxic_activations->Add({{"proxy", session_.proxy_->name()}, {"toxic", spec.name}})
+        .Increment();
+  }
+
+ private:
+  struct Pending {
+    std::vector<char> data;
+    std::size_t offset = 0;
+  };
+
+  std::size_t Backlog() const { return out_bytes_ + pipeline_.buffered_bytes(); }
+
+  void OnReadable() {
+    if (session_.state_ != State::kOpen) return;
+    char* buffer = Scratch();
+    const int fd = from_.native_handle();
+    for (int i = 0; i < kReadsPerWakeup; ++i) {
+      if (Backlog() > kHighWater) {
+        paused_ = true;
+        return;
+      }
+      const ssize_t n = ::recv(fd, buffer, kScratchSize, MSG_DONTWAIT);
+      if (n > 0) {
+        bytes_->Increment(static_cast<double>(n));
+        if (pipeline_.bypass()) {
+          Write(buffer, static_cast<std::size_t>(n), nullptr);
+        } else {
+          pipeline_.Push(Chunk{std::vector<char>(buffer, buffer + n), session_.worker_.clock.Now()});
+        }
+        if (session_.state_ != State::kOpen) return;
+        if (static_cast<std::size_t>(n) < kScratchSize) break;
+        continue;
+      }
+      if (n == 0) {
+        source_ended_ = true;
+        pipeline_.End();
+        return;
+      }
+      if (errno == EINTR) continue;
+      if (WouldBlock(errno)) break;
+      session_.Abort(/*propagate_reset=*/errno == ECONNRESET);
+      return;
+    }
+    WaitReadable();
+  }
+
+  // Writes now if nothing is queued, and queues what the socket did not take.
+  void Write(const char* data, std::size_t size, std::vector<char>* owned) {
+    if (size == 0) return;
+    std::size_t written = 0;
+    if (out_.empty()) {
+      const ssize_t n = ::send(to_.native_handle(), data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && !WouldBlock(errno) && errno != EINTR) {
+        session_.Abort(/*propagate_reset=*/true);
+        return;
+      }
+      written = n > 0 ? static_cast<std::size_t>(n) : 0;
+      if (written == size) return;
+    }
+    if (owned != nullptr) {
+      out_.push_back(Pending{std::move(*owned), written});
+    } else {
+      out_.push_back(Pending{std::vector<char>(data + written, data + size), 0});
+    }
+    out_bytes_ += size - written;
+    WaitWritable();
+  }
+
+  void WaitWritable() {
+    if (write_waiting_) return;
+    write_waiting_ = true;
+    to_.async_wait(tcp::socket::wait_write,
+                   [self = session_.shared_from_this(), this](const boost::system::error_code& ec) {
+                     write_waiting_ = false;
+                     if (!ec) OnWritable();
+                   });
+  }
+
+  void OnWritable() {
+    if (session_.state_ == State::kClosed) return;
+    while (!out_.empty()) {
+      Pending& front = out_.front();
+      const std::size_t left = front.data.size() - front.offset;
+      const ssize_t n = ::send(to_.native_handle(), front.data.data() + front.offset, left,
+                               MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0) {
+        if (WouldBlock(errno) || errno == EINTR) break;
+        session_.Abort(/*propagate_reset=*/true);
+        return;
+      }
+      front.offset += static_cast<std::size_t>(n);
+      out_bytes_ -= static_cast<std::size_t>(n);
+      if (front.offset < front.data.size()) break;
+      out_.pop_front();
+    }
+    if (!out_.empty()) {
+      WaitWritable();
+      return;
+    }
+    if (session_.state_ == State::kClosing) {
+      session_.MaybeFinish();
+      return;
+    }
+    if (end_pending_) ShutdownSend();
+    if (paused_) WaitReadable();
+  }
+
+  void ShutdownSend() {
+    end_pending_ = false;
+    boost::system::error_code ignored;
+    to_.shutdown(tcp::socket::shutdown_send, ignored);
+    shutdown_sent_ = true;
+    session_.MaybeFinish();
+  }
+
+  Session& session_;
+  tcp::socket& from_;
+  tcp::socket& to_;
+  Stream stream_;
+  prometheus::Counter* bytes_;
+  Pipeline pipeline_;
+  std::deque<Pending> out_;
+  std::size_t out_bytes_ = 0;
+  bool read_waiting_ = false;
+  bool write_waiting_ = false;
+  bool paused_ = false;
+  bool source_ended_ = false;
+  bool end_pending_ = false;
+  bool shutdown_sent_ = false;
+};
+
+Session::Session(std::shared_ptr<ProxyInstance> proxy, Worker& worker, tcp::socket client,
+                 std::uint64_t seed)
+    : proxy_(std::move(proxy)),
+      worker_(worker),
+      client_(std::move(client)),
+      upstream_(worker.context),
+      deadline_(worker.clock.MakeTimer()),
+      seed_(seed) {
+  proxy_->metrics().connections_active->Increment();
+  proxy_->metrics().connections_total->Increment();
+}
+
+Session::~Session() = default;
+
+void Session::Start(std::shared_ptr<const ToxicSet> toxics) {
+  pending_toxics_ = std::move(toxics);
+  if (state_ != State::kConnecting) return;  // shut down before it started
+  deadline_->ArmAt(worker_.clock.Now() + kConnectTimeout, [this] { Close(CloseMode::kGraceful); });
+  boost::asio::async_connect(
+      upstream_, proxy_->upstream_endpoints(),
+      [self = shared_from_this()](const boost::system::error_code& ec, const tcp::endpoint&) {
+        self->OnConnected(ec);
+      });
+}
+
+void Session::OnConnected(const boost::system::error_code& ec) {
+  if (state_ != State::kConnecting) return;
+  deadline_->Cancel();
+  if (ec) {
+    // Like Toxiproxy: the client sees its accepted connection close.
+    Finish();
+    return;
+  }
+  boost::system::error_code ignored;
+  client_.set_option(tcp::no_delay(true), ignored);
+  upstream_.set_option(tcp::no_delay(true), ignored);
+  state_ = State::kOpen;
+  up_ = std::make_unique<Flow>(*this, client_, upstream_, Stream::kUpstream,
+                               proxy_->metrics().bytes_upstream);
+  down_ = std::make_unique<Flow>(*this, upstream_, client_, Stream::kDownstream,
+                                 proxy_->metrics().bytes_downstream);
+  ApplyToxics(std::move(pending_toxics_));
+  if (state_ != State::kOpen) return;
+  up_->WaitReadable();
+  down_->WaitReadable();
+}
+
+void Session::ApplyToxics(std::shared_ptr<const ToxicSet> toxics) {
+  if (!up_) {
+    pending_toxics_ = std::move(toxics);
+    return;
+  }
+  if (state_ != State::kOpen || !toxics) return;
+  up_->SetToxics(*toxics);
+  if (state_ == State::kOpen) down_->SetToxics(*toxics);
+}
+
+void Session::Shutdown() { Finish(); }
+
+void Session::Close(CloseMode mode) {
+  if (state_ == State::kClosed) return;
+  if (mode == CloseMode::kReset) {
+    boost::system::error_code ignored;
+    client_.set_option(boost::asio::socket_base::linger(true, 0), ignored);
+    upstream_.set_option(boost::asio::socket_base::linger(true, 0), ignored);
+    Finish();
+    return;
+  }
+  if (state_ == State::kClosing) return;
+  state_ = State::kClosing;
+  deadline_->ArmAt(worker_.clock.Now() + kCloseGrace, [this] { Finish(); });
+  MaybeFinish();
+}
+
+void Session::Abort(bool propagate_reset) {
+  Close(propagate_reset ? CloseMode::kReset : CloseMode::kGraceful);
+  if (state_ != State::kClosed) Finish();
+}
+
+void Session::MaybeFinish() {
+  if (state_ == State::kClosing) {
+    if ((!up_ || up_->drained()) && (!down_ || down_->drained())) Finish();
+    return;
+  }
+  if (state_ == State::kOpen && up_->finished() && down_->finished()) Finish();
+}
+
+void Session::Finish() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  deadline_->Cancel();
+  boost::system::error_code ignored;
+  client_.close(ignored);
+  upstream_.close(ignored);
+  proxy_->metrics().connections_active->Decrement();
+  // Removal may drop the last reference, so it must not happen inside this call chain
+  // (a timer callback may be running in one of our stages).
+  boost::asio::post(worker_.context, [self = shared_from_this()] { self->proxy_->Remove(self); });
+}
+
+}  // namespace faultline::proxy

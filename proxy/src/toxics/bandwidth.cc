@@ -1,0 +1,86 @@
+// bandwidth: releases data at `rate` KB/s (1 KB = 1000 bytes). A chunk leaves when its
+// transmission at that rate would have finished; chunks bigger than 100 ms of traffic go in
+// 100 ms pieces, as Toxiproxy does. rate 0 holds everything until the toxic is updated or
+// removed (a "cut cable" that, unlike Toxiproxy's, can always be undone promptly).
+
+#include "toxics/chunk_queue.h"
+#include "toxics/toxics.h"
+
+namespace faultline::proxy::toxics {
+namespace {
+
+class Bandwidth final : public Stage {
+ public:
+  Bandwidth(const ToxicSpec& spec, StageContext& context)
+      : context_(context), timer_(context.clock().MakeTimer()) {
+    bytes_per_second_ = Attr(spec, "rate") * 1000;
+  }
+
+  void OnChunk(Chunk chunk) override {
+    queue_.Push(std::move(chunk));
+    if (!timer_->armed()) Pump();
+  }
+
+  void OnEnd() override {
+    end_pending_ = true;
+    if (!timer_->armed()) Pump();
+  }
+
+  void Update(const ToxicSpec& spec) override {
+    const std::int64_t rate = Attr(spec, "rate") * 1000;
+    if (rate == bytes_per_second_) return;
+    bytes_per_second_ = rate;
+    timer_->Cancel();
+    Pump();
+  }
+
+  void Flush() override {
+    timer_->Cancel();
+    queue_.Drain([this](Chunk piece) { context_.Emit(std::move(piece)); });
+    if (end_pending_) {
+      end_pending_ = false;
+      context_.EmitEnd();
+    }
+  }
+
+  std::size_t buffered_bytes() const override { return queue_.bytes(); }
+
+ private:
+  void Pump() {
+    const core::TimePoint now = context_.clock().Now();
+    while (!queue_.empty()) {
+      if (bytes_per_second_ <= 0) return;  // stalled until updated or removed
+      if (link_free_at_ < now) link_free_at_ = now;
+      const auto piece_limit = static_cast<std::size_t>(std::max<std::int64_t>(1, bytes_per_second_ / 10));
+      const std::size_t size = std::min(queue_.front_remaining(), piece_limit);
+      const auto transmit = core::Duration(static_cast<core::Duration::rep>(
+          static_cast<double>(size) * 1e9 / static_cast<double>(bytes_per_second_)));
+      const core::TimePoint done = link_free_at_ + transmit;
+      if (done > now) {
+        timer_->ArmAt(done, [this] { Pump(); });
+        return;
+      }
+      link_free_at_ = done;
+      context_.Emit(queue_.TakeFront(size));
+    }
+    if (end_pending_) {
+      end_pending_ = false;
+      context_.EmitEnd();
+    }
+  }
+
+  StageContext& context_;
+  std::unique_ptr<core::Timer> timer_;
+  std::int64_t bytes_per_second_ = 0;
+  core::TimePoint link_free_at_{};
+  ChunkQueue queue_;
+  bool end_pending_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> MakeBandwidth(const ToxicSpec& spec, StageContext& context) {
+  return std::make_unique<Bandwidth>(spec, context);
+}
+
+}  // namespace faultline::proxy::toxics

@@ -1,0 +1,107 @@
+// slicer: cuts each chunk into pieces of about average_size ± size_variation bytes by
+// recursive halving (no bias towards a small first or last piece), with `delay` µs between
+// pieces. Order is kept; nothing is lost.
+
+#include <vector>
+
+#include "toxics/chunk_queue.h"
+#include "toxics/toxics.h"
+
+namespace faultline::proxy::toxics {
+namespace {
+
+class Slicer final : public Stage {
+ public:
+  Slicer(const ToxicSpec& spec, StageContext& context)
+      : context_(context), timer_(context.clock().MakeTimer()) {
+    Update(spec);
+  }
+
+  void OnChunk(Chunk chunk) override {
+    std::vector<std::size_t> cuts;
+    Cut(0, chunk.data.size(), cuts);
+    std::size_t start = 0;
+    for (std::size_t end : cuts) {
+      Chunk piece{std::vector<char>(chunk.data.begin() + static_cast<std::ptrdiff_t>(start),
+                                    chunk.data.begin() + static_cast<std::ptrdiff_t>(end)),
+                  chunk.timestamp};
+      start = end;
+      if (delay_.count() == 0) {
+        context_.Emit(std::move(piece));
+      } else {
+        pieces_.Push(std::move(piece));
+      }
+    }
+    if (!timer_->armed()) Pump();
+  }
+
+  void OnEnd() override {
+    end_pending_ = true;
+    if (!timer_->armed()) Pump();
+  }
+
+  void Update(const ToxicSpec& spec) override {
+    average_ = static_cast<std::size_t>(Attr(spec, "average_size"));
+    variation_ = static_cast<std::size_t>(Attr(spec, "size_variation"));
+    delay_ = std::chrono::microseconds(Attr(spec, "delay"));
+  }
+
+  void Flush() override {
+    timer_->Cancel();
+    pieces_.Drain([this](Chunk chunk) { context_.Emit(std::move(chunk)); });
+    if (end_pending_) {
+      end_pending_ = false;
+      context_.EmitEnd();
+    }
+  }
+
+  std::size_t buffered_bytes() const override { return pieces_.bytes(); }
+
+ private:
+  // Appends the end offsets of the pieces of [start, end).
+  void Cut(std::size_t start, std::size_t end, std::vector<std::size_t>& cuts) {
+    if (end - start <= average_ + variation_) {
+      if (end > start) cuts.push_back(end);
+      return;
+    }
+    std::int64_t mid = static_cast<std::int64_t>(start + (end - start) / 2);
+    if (variation_ > 0) {
+      const auto v = static_cast<std::int64_t>(variation_);
+      mid += context_.rng().Between(-v, v - 1);
+    }
+    // With variation < average both halves are non-empty; the clamp guards the arithmetic.
+    const auto cut = static_cast<std::size_t>(std::clamp<std::int64_t>(
+        mid, static_cast<std::int64_t>(start) + 1, static_cast<std::int64_t>(end) - 1));
+    Cut(start, cut, cuts);
+    Cut(cut, end, cuts);
+  }
+
+  // Emits one held piece now and the next after `delay`.
+  void Pump() {
+    if (!pieces_.empty()) {
+      context_.Emit(pieces_.TakeFront(pieces_.front_remaining()));
+      timer_->ArmAt(context_.clock().Now() + delay_, [this] { Pump(); });
+      return;
+    }
+    if (end_pending_) {
+      end_pending_ = false;
+      context_.EmitEnd();
+    }
+  }
+
+  StageContext& context_;
+  std::unique_ptr<core::Timer> timer_;
+  std::size_t average_ = 1;
+  std::size_t variation_ = 0;
+  core::Duration delay_{};
+  ChunkQueue pieces_;
+  bool end_pending_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> MakeSlicer(const ToxicSpec& spec, StageContext& context) {
+  return std::make_unique<Slicer>(spec, context);
+}
+
+}  // namespace faultline::proxy::toxics

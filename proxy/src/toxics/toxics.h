@@ -1,0 +1,28 @@
+#pragma once
+// Private: one factory per toxic type, and small helpers the stages share.
+
+#include <chrono>
+#include <memory>
+
+#include "faultline/proxy/stage.h"
+
+namespace faultline::proxy::toxics {
+
+std::unique_ptr<Stage> MakeLatency(const ToxicSpec& spec, StageContext& context);
+std::unique_ptr<Stage> MakeBandwidth(const ToxicSpec& spec, StageContext& context);
+std::unique_ptr<Stage> MakeSlowClose(const ToxicSpec& spec, StageContext& context);
+std::unique_ptr<Stage> MakeTimeout(const ToxicSpec& spec, StageContext& context);
+std::unique_ptr<Stage> MakeResetPeer(const ToxicSpec& spec, StageContext& context);
+std::unique_ptr<Stage> MakeSlicer(const ToxicSpec& spec, StageContext& context);
+std::unique_ptr<Stage> MakeLimitData(const ToxicSpec& spec, StageContext& context);
+
+// A validated attribute (ValidateToxic filled in every default).
+inline std::int64_t Attr(const ToxicSpec& spec, std::string_view name) {
+  auto it = spec.attributes.find(name);
+  return it == spec.attributes.end() ? 0 : it->second;
+}
+inline core::Duration Millis(const ToxicSpec& spec, std::string_view name) {
+  return std::chrono::milliseconds(Attr(spec, name));
+}
+
+}  // namespace faultline::proxy::toxics
