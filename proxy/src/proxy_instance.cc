@@ -115,6 +115,8 @@ core::Status ProxyInstance::Start() {
     return core::MakeError("listen " + FormatEndpoint(endpoint) + ": " + ec.message(), status);
   }
   bound_ = acceptor.local_endpoint(ec);
+  // Like Toxiproxy, a proxy that asked for port 0 keeps the port it got across restarts.
+  spec_.listen = FormatEndpoint(bound_);
   upstream_endpoints_ = std::move(*upstream);
   acceptor_.emplace(std::move(acceptor));
   Accept();

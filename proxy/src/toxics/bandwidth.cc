@@ -31,11 +31,13 @@ class Bandwidth final : public Stage {
     if (rate == bytes_per_second_) return;
     bytes_per_second_ = rate;
     timer_->Cancel();
+    piece_scheduled_ = false;
     Pump();
   }
 
   void Flush() override {
     timer_->Cancel();
+    piece_scheduled_ = false;
     queue_.Drain([this](Chunk piece) { context_.Emit(std::move(piece)); });
     if (end_pending_) {
       end_pending_ = false;
@@ -46,22 +48,27 @@ class Bandwidth final : public Stage {
   std::size_t buffered_bytes() const override { return queue_.bytes(); }
 
  private:
+  // Releases each piece when its transmission at the current rate would have finished.
+  // The link is busy until the last piece's release; an idle link starts counting anew.
   void Pump() {
     const core::TimePoint now = context_.clock().Now();
     while (!queue_.empty()) {
       if (bytes_per_second_ <= 0) return;  // stalled until updated or removed
-      if (link_free_at_ < now) link_free_at_ = now;
-      const auto piece_limit = static_cast<std::size_t>(std::max<std::int64_t>(1, bytes_per_second_ / 10));
-      const std::size_t size = std::min(queue_.front_remaining(), piece_limit);
-      const auto transmit = core::Duration(static_cast<core::Duration::rep>(
-          static_cast<double>(size) * 1e9 / static_cast<double>(bytes_per_second_)));
-      const core::TimePoint done = link_free_at_ + transmit;
-      if (done > now) {
-        timer_->ArmAt(done, [this] { Pump(); });
+      if (!piece_scheduled_) {
+        const auto limit = static_cast<std::size_t>(std::max<std::int64_t>(1, bytes_per_second_ / 10));
+        piece_size_ = std::min(queue_.front_remaining(), limit);
+        const auto transmit = core::Duration(static_cast<core::Duration::rep>(
+            static_cast<double>(piece_size_) * 1e9 / static_cast<double>(bytes_per_second_)));
+        piece_due_ = std::max(link_free_at_, now) + transmit;
+        piece_scheduled_ = true;
+      }
+      if (piece_due_ > now) {
+        timer_->ArmAt(piece_due_, [this] { Pump(); });
         return;
       }
-      link_free_at_ = done;
-      context_.Emit(queue_.TakeFront(size));
+      piece_scheduled_ = false;
+      link_free_at_ = piece_due_;
+      context_.Emit(queue_.TakeFront(piece_size_));
     }
     if (end_pending_) {
       end_pending_ = false;
@@ -73,6 +80,9 @@ class Bandwidth final : public Stage {
   std::unique_ptr<core::Timer> timer_;
   std::int64_t bytes_per_second_ = 0;
   core::TimePoint link_free_at_{};
+  core::TimePoint piece_due_{};
+  std::size_t piece_size_ = 0;
+  bool piece_scheduled_ = false;
   ChunkQueue queue_;
   bool end_pending_ = false;
 };
