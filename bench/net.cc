@@ -1,0 +1,402 @@
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "process.h"
+
+namespace faultline::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kServerBuffer = 256 << 10;
+constexpr std::size_t kBulkChunk = 1 << 20;
+// A reply that takes this long means the target is stuck, not slow.
+constexpr int kStallMs = 10'000;
+
+std::string Errno(std::string_view what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
+
+void SetNonBlocking(int fd) {
+  if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) Die(Errno("fcntl"));
+}
+
+void SetReceiveTimeout(int fd, int seconds) {
+  timeval tv{seconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+void SendAll(int fd, const char* data, std::size_t size, std::string_view what) {
+  while (size > 0) {
+    const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Die(Errno(what));
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+// Reads exactly `size` bytes; dies on EOF, error or timeout.
+void ReceiveAll(int fd, char* data, std::size_t size, std::string_view what) {
+  while (size > 0) {
+    const ssize_t n = ::recv(fd, data, size, 0);
+    if (n == 0) Die(std::string(what) + ": the connection closed early");
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Die(Errno(what));
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+struct ServerConn {
+  std::vector<char> pending;  // echo bytes the socket did not take yet
+  std::uint64_t received = 0;
+};
+
+}  // namespace
+
+void Fd::Reset() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+sockaddr_in Loopback(std::uint16_t port) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return address;
+}
+
+sockaddr_in ParseLoopback(std::string_view host_port) {
+  const auto colon = host_port.rfind(':');
+  if (colon == std::string_view::npos) Die("'" + std::string(host_port) + "' is not host:port");
+  std::string host(host_port.substr(0, colon));
+  const std::string_view port_text = host_port.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
+      port > 65535) {
+    Die("'" + std::string(host_port) + "' has no valid port");
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  sockaddr_in address = Loopback(static_cast<std::uint16_t>(port));
+  if (::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1 ||
+      (ntohl(address.sin_addr.s_addr) >> 24) != 127) {
+    Die("'" + std::string(host_port) + "' is not a loopback address; the benchmark only uses 127.0.0.0/8");
+  }
+  return address;
+}
+
+std::string Format(const sockaddr_in& address) {
+  char host[INET_ADDRSTRLEN];
+  ::inet_ntop(AF_INET, &address.sin_addr, host, sizeof host);
+  return std::string(host) + ":" + std::to_string(ntohs(address.sin_port));
+}
+
+Fd TryConnect(const sockaddr_in& address) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return fd;
+  const int one = 1;
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int rc;
+  do {
+    rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    const int saved = errno;
+    fd.Reset();
+    errno = saved;
+  }
+  return fd;
+}
+
+Fd Connect(const sockaddr_in& address) {
+  Fd fd = TryConnect(address);
+  if (!fd.valid()) Die(Errno("connect to " + Format(address)));
+  return fd;
+}
+
+Fd Listen(std::uint16_t port) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) Die(Errno("socket"));
+  const int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  const sockaddr_in address = Loopback(port);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) {
+    Die(Errno("bind " + Format(address)));
+  }
+  if (::listen(fd.get(), SOMAXCONN) < 0) Die(Errno("listen"));
+  return fd;
+}
+
+std::uint16_t LocalPort(int fd) {
+  sockaddr_in address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) < 0) {
+    Die(Errno("getsockname"));
+  }
+  return ntohs(address.sin_port);
+}
+
+std::vector<std::uint16_t> FreePorts(int count) {
+  // All bound at once, so the ports are distinct.
+  std::vector<Fd> held;
+  std::vector<std::uint16_t> ports;
+  for (int i = 0; i < count; ++i) {
+    held.push_back(Listen(0));
+    ports.push_back(LocalPort(held.back().get()));
+  }
+  return ports;
+}
+
+void CloseWithReset(std::vector<Fd>& fds) {
+  const linger abort{1, 0};
+  for (Fd& fd : fds) {
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    fd.Reset();
+  }
+  fds.clear();
+}
+
+void Serve(Fd listener, bool discard) {
+  const int listen_fd = listener.get();
+  SetNonBlocking(listen_fd);
+  Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll.valid()) Die(Errno("epoll_create1"));
+  auto watch = [&](int op, int fd, std::uint32_t events) {
+    epoll_event event{};
+    event.events = events;
+    event.data.fd = fd;
+    if (::epoll_ctl(epoll.get(), op, fd, &event) < 0) Die(Errno("epoll_ctl"));
+  };
+  watch(EPOLL_CTL_ADD, listen_fd, EPOLLIN);
+
+  std::vector<ServerConn> conns;  // indexed by fd
+  std::unique_ptr<char[]> buffer(new char[kServerBuffer]);
+  auto close_conn = [&](int fd) {
+    conns[fd] = ServerConn{};
+    ::close(fd);
+  };
+  // Returns false once the connection is closed.
+  auto flush = [&](int fd) {
+    std::vector<char>& pending = conns[fd].pending;
+    const ssize_t n = ::send(fd, pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      close_conn(fd);
+      return false;
+    }
+    pending.erase(pending.begin(), pending.begin() + std::max<ssize_t>(n, 0));
+    return true;
+  };
+
+  epoll_event events[256];
+  for (;;) {
+    const int ready = ::epoll_wait(epoll.get(), events, 256, -1);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      Die(Errno("epoll_wait"));
+    }
+    for (int e = 0; e < ready; ++e) {
+      const int fd = events[e].data.fd;
+      if (fd == listen_fd) {
+        for (;;) {
+          const int conn = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (conn < 0) break;  // EAGAIN, or out of fds: retried on the next wakeup
+          const int one = 1;
+          ::setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          if (static_cast<std::size_t>(conn) >= conns.size()) conns.resize(conn * 2 + 1);
+          watch(EPOLL_CTL_ADD, conn, EPOLLIN);
+        }
+        continue;
+      }
+      ServerConn& conn = conns[fd];
+      if (!conn.pending.empty()) {
+        if (flush(fd) && conn.pending.empty()) watch(EPOLL_CTL_MOD, fd, EPOLLIN);
+        continue;
+      }
+      const ssize_t n = ::recv(fd, buffer.get(), kServerBuffer, MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR) close_conn(fd);
+        continue;
+      }
+      if (n == 0) {
+        // The count is 8 bytes into an idle socket's empty send buffer: it always fits.
+        if (discard) ::send(fd, &conn.received, sizeof conn.received, MSG_NOSIGNAL);
+        close_conn(fd);
+        continue;
+      }
+      if (discard) {
+        conn.received += static_cast<std::uint64_t>(n);
+        continue;
+      }
+      conn.pending.assign(buffer.get(), buffer.get() + n);
+      // Stop reading until the echo is out, so a fast sender cannot grow the buffer.
+      if (flush(fd) && !conn.pending.empty()) watch(EPOLL_CTL_MOD, fd, EPOLLOUT);
+    }
+  }
+}
+
+std::vector<double> RunClosedLoop(std::span<Fd> fds, int count, int warmup, int size) {
+  Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll.valid()) Die(Errno("epoll_create1"));
+  for (std::size_t i = 0; i < fds.size(); ++i) {
+    SetNonBlocking(fds[i].get());
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = i;
+    if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fds[i].get(), &event) < 0) {
+      Die(Errno("epoll_ctl"));
+    }
+  }
+
+  struct Outstanding {
+    Clock::time_point sent;
+    int received = 0;
+  };
+  std::vector<Outstanding> state(fds.size());
+  const std::vector<char> request(static_cast<std::size_t>(size), 'x');
+  std::vector<char> reply(static_cast<std::size_t>(size));
+  const int total = count + warmup;
+  int issued = 0;
+  int done = 0;
+  std::vector<double> rtt_us;
+  rtt_us.reserve(static_cast<std::size_t>(count));
+
+  auto issue = [&](std::size_t i) {
+    state[i] = Outstanding{Clock::now(), 0};
+    // A request this small always fits an idle socket's send buffer.
+    if (::send(fds[i].get(), request.data(), request.size(), MSG_NOSIGNAL) != size) {
+      Die(Errno("send to " + std::to_string(i) + "th connection"));
+    }
+    ++issued;
+  };
+  for (std::size_t i = 0; i < fds.size() && issued < total; ++i) issue(i);
+
+  epoll_event events[256];
+  while (done < total) {
+    const int ready = ::epoll_wait(epoll.get(), events, 256, kStallMs);
+    if (ready == 0) Die("no reply within 10 s; the target stalled");
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      Die(Errno("epoll_wait"));
+    }
+    for (int e = 0; e < ready; ++e) {
+      const std::size_t i = events[e].data.u64;
+      Outstanding& out = state[i];
+      const ssize_t n = ::recv(fds[i].get(), reply.data(), size - out.received, 0);
+      if (n == 0) Die("the target closed a connection during the round trips");
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) continue;
+        Die(Errno("recv"));
+      }
+      out.received += static_cast<int>(n);
+      if (out.received < size) continue;
+      if (done++ >= warmup) {
+        rtt_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - out.sent).count());
+      }
+      if (issued < total) issue(i);
+    }
+  }
+  return rtt_us;
+}
+
+std::vector<double> MeasureRoundTrips(const sockaddr_in& target, int conns, int count, int warmup,
+                                      int size) {
+  std::vector<Fd> fds;
+  for (int i = 0; i < conns; ++i) fds.push_back(Connect(target));
+  return RunClosedLoop(fds, count, warmup, size);
+}
+
+double MeasureThroughput(const sockaddr_in& target, std::uint64_t bytes) {
+  Fd fd = Connect(target);
+  SetReceiveTimeout(fd.get(), 60);
+  const std::vector<char> chunk(kBulkChunk, 'b');
+  const auto start = Clock::now();
+  for (std::uint64_t left = bytes; left > 0;) {
+    const std::size_t size = static_cast<std::size_t>(std::min<std::uint64_t>(left, kBulkChunk));
+    SendAll(fd.get(), chunk.data(), size, "bulk send");
+    left -= size;
+  }
+  ::shutdown(fd.get(), SHUT_WR);
+  std::uint64_t counted = 0;
+  ReceiveAll(fd.get(), reinterpret_cast<char*>(&counted), sizeof counted, "bulk byte count");
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (counted != bytes) {
+    Die("the discard server got " + std::to_string(counted) + " of " + std::to_string(bytes) +
+        " bytes");
+  }
+  return static_cast<double>(bytes) / seconds / 1e6;
+}
+
+HttpReply HttpCall(const sockaddr_in& server, std::string_view method, std::string_view path,
+                   std::string_view body) {
+  Fd fd = Connect(server);
+  SetReceiveTimeout(fd.get(), 10);
+  std::string request = std::string(method) + " " + std::string(path) +
+                        " HTTP/1.1\r\nHost: " + Format(server) +
+                        "\r\nContent-Type: application/json\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+  request += body;
+  SendAll(fd.get(), request.data(), request.size(), "API request");
+  std::string response;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Die(Errno("API response from " + Format(server)));
+    }
+    response.append(buffer, static_cast<std::size_t>(n));
+  }
+  HttpReply reply;
+  const auto space = response.find(' ');
+  const auto header_end = response.find("\r\n\r\n");
+  if (space == std::string::npos || header_end == std::string::npos) {
+    Die("malformed API response from " + Format(server));
+  }
+  reply.status = std::atoi(response.c_str() + space + 1);
+  reply.body = response.substr(header_end + 4);
+  return reply;
+}
+
+std::string JsonString(std::string_view json, std::string_view key) {
+  const std::string quoted = "\"" + std::string(key) + "\"";
+  auto at = json.find(quoted);
+  if (at == std::string_view::npos) return "";
+  at = json.find('"', json.find(':', at + quoted.size()));
+  if (at == std::string_view::npos) return "";
+  const auto end = json.find('"', at + 1);
+  if (end == std::string_view::npos) return "";
+  return std::string(json.substr(at + 1, end - at - 1));
+}
+
+double Percentile(std::vector<double>& values, double p) {
+  if (values.empty()) return NAN;
+  const auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(values.size())));
+  const auto index = std::min(values.size() - 1, rank == 0 ? 0 : rank - 1);
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index),
+                   values.end());
+  return values[index];
+}
+
+}  // namespace faultline::bench

@@ -1,0 +1,84 @@
+#pragma once
+// Loopback-only sockets for the benchmark: the echo and discard servers, the closed-loop
+// round-trip client, the bulk sender and a minimal HTTP client for the proxy API. Any
+// address outside 127.0.0.0/8 is refused, so the benchmark never sends traffic off the host.
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace faultline::bench {
+
+// Owns a file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { Reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void Reset();
+
+ private:
+  int fd_ = -1;
+};
+
+// "127.x.y.z:PORT" or "localhost:PORT"; dies on anything else.
+sockaddr_in ParseLoopback(std::string_view host_port);
+sockaddr_in Loopback(std::uint16_t port);
+std::string Format(const sockaddr_in& address);
+
+// A blocking TCP connection with TCP_NODELAY; an invalid Fd (errno set) if it fails.
+Fd TryConnect(const sockaddr_in& address);
+Fd Connect(const sockaddr_in& address);  // dies on failure
+Fd Listen(std::uint16_t port);           // 127.0.0.1:port; 0 picks a free port
+std::uint16_t LocalPort(int fd);
+// Ports that were free a moment ago, for servers (HAProxy) that cannot report their own.
+std::vector<std::uint16_t> FreePorts(int count);
+// Closes with an RST instead of a FIN so thousands of closes leave no TIME_WAIT behind.
+void CloseWithReset(std::vector<Fd>& fds);
+
+// Serves on listen_fd until the process is killed. Echo mode writes back what it reads;
+// discard mode reads a connection to EOF, then replies with the byte count (8 bytes, host
+// order) so the sender knows every byte arrived.
+[[noreturn]] void Serve(Fd listen_fd, bool discard);
+
+// Closed loop over connected sockets: each keeps one `size`-byte request outstanding until
+// warmup + count round trips are done; returns the last `count` round trips in µs.
+std::vector<double> RunClosedLoop(std::span<Fd> fds, int count, int warmup, int size);
+// The same over `conns` fresh connections to `target`.
+std::vector<double> MeasureRoundTrips(const sockaddr_in& target, int conns, int count, int warmup,
+                                      int size);
+
+// Sends `bytes` through one connection to a discard server; returns MB/s (10^6 bytes).
+double MeasureThroughput(const sockaddr_in& target, std::uint64_t bytes);
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+HttpReply HttpCall(const sockaddr_in& server, std::string_view method, std::string_view path,
+                   std::string_view body);
+// The string value of "key" in a flat JSON object; empty if absent.
+std::string JsonString(std::string_view json, std::string_view key);
+
+// Nearest-rank percentile, p in [0, 1]; the input is reordered.
+double Percentile(std::vector<double>& values, double p);
+
+}  // namespace faultline::bench

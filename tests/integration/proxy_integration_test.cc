@@ -1,0 +1,310 @@
+// The proxy over real loopback sockets, driven through its HTTP API as a client would.
+// Timing checks use generous bounds; precise figures live in bench/.
+
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "faultline/proxy/api.h"
+#include "faultline/proxy/http_server.h"
+#include "faultline/proxy/server.h"
+#include "http_client.h"
+#include "support/net.h"
+
+using namespace faultline;
+using namespace faultline::testing;
+using namespace std::chrono_literals;
+namespace bj = boost::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Harness {
+  proxy::ProxyServer server{proxy::ProxyServer::Options{2, 7, proxy::SystemResolver(), nullptr}};
+  proxy::Api api{server, "test"};
+  std::unique_ptr<proxy::HttpServer> http = *proxy::HttpServer::Start(api, "127.0.0.1", 0);
+  std::string url = "http://" + http->address();
+
+  cli::HttpReply Call(std::string_view method, const std::string& path, const std::string& body = "") {
+    auto reply = cli::HttpCall(url, method, path, body);
+    REQUIRE(reply);
+    return *reply;
+  }
+  // Creates a proxy in front of `upstream` and returns its port.
+  std::uint16_t Proxy(const std::string& name, const std::string& upstream) {
+    auto r = Call("POST", "/proxies",
+                  R"({"name":")" + name + R"(","listen":"127.0.0.1:0","upstream":")" + upstream + R"("})");
+    REQUIRE(r.status == 201);
+    const std::string listen(bj::parse(r.body).as_object().at("listen").as_string());
+    return static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+  }
+  void Toxic(const std::string& proxy, const std::string& body) {
+    auto r = Call("POST", "/proxies/" + proxy + "/toxics", body);
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+  }
+};
+
+double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+}  // namespace
+
+TEST_CASE("bytes pass both ways unchanged", "[integration][proxy]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  Client client(port);
+  REQUIRE(client.connected());
+  const std::string payload = RandomBytes(4 << 20, 1);
+  std::thread writer([&] { CHECK(client.SendAll(payload)); });
+  const std::string back = client.Receive(payload.size());
+  writer.join();
+  CHECK(Checksum(back) == Checksum(payload));
+}
+
+TEST_CASE("half-close is forwarded: the client still gets the whole reply",
+          "[integration][proxy][half-close]") {
+  EchoServer server(EchoServer::Mode::kReplyAfterEnd);
+  Harness h;
+  const auto port = h.Proxy("rpc", server.address());
+  Client client(port);
+  const std::string request = RandomBytes(1 << 20, 2);
+  REQUIRE(client.SendAll(request));
+  client.ShutdownWrite();
+  int error = -1;
+  const std::string reply = client.ReceiveUntilEnd(&error);
+  CHECK(error == 0);
+  CHECK(reply == std::string(request.rbegin(), request.rend()));
+}
+
+TEST_CASE("latency delays round trips on live and new connections", "[integration][proxy][latency]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  Client before(port);
+  REQUIRE(before.SendAll("ping"));
+  REQUIRE(before.Receive(4) == "ping");
+  h.Toxic("echo", R"({"type":"latency","attributes":{"latency":150}})");
+  for (Client* c : {&before}) {
+    const auto start = Clock::now();
+    REQUIRE(c->SendAll("ping"));
+    REQUIRE(c->Receive(4) == "ping");
+    CHECK(Millis(Clock::now() - start) >= 150);
+  }
+  Client after(port);
+  const auto start = Clock::now();
+  REQUIRE(after.SendAll("ping"));
+  REQUIRE(after.Receive(4) == "ping");
+  const double rtt = Millis(Clock::now() - start);
+  CHECK(rtt >= 150);
+  CHECK(rtt < 2000);
+}
+
+TEST_CASE("bandwidth limits throughput", "[integration][proxy][bandwidth]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  h.Toxic("echo", R"({"type":"bandwidth","attributes":{"rate":100}})");  // 100 KB/s down
+  Client client(port);
+  const std::string payload = RandomBytes(50'000, 3);
+  const auto start = Clock::now();
+  REQUIRE(client.SendAll(payload));
+  CHECK(client.Receive(payload.size()) == payload);
+  const double ms = Millis(Clock::now() - start);
+  CHECK(ms >= 400);
+  CHECK(ms < 5000);
+}
+
+TEST_CASE("timeout drops data and closes the connection", "[integration][proxy][timeout]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  h.Toxic("echo", R"({"type":"timeout","attributes":{"timeout":200}})");
+  Client client(port);
+  const auto start = Clock::now();
+  REQUIRE(client.SendAll("never echoed"));
+  int error = -1;
+  CHECK(client.ReceiveUntilEnd(&error).empty());
+  CHECK(error == 0);  // a clean close, not a read timeout
+  const double ms = Millis(Clock::now() - start);
+  CHECK(ms >= 150);
+  CHECK(ms < 5000);
+}
+
+TEST_CASE("reset_peer resets the connection", "[integration][proxy][reset_peer]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  h.Toxic("echo", R"({"type":"reset_peer","stream":"upstream","attributes":{"timeout":50}})");
+  Client client(port);
+  REQUIRE(client.SendAll("request"));
+  int error = -1;
+  client.ReceiveUntilEnd(&error);
+  CHECK(error == ECONNRESET);
+}
+
+TEST_CASE("limit_data passes exactly the limit, then closes", "[integration][proxy][limit_data]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  h.Toxic("echo", R"({"type":"limit_data","attributes":{"bytes":1000}})");
+  Client client(port);
+  const std::string payload = RandomBytes(5000, 4);
+  REQUIRE(client.SendAll(payload));
+  int error = -1;
+  const std::string got = client.ReceiveUntilEnd(&error);
+  CHECK(got == payload.substr(0, 1000));
+}
+
+TEST_CASE("slow_close delays the close and slicer keeps every byte",
+          "[integration][proxy][slow_close][slicer]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  h.Toxic("echo", R"({"type":"slow_close","attributes":{"delay":300}})");
+  h.Toxic("echo", R"({"type":"slicer","stream":"upstream","attributes":{"average_size":64,"size_variation":16,"delay":10}})");
+  Client client(port);
+  const std::string payload = RandomBytes(20'000, 5);
+  REQUIRE(client.SendAll(payload));
+  CHECK(client.Receive(payload.size()) == payload);
+  const auto start = Clock::now();
+  client.ShutdownWrite();
+  int error = -1;
+  CHECK(client.ReceiveUntilEnd(&error).empty());
+  CHECK(error == 0);
+  CHECK(Millis(Clock::now() - start) >= 250);
+}
+
+TEST_CASE("disabling closes connections and refuses new ones; enabling reopens",
+          "[integration][proxy][toggle]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  Client open(port);
+  REQUIRE(open.SendAll("x"));
+  REQUIRE(open.Receive(1) == "x");
+  REQUIRE(h.Call("PATCH", "/proxies/echo", R"({"enabled":false})").status == 200);
+  CHECK(open.ReceiveUntilEnd().empty());  // EOF, promptly
+  CHECK_FALSE(Client(port).connected());  // refused
+  REQUIRE(h.Call("PATCH", "/proxies/echo", R"({"enabled":true})").status == 200);
+  Client again(port);
+  REQUIRE(again.connected());
+  REQUIRE(again.SendAll("y"));
+  CHECK(again.Receive(1) == "y");
+}
+
+TEST_CASE("toxics change under a live stream without losing a byte", "[integration][proxy][live]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  Client client(port, 30s);
+  const std::string payload = RandomBytes(24 << 20, 6);
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    // Send in pieces so the stream is in flight while toxics come and go.
+    for (std::size_t at = 0; at < payload.size(); at += 64 << 10) {
+      REQUIRE(client.SendAll(payload.substr(at, 64 << 10)));
+    }
+  });
+  std::thread churn([&] {
+    const char* toxics[] = {
+        R"({"name":"lat","type":"latency","stream":"upstream","attributes":{"latency":2,"jitter":1}})",
+        R"({"name":"cut","type":"slicer","attributes":{"average_size":500,"size_variation":100}})",
+        R"({"name":"bw","type":"bandwidth","attributes":{"rate":200000}})",
+        R"({"name":"stall","type":"bandwidth","stream":"upstream","attributes":{"rate":0}})"};
+    for (int round = 0; !done && round < 200; ++round) {
+      const char* body = toxics[round % 4];
+      const std::string name = bj::parse(body).as_object().at("name").as_string().c_str();
+      h.Call("POST", "/proxies/echo/toxics", body);
+      h.Call("PATCH", "/proxies/echo/toxics/" + name, R"({"toxicity":1})");
+      std::this_thread::yield();
+      h.Call("DELETE", "/proxies/echo/toxics/" + name);
+    }
+  });
+  const std::string back = client.Receive(payload.size());
+  done = true;
+  churn.join();
+  writer.join();
+  CHECK(back.size() == payload.size());
+  CHECK(Checksum(back) == Checksum(payload));
+}
+
+TEST_CASE("removing a toxic returns promptly while connections are blocked in it",
+          "[integration][proxy][live]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  h.Toxic("echo", R"({"name":"cut_up","type":"bandwidth","stream":"upstream","attributes":{"rate":0}})");
+  h.Toxic("echo", R"({"name":"cut_down","type":"bandwidth","attributes":{"rate":0}})");
+  std::vector<Client> clients;
+  for (int i = 0; i < 8; ++i) clients.emplace_back(port, 30s);
+  const std::string payload = RandomBytes(2 << 20, 7);
+  std::vector<std::thread> writers;
+  for (auto& c : clients) writers.emplace_back([&] { c.SendAll(payload); });
+  std::this_thread::sleep_for(200ms);  // let the stalled data pile up (not synchronisation)
+  const auto start = Clock::now();
+  REQUIRE(h.Call("DELETE", "/proxies/echo/toxics/cut_up").status == 204);
+  REQUIRE(h.Call("PATCH", "/proxies/echo/toxics/cut_down", R"({"attributes":{"rate":1000000}})").status == 200);
+  REQUIRE(h.Call("DELETE", "/proxies/echo/toxics/cut_down").status == 204);
+  CHECK(Millis(Clock::now() - start) < 1000);
+  for (auto& c : clients) CHECK(Checksum(c.Receive(payload.size())) == Checksum(payload));
+  for (auto& w : writers) w.join();
+}
+
+TEST_CASE("200 concurrent clients are all served", "[integration][proxy][concurrency]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  std::vector<Client> clients;
+  for (int i = 0; i < 200; ++i) {
+    clients.emplace_back(port, 30s);
+    REQUIRE(clients.back().connected());
+  }
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    REQUIRE(clients[i].SendAll(RandomBytes(4096, i)));
+  }
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    CHECK(clients[i].Receive(4096) == RandomBytes(4096, i));
+  }
+  auto metrics = h.Call("GET", "/metrics").body;
+  CHECK(metrics.find("faultline_proxy_connections_active{proxy=\"echo\"} 200") != std::string::npos);
+  CHECK(metrics.find("faultline_proxy_connections_total{proxy=\"echo\"} 200") != std::string::npos);
+}
+
+TEST_CASE("byte metrics move while a connection is still open", "[integration][proxy][metrics]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  h.Toxic("echo", R"({"type":"latency","attributes":{"latency":1}})");
+  Client client(port);
+  REQUIRE(client.SendAll(std::string(1000, 'x')));
+  REQUIRE(client.Receive(1000).size() == 1000);
+  auto metrics = h.Call("GET", "/metrics").body;
+  CHECK(metrics.find("faultline_proxy_bytes_total{direction=\"upstream\",proxy=\"echo\"} 1000") !=
+        std::string::npos);
+  CHECK(metrics.find("faultline_proxy_bytes_total{direction=\"downstream\",proxy=\"echo\"} 1000") !=
+        std::string::npos);
+  CHECK(metrics.find("faultline_proxy_toxic_activations_total{proxy=\"echo\",toxic=\"latency_downstream\"} 1") !=
+        std::string::npos);
+}
+
+TEST_CASE("an upstream that refuses closes the client's connection", "[integration][proxy]") {
+  Harness h;
+  std::uint16_t dead_port;
+  {
+    EchoServer gone;
+    dead_port = gone.port();
+  }
+  const auto port = h.Proxy("dead", "127.0.0.1:" + std::to_string(dead_port));
+  Client client(port);
+  REQUIRE(client.connected());
+  int error = -1;
+  CHECK(client.ReceiveUntilEnd(&error).empty());
+  // The proxy keeps serving the API and other proxies.
+  CHECK(h.Call("GET", "/version").status == 200);
+}
