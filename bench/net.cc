@@ -1,9 +1,11 @@
 #include "net.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,7 +15,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <thread>
 
 #include "process.h"
 
@@ -27,9 +31,7 @@ constexpr std::size_t kBulkChunk = 1 << 20;
 // A reply that takes this long means the target is stuck, not slow.
 constexpr int kStallMs = 10'000;
 
-std::string Errno(std::string_view what) {
-  return std::string(what) + ": " + std::strerror(errno);
-}
+std::string Errno(std::string_view what) { return std::string(what) + ": " + std::strerror(errno); }
 
 void SetNonBlocking(int fd) {
   if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) Die(Errno("fcntl"));
@@ -66,11 +68,6 @@ void ReceiveAll(int fd, char* data, std::size_t size, std::string_view what) {
   }
 }
 
-struct ServerConn {
-  std::vector<char> pending;  // echo bytes the socket did not take yet
-  std::uint64_t received = 0;
-};
-
 }  // namespace
 
 void Fd::Reset() {
@@ -101,7 +98,8 @@ sockaddr_in ParseLoopback(std::string_view host_port) {
   sockaddr_in address = Loopback(static_cast<std::uint16_t>(port));
   if (::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1 ||
       (ntohl(address.sin_addr.s_addr) >> 24) != 127) {
-    Die("'" + std::string(host_port) + "' is not a loopback address; the benchmark only uses 127.0.0.0/8");
+    Die("'" + std::string(host_port) +
+        "' is not a loopback address; the benchmark only uses 127.0.0.0/8");
   }
   return address;
 }
@@ -177,85 +175,177 @@ void CloseWithReset(std::vector<Fd>& fds) {
   fds.clear();
 }
 
-void Serve(Fd listener, bool discard) {
-  const int listen_fd = listener.get();
-  SetNonBlocking(listen_fd);
-  Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
-  if (!epoll.valid()) Die(Errno("epoll_create1"));
-  auto watch = [&](int op, int fd, std::uint32_t events) {
+namespace {
+
+class Server {
+ public:
+  Server(Fd listener, const ServeOptions& options)
+      : listener_(std::move(listener)),
+        epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+        options_(options),
+        buffer_(new char[kServerBuffer]) {
+    if (!epoll_.valid()) Die(Errno("epoll_create1"));
+    SetNonBlocking(listener_.get());
+    Watch(EPOLL_CTL_ADD, listener_.get(), EPOLLIN);
+    if (options_.delay.count() > 0) {
+      timer_ = Fd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+      if (!timer_.valid()) Die(Errno("timerfd_create"));
+      Watch(EPOLL_CTL_ADD, timer_.get(), EPOLLIN);
+    }
+  }
+
+  [[noreturn]] void Run() {
+    epoll_event events[256];
+    for (;;) {
+      const int ready = ::epoll_wait(epoll_.get(), events, 256, -1);
+      if (ready < 0) {
+        if (errno == EINTR) continue;
+        Die(Errno("epoll_wait"));
+      }
+      for (int e = 0; e < ready; ++e) {
+        const int fd = events[e].data.fd;
+        if (fd == listener_.get()) {
+          Accept();
+        } else if (fd == timer_.get()) {
+          ReleaseDue();
+        } else {
+          OnConnection(fd);
+        }
+      }
+    }
+  }
+
+ private:
+  struct Conn {
+    std::vector<char> pending;  // reply bytes the socket did not take yet
+    std::uint64_t received = 0;
+    std::uint64_t generation = 0;  // tells a delayed reply that its fd was reused
+  };
+  struct Delayed {
+    Clock::time_point due;
+    int fd;
+    std::uint64_t generation;
+    std::vector<char> data;
+  };
+
+  void Watch(int op, int fd, std::uint32_t events) {
     epoll_event event{};
     event.events = events;
     event.data.fd = fd;
-    if (::epoll_ctl(epoll.get(), op, fd, &event) < 0) Die(Errno("epoll_ctl"));
-  };
-  watch(EPOLL_CTL_ADD, listen_fd, EPOLLIN);
+    if (::epoll_ctl(epoll_.get(), op, fd, &event) < 0) Die(Errno("epoll_ctl"));
+  }
 
-  std::vector<ServerConn> conns;  // indexed by fd
-  std::unique_ptr<char[]> buffer(new char[kServerBuffer]);
-  auto close_conn = [&](int fd) {
-    conns[fd] = ServerConn{};
-    ::close(fd);
-  };
+  void Accept() {
+    for (;;) {
+      const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;  // EAGAIN, or out of fds: retried on the next wakeup
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      if (static_cast<std::size_t>(fd) >= conns_.size()) conns_.resize(fd * 2 + 1);
+      Watch(EPOLL_CTL_ADD, fd, EPOLLIN);
+    }
+  }
+
+  void OnConnection(int fd) {
+    Conn& conn = conns_[fd];
+    if (!conn.pending.empty()) {
+      if (Flush(fd) && conn.pending.empty()) Watch(EPOLL_CTL_MOD, fd, EPOLLIN);
+      return;
+    }
+    const ssize_t n = ::recv(fd, buffer_.get(), kServerBuffer, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EINTR) Close(fd);
+      return;
+    }
+    if (n == 0) {
+      // The count is 8 bytes into an idle socket's empty send buffer: it always fits.
+      if (options_.discard) ::send(fd, &conn.received, sizeof conn.received, MSG_NOSIGNAL);
+      Close(fd);
+      return;
+    }
+    if (options_.discard) {
+      conn.received += static_cast<std::uint64_t>(n);
+    } else if (timer_.valid()) {
+      delayed_.push_back(Delayed{Clock::now() + options_.delay, fd, conn.generation,
+                                 std::vector<char>(buffer_.get(), buffer_.get() + n)});
+      if (delayed_.size() == 1) ArmTimer();
+    } else {
+      Reply(fd, buffer_.get(), static_cast<std::size_t>(n));
+    }
+  }
+
+  void Reply(int fd, const char* data, std::size_t size) {
+    std::vector<char>& pending = conns_[fd].pending;
+    const bool idle = pending.empty();
+    pending.insert(pending.end(), data, data + size);
+    // Stop reading until the reply is out, so a fast sender cannot grow the buffer.
+    if (idle && Flush(fd) && !pending.empty()) Watch(EPOLL_CTL_MOD, fd, EPOLLOUT);
+  }
+
   // Returns false once the connection is closed.
-  auto flush = [&](int fd) {
-    std::vector<char>& pending = conns[fd].pending;
+  bool Flush(int fd) {
+    std::vector<char>& pending = conns_[fd].pending;
     const ssize_t n = ::send(fd, pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      close_conn(fd);
+      Close(fd);
       return false;
     }
     pending.erase(pending.begin(), pending.begin() + std::max<ssize_t>(n, 0));
     return true;
-  };
+  }
 
-  epoll_event events[256];
-  for (;;) {
-    const int ready = ::epoll_wait(epoll.get(), events, 256, -1);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      Die(Errno("epoll_wait"));
+  void Close(int fd) {
+    Conn& conn = conns_[fd];
+    conn.pending.clear();
+    conn.received = 0;
+    ++conn.generation;
+    ::close(fd);
+  }
+
+  // The delay is constant, so replies fall due in arrival order.
+  void ReleaseDue() {
+    std::uint64_t expirations;
+    while (::read(timer_.get(), &expirations, sizeof expirations) > 0) {
     }
-    for (int e = 0; e < ready; ++e) {
-      const int fd = events[e].data.fd;
-      if (fd == listen_fd) {
-        for (;;) {
-          const int conn = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-          if (conn < 0) break;  // EAGAIN, or out of fds: retried on the next wakeup
-          const int one = 1;
-          ::setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-          if (static_cast<std::size_t>(conn) >= conns.size()) conns.resize(conn * 2 + 1);
-          watch(EPOLL_CTL_ADD, conn, EPOLLIN);
-        }
-        continue;
+    const auto now = Clock::now();
+    while (!delayed_.empty() && delayed_.front().due <= now) {
+      const Delayed& front = delayed_.front();
+      if (conns_[front.fd].generation == front.generation) {
+        Reply(front.fd, front.data.data(), front.data.size());
       }
-      ServerConn& conn = conns[fd];
-      if (!conn.pending.empty()) {
-        if (flush(fd) && conn.pending.empty()) watch(EPOLL_CTL_MOD, fd, EPOLLIN);
-        continue;
-      }
-      const ssize_t n = ::recv(fd, buffer.get(), kServerBuffer, MSG_DONTWAIT);
-      if (n < 0) {
-        if (errno != EAGAIN && errno != EINTR) close_conn(fd);
-        continue;
-      }
-      if (n == 0) {
-        // The count is 8 bytes into an idle socket's empty send buffer: it always fits.
-        if (discard) ::send(fd, &conn.received, sizeof conn.received, MSG_NOSIGNAL);
-        close_conn(fd);
-        continue;
-      }
-      if (discard) {
-        conn.received += static_cast<std::uint64_t>(n);
-        continue;
-      }
-      conn.pending.assign(buffer.get(), buffer.get() + n);
-      // Stop reading until the echo is out, so a fast sender cannot grow the buffer.
-      if (flush(fd) && !conn.pending.empty()) watch(EPOLL_CTL_MOD, fd, EPOLLOUT);
+      delayed_.pop_front();
+    }
+    if (!delayed_.empty()) ArmTimer();
+  }
+
+  void ArmTimer() {
+    // steady_clock is CLOCK_MONOTONIC on Linux.
+    const auto since_boot = delayed_.front().due.time_since_epoch();
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_boot);
+    itimerspec spec{};
+    spec.it_value.tv_sec = seconds.count();
+    spec.it_value.tv_nsec =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(since_boot - seconds).count();
+    if (::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) < 0) {
+      Die(Errno("timerfd_settime"));
     }
   }
-}
 
-std::vector<double> RunClosedLoop(std::span<Fd> fds, int count, int warmup, int size) {
+  Fd listener_;
+  Fd epoll_;
+  Fd timer_;  // only with a delay
+  ServeOptions options_;
+  std::vector<Conn> conns_;  // indexed by fd
+  std::unique_ptr<char[]> buffer_;
+  std::deque<Delayed> delayed_;
+};
+
+}  // namespace
+
+void Serve(Fd listener, const ServeOptions& options) { Server(std::move(listener), options).Run(); }
+
+std::vector<double> RunClosedLoop(std::span<Fd> fds, int count, int warmup, int size,
+                                  std::chrono::microseconds stagger) {
   Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll.valid()) Die(Errno("epoll_create1"));
   for (std::size_t i = 0; i < fds.size(); ++i) {
@@ -289,7 +379,11 @@ std::vector<double> RunClosedLoop(std::span<Fd> fds, int count, int warmup, int 
     }
     ++issued;
   };
-  for (std::size_t i = 0; i < fds.size() && issued < total; ++i) issue(i);
+  const auto start = Clock::now();
+  for (std::size_t i = 0; i < fds.size() && issued < total; ++i) {
+    std::this_thread::sleep_until(start + stagger * i / fds.size());
+    issue(i);
+  }
 
   epoll_event events[256];
   while (done < total) {
@@ -299,6 +393,9 @@ std::vector<double> RunClosedLoop(std::span<Fd> fds, int count, int warmup, int 
       if (errno == EINTR) continue;
       Die(Errno("epoll_wait"));
     }
+    // Every reply in this batch had arrived by now; stamping each after handling the ones
+    // before it would charge our own processing to the target.
+    const auto arrived = Clock::now();
     for (int e = 0; e < ready; ++e) {
       const std::size_t i = events[e].data.u64;
       Outstanding& out = state[i];
@@ -311,7 +408,7 @@ std::vector<double> RunClosedLoop(std::span<Fd> fds, int count, int warmup, int 
       out.received += static_cast<int>(n);
       if (out.received < size) continue;
       if (done++ >= warmup) {
-        rtt_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - out.sent).count());
+        rtt_us.push_back(std::chrono::duration<double, std::micro>(arrived - out.sent).count());
       }
       if (issued < total) issue(i);
     }
@@ -320,10 +417,10 @@ std::vector<double> RunClosedLoop(std::span<Fd> fds, int count, int warmup, int 
 }
 
 std::vector<double> MeasureRoundTrips(const sockaddr_in& target, int conns, int count, int warmup,
-                                      int size) {
+                                      int size, std::chrono::microseconds stagger) {
   std::vector<Fd> fds;
   for (int i = 0; i < conns; ++i) fds.push_back(Connect(target));
-  return RunClosedLoop(fds, count, warmup, size);
+  return RunClosedLoop(fds, count, warmup, size, stagger);
 }
 
 double MeasureThroughput(const sockaddr_in& target, std::uint64_t bytes) {
@@ -351,10 +448,10 @@ HttpReply HttpCall(const sockaddr_in& server, std::string_view method, std::stri
                    std::string_view body) {
   Fd fd = Connect(server);
   SetReceiveTimeout(fd.get(), 10);
-  std::string request = std::string(method) + " " + std::string(path) +
-                        " HTTP/1.1\r\nHost: " + Format(server) +
-                        "\r\nContent-Type: application/json\r\nContent-Length: " +
-                        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+  std::string request =
+      std::string(method) + " " + std::string(path) + " HTTP/1.1\r\nHost: " + Format(server) +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nConnection: close\r\n\r\n";
   request += body;
   SendAll(fd.get(), request.data(), request.size(), "API request");
   std::string response;

@@ -5,6 +5,7 @@
 
 #include <netinet/in.h>
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -54,17 +55,27 @@ std::vector<std::uint16_t> FreePorts(int count);
 // Closes with an RST instead of a FIN so thousands of closes leave no TIME_WAIT behind.
 void CloseWithReset(std::vector<Fd>& fds);
 
-// Serves on listen_fd until the process is killed. Echo mode writes back what it reads;
-// discard mode reads a connection to EOF, then replies with the byte count (8 bytes, host
-// order) so the sender knows every byte arrived.
-[[noreturn]] void Serve(Fd listen_fd, bool discard);
+struct ServeOptions {
+  // Read each connection to EOF, then reply with the byte count (8 bytes, host order) so
+  // the sender knows every byte arrived. Otherwise echo what is read.
+  bool discard = false;
+  // Echo each read this much later, off one timerfd: the least a delay can cost on this
+  // host, the yardstick for the proxy's latency toxic.
+  std::chrono::microseconds delay{};
+};
+
+// Serves on listen_fd until the process is killed.
+[[noreturn]] void Serve(Fd listen_fd, const ServeOptions& options);
 
 // Closed loop over connected sockets: each keeps one `size`-byte request outstanding until
-// warmup + count round trips are done; returns the last `count` round trips in µs.
-std::vector<double> RunClosedLoop(std::span<Fd> fds, int count, int warmup, int size);
+// warmup + count round trips are done; returns the last `count` round trips in µs. The
+// first requests are spread evenly over `stagger`: behind a fixed delay, connections that
+// start together stay in lockstep, and every reply then queues behind the whole burst.
+std::vector<double> RunClosedLoop(std::span<Fd> fds, int count, int warmup, int size,
+                                  std::chrono::microseconds stagger = {});
 // The same over `conns` fresh connections to `target`.
 std::vector<double> MeasureRoundTrips(const sockaddr_in& target, int conns, int count, int warmup,
-                                      int size);
+                                      int size, std::chrono::microseconds stagger = {});
 
 // Sends `bytes` through one connection to a discard server; returns MB/s (10^6 bytes).
 double MeasureThroughput(const sockaddr_in& target, std::uint64_t bytes);

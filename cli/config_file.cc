@@ -3,8 +3,8 @@
 #include <fstream>
 #include <sstream>
 
-#include <boost/json.hpp>
 #include <yaml-cpp/yaml.h>
+#include <boost/json.hpp>
 
 #include "faultline/proxy/json.h"
 

@@ -40,9 +40,11 @@ std::string Escape(std::string_view segment) {
 
 std::string AttributesText(const bj::value& toxic) {
   std::string text;
-  if (const auto* attrs = toxic.as_object().if_contains("attributes"); attrs && attrs->is_object()) {
+  if (const auto* attrs = toxic.as_object().if_contains("attributes");
+      attrs && attrs->is_object()) {
     for (const auto& entry : attrs->as_object()) {
-      text += (text.empty() ? "" : " ") + std::string(entry.key()) + "=" + bj::serialize(entry.value());
+      text +=
+          (text.empty() ? "" : " ") + std::string(entry.key()) + "=" + bj::serialize(entry.value());
     }
   }
   return text;
@@ -57,8 +59,9 @@ void PrintToxics(const bj::array& toxics) {
     const auto& o = t.as_object();
     std::cout << "  " << std::left << std::setw(24) << bj::value_to<std::string>(o.at("name"))
               << std::setw(12) << bj::value_to<std::string>(o.at("type")) << std::setw(12)
-              << bj::value_to<std::string>(o.at("stream")) << "toxicity="
-              << bj::serialize(o.at("toxicity")) << "  " << AttributesText(t) << "\n";
+              << bj::value_to<std::string>(o.at("stream"))
+              << "toxicity=" << bj::serialize(o.at("toxicity")) << "  " << AttributesText(t)
+              << "\n";
   }
 }
 
@@ -156,7 +159,9 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
   create->add_option("-u,--upstream", o.upstream, "Address to forward to (host:port)")->required();
   create->add_flag("--disabled", o.disabled, "Create it disabled");
   create->callback([&] {
-    bj::object body{{"name", o.proxy}, {"listen", o.listen}, {"upstream", o.upstream},
+    bj::object body{{"name", o.proxy},
+                    {"listen", o.listen},
+                    {"upstream", o.upstream},
                     {"enabled", !o.disabled}};
     exit_code = Call(o, "POST", "/proxies", bj::serialize(body), [](const bj::value& v) {
       std::cout << "created ";
@@ -171,7 +176,8 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
                      [&](const bj::value&) { std::cout << "deleted proxy " << o.proxy << "\n"; });
   });
 
-  auto* toggle = ctl->add_subcommand("toggle", "Enable a disabled proxy, or disable an enabled one");
+  auto* toggle =
+      ctl->add_subcommand("toggle", "Enable a disabled proxy, or disable an enabled one");
   toggle->add_option("proxy", o.proxy, "Proxy name")->required();
   toggle->callback([&] {
     auto current = HttpCall(o.url, "GET", "/proxies/" + Escape(o.proxy));
@@ -194,7 +200,9 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
   });
 
   auto* populate = ctl->add_subcommand("populate", "Create or replace proxies from a JSON file");
-  populate->add_option("file", o.file, "JSON array of proxies")->required()->check(CLI::ExistingFile);
+  populate->add_option("file", o.file, "JSON array of proxies")
+      ->required()
+      ->check(CLI::ExistingFile);
   populate->callback([&] {
     std::ifstream in(o.file);
     std::stringstream text;
@@ -233,7 +241,8 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
                      });
   });
 
-  auto* update = toxic->add_subcommand("update", "Change a toxic's attributes or toxicity")->alias("u");
+  auto* update =
+      toxic->add_subcommand("update", "Change a toxic's attributes or toxicity")->alias("u");
   update->add_option("proxy", o.proxy, "Proxy name")->required();
   update->add_option("-n,--toxicName", o.toxic_name, "Toxic name")->required();
   update->add_option("--tox,--toxicity", o.toxicity, "Chance per connection, 0 to 1");

@@ -18,7 +18,8 @@ core::Result<HttpReply> HttpCall(std::string_view base_url, std::string_view met
   std::string_view rest = base_url;
   if (rest.starts_with("http://")) rest.remove_prefix(7);
   if (rest.starts_with("https://")) return core::MakeError("https URLs are not supported");
-  if (const auto slash = rest.find('/'); slash != std::string_view::npos) rest = rest.substr(0, slash);
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos)
+    rest = rest.substr(0, slash);
   const auto colon = rest.rfind(':');
   const std::string host(colon == std::string_view::npos ? rest : rest.substr(0, colon));
   const std::string port(colon == std::string_view::npos ? "80" : rest.substr(colon + 1));
@@ -33,7 +34,8 @@ core::Result<HttpReply> HttpCall(std::string_view base_url, std::string_view met
   if (ec) return core::MakeError("cannot resolve " + std::string(base_url) + ": " + ec.message());
   stream.expires_after(std::chrono::seconds(30));
   stream.connect(endpoints, ec);
-  if (ec) return core::MakeError("cannot connect to " + std::string(base_url) + ": " + ec.message());
+  if (ec)
+    return core::MakeError("cannot connect to " + std::string(base_url) + ": " + ec.message());
 
   http::request<http::string_body> request;
   request.method_string(method);
@@ -45,13 +47,15 @@ core::Result<HttpReply> HttpCall(std::string_view base_url, std::string_view met
   request.body() = std::string(body);
   request.prepare_payload();
   http::write(stream, request, ec);
-  if (ec) return core::MakeError("request to " + std::string(base_url) + " failed: " + ec.message());
+  if (ec)
+    return core::MakeError("request to " + std::string(base_url) + " failed: " + ec.message());
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
   http::read(stream, buffer, parser, ec);
-  if (ec) return core::MakeError("reply from " + std::string(base_url) + " failed: " + ec.message());
+  if (ec)
+    return core::MakeError("reply from " + std::string(base_url) + " failed: " + ec.message());
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return HttpReply{static_cast<int>(parser.get().result_int()), parser.get().body()};
 }

@@ -16,12 +16,11 @@
 namespace faultline::cli {
 
 void SetupProxyCommand(CLI::App& app, ProxyOptions& options, int& exit_code) {
-  CLI::App* cmd = app.add_subcommand(
-      "proxy",
-      "Run the TCP fault proxy with its Toxiproxy-compatible HTTP API.\n"
-      "Point Toxiproxy clients at --host:--port; they work unchanged.");
-  cmd->add_option("--host", options.host, "Address the API listens on")
-      ->capture_default_str();
+  CLI::App* cmd =
+      app.add_subcommand("proxy",
+                         "Run the TCP fault proxy with its Toxiproxy-compatible HTTP API.\n"
+                         "Point Toxiproxy clients at --host:--port; they work unchanged.");
+  cmd->add_option("--host", options.host, "Address the API listens on")->capture_default_str();
   cmd->add_option("--port", options.port, "Port the API listens on")->capture_default_str();
   cmd->add_option("--config", options.config,
                   "Proxies (and their toxics) to create at start: Toxiproxy's JSON array, "
@@ -38,7 +37,8 @@ int RunProxy(const ProxyOptions& options) {
   if (options.seed.empty()) {
     seed = core::RandomSeed();
   } else {
-    auto [end, ec] = std::from_chars(options.seed.data(), options.seed.data() + options.seed.size(), seed);
+    auto [end, ec] =
+        std::from_chars(options.seed.data(), options.seed.data() + options.seed.size(), seed);
     if (ec != std::errc() || end != options.seed.data() + options.seed.size()) {
       std::cerr << "faultline proxy: --seed must be a non-negative integer, got '" << options.seed
                 << "'\n";

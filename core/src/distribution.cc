@@ -87,10 +87,10 @@ Duration Distribution::Sample(Rng& rng) const {
       value = rng.Between(a_.count(), b_.count());
       break;
     case Kind::kNormal: {
-      const double x = static_cast<double>(a_.count()) +
-                       rng.NextGaussian() * static_cast<double>(b_.count());
-      value = static_cast<Duration::rep>(
-          std::clamp(x, 0.0, static_cast<double>(kMaxDuration.count())));
+      const double x =
+          static_cast<double>(a_.count()) + rng.NextGaussian() * static_cast<double>(b_.count());
+      value =
+          static_cast<Duration::rep>(std::clamp(x, 0.0, static_cast<double>(kMaxDuration.count())));
       break;
     }
   }

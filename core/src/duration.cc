@@ -52,10 +52,10 @@ Result<Duration> ParseDuration(std::string_view text) {
     }
   }
   if (unit == nullptr) {
-    return MakeError("bad duration " + quoted +
-                     (suffix.empty() ? ": missing unit (ns, us, ms, s, m, h, d)"
-                                     : ": unknown unit '" + std::string(suffix) +
-                                           "' (ns, us, ms, s, m, h, d)"));
+    return MakeError(
+        "bad duration " + quoted +
+        (suffix.empty() ? ": missing unit (ns, us, ms, s, m, h, d)"
+                        : ": unknown unit '" + std::string(suffix) + "' (ns, us, ms, s, m, h, d)"));
   }
   double value = 0;
   auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
@@ -79,12 +79,9 @@ std::string FormatDuration(Duration d) {
     const char* suffix;
     long long size;
   };
-  static constexpr Step kSteps[] = {{"h", 3'600'000'000'000LL},
-                                    {"m", 60'000'000'000LL},
-                                    {"s", 1'000'000'000LL},
-                                    {"ms", 1'000'000LL},
-                                    {"us", 1'000LL},
-                                    {"ns", 1LL}};
+  static constexpr Step kSteps[] = {
+      {"h", 3'600'000'000'000LL}, {"m", 60'000'000'000LL}, {"s", 1'000'000'000LL},
+      {"ms", 1'000'000LL},        {"us", 1'000LL},         {"ns", 1LL}};
   for (const Step& step : kSteps) {
     if (n % step.size == 0) {
       return (negative ? "-" : "") + std::to_string(n / step.size) + step.suffix;

@@ -2,9 +2,9 @@
 
 #include <vector>
 
-#include <boost/json/serialize.hpp>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <boost/json/serialize.hpp>
 
 #include "faultline/proxy/json.h"
 
@@ -67,15 +67,50 @@ bj::array ToxicArray(const std::vector<ToxicSpec>& toxics) {
 }
 
 HttpResponse MethodNotAllowed(std::string_view method, std::string_view path) {
-  return ErrorResponse(405, "method " + std::string(method) + " is not allowed on " +
-                                std::string(path));
+  return ErrorResponse(405,
+                       "method " + std::string(method) + " is not allowed on " + std::string(path));
+}
+
+// Error messages quote what the client sent, which may not be UTF-8; JSON must be.
+std::string ValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t length = c < 0x80           ? 1
+                         : (c >> 5) == 0x6  ? 2
+                         : (c >> 4) == 0xe  ? 3
+                         : (c >> 3) == 0x1e ? 4
+                                            : 0;
+    bool valid = length > 0 && i + length <= text.size();
+    for (std::size_t k = 1; valid && k < length; ++k) {
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+    }
+    if (valid && length > 1) {
+      // Reject overlong forms and surrogates, as JSON parsers do.
+      const auto c1 = static_cast<unsigned char>(text[i + 1]);
+      valid = !(c == 0xc0 || c == 0xc1 || (c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) ||
+                (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90) || c > 0xf4);
+    }
+    if (valid) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out += "\\x";
+      static constexpr char kHex[] = "0123456789abcdef";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+      i += 1;
+    }
+  }
+  return out;
 }
 
 }  // namespace
 
 HttpResponse ErrorResponse(int status, std::string_view message) {
   bj::object body;
-  body["error"] = message;
+  body["error"] = ValidUtf8(message);
   body["status"] = status;
   return JsonResponse(status, body);
 }
@@ -96,9 +131,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   const bool is_patch = method == "PATCH";
   const bool is_delete = method == "DELETE";
 
-  auto body = [&]() -> core::Result<bj::value> {
-    return json::Parse(request.body);
-  };
+  auto body = [&]() -> core::Result<bj::value> { return json::Parse(request.body); };
 
   if (path.size() == 1 && path[0] == "version") {
     if (!is_get) return MethodNotAllowed(method, request.target);

@@ -9,8 +9,7 @@ namespace {
 // was re-armed, cancelled or destroyed never runs a stale callback.
 class AsioTimer final : public core::Timer {
  public:
-  explicit AsioTimer(boost::asio::io_context& context)
-      : state_(std::make_shared<State>(context)) {}
+  explicit AsioTimer(boost::asio::io_context& context) : state_(std::make_shared<State>(context)) {}
   ~AsioTimer() override { Cancel(); }
 
   void ArmAt(core::TimePoint deadline, std::function<void()> callback) override {
@@ -19,15 +18,15 @@ class AsioTimer final : public core::Timer {
     s.armed = true;
     const std::uint64_t generation = ++s.generation;
     s.timer.expires_at(deadline);
-    s.timer.async_wait([weak = std::weak_ptr<State>(state_),
-                        generation](const boost::system::error_code& ec) {
-      auto state = weak.lock();
-      if (!state || ec || state->generation != generation || !state->armed) return;
-      state->armed = false;
-      auto fn = std::move(state->callback);
-      state->callback = nullptr;
-      fn();
-    });
+    s.timer.async_wait(
+        [weak = std::weak_ptr<State>(state_), generation](const boost::system::error_code& ec) {
+          auto state = weak.lock();
+          if (!state || ec || state->generation != generation || !state->armed) return;
+          state->armed = false;
+          auto fn = std::move(state->callback);
+          state->callback = nullptr;
+          fn();
+        });
   }
 
   void Cancel() override {

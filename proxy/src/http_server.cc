@@ -28,10 +28,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_.emplace();
     parser_->body_limit(kMaxRequestBody);
     stream_.expires_after(kReadTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
   }
 
  private:
@@ -64,15 +63,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     response->keep_alive(keep_alive);
     response->body() = reply.body;
     response->prepare_payload();
-    http::async_write(stream_, *response,
-                      [self = shared_from_this(), response, keep_alive](beast::error_code ec,
-                                                                        std::size_t) {
-                        if (ec || !keep_alive) {
-                          self->Close();
-                        } else {
-                          self->Read();
-                        }
-                      });
+    http::async_write(
+        stream_, *response,
+        [self = shared_from_this(), response, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec || !keep_alive) {
+            self->Close();
+          } else {
+            self->Read();
+          }
+        });
   }
 
   void Close() {
@@ -97,7 +96,7 @@ class HttpServer::Impl {
     auto endpoints =
         ResolveEndpoints(SystemResolver(), "API address",
                          (host.find(':') != std::string_view::npos ? "[" + std::string(host) + "]"
-                                                                    : std::string(host)) +
+                                                                   : std::string(host)) +
                              ":" + std::to_string(port));
     if (!endpoints) return endpoints.error();
     boost::system::error_code ec;

@@ -21,8 +21,8 @@ core::Result<const bj::object*> AsObject(const bj::value& value, std::string_vie
   return &value.as_object();
 }
 
-core::Status OnlyKnownFields(const bj::object& object, std::initializer_list<std::string_view> known,
-                             std::string_view what) {
+core::Status OnlyKnownFields(const bj::object& object,
+                             std::initializer_list<std::string_view> known, std::string_view what) {
   for (const auto& entry : object) {
     bool ok = false;
     for (std::string_view k : known) ok = ok || entry.key() == k;
@@ -76,7 +76,8 @@ core::Result<Attributes> GetAttributes(const bj::value& value) {
 core::Result<double> GetToxicity(const bj::value& value) {
   auto toxicity = GetNumber(value, "toxicity");
   if (!toxicity) return toxicity.error();
-  if (!(*toxicity >= 0.0 && *toxicity <= 1.0)) return BadField("toxicity", "must be between 0 and 1");
+  if (!(*toxicity >= 0.0 && *toxicity <= 1.0))
+    return BadField("toxicity", "must be between 0 and 1");
   return *toxicity;
 }
 
@@ -133,8 +134,8 @@ core::Result<bj::value> Parse(std::string_view text) {
 core::Result<ToxicSpec> ToxicFromJson(const bj::value& value) {
   auto object = AsObject(value, "a toxic");
   if (!object) return object.error();
-  if (auto ok = OnlyKnownFields(**object, {"name", "type", "stream", "toxicity", "attributes"},
-                                "toxic");
+  if (auto ok =
+          OnlyKnownFields(**object, {"name", "type", "stream", "toxicity", "attributes"}, "toxic");
       !ok) {
     return ok.error();
   }
@@ -207,8 +208,8 @@ core::Result<ToxicPatch> ToxicPatchFromJson(const bj::value& value, const ToxicS
 core::Result<ProxyState> ProxyFromJson(const bj::value& value) {
   auto object = AsObject(value, "a proxy");
   if (!object) return object.error();
-  if (auto ok = OnlyKnownFields(**object, {"name", "listen", "upstream", "enabled", "toxics"},
-                                "proxy");
+  if (auto ok =
+          OnlyKnownFields(**object, {"name", "listen", "upstream", "enabled", "toxics"}, "proxy");
       !ok) {
     return ok.error();
   }
@@ -219,8 +220,9 @@ core::Result<ProxyState> ProxyFromJson(const bj::value& value) {
     if (key == "name" || key == "listen" || key == "upstream") {
       auto s = GetString(v, key);
       if (!s) return s.error();
-      (key == "name" ? proxy.spec.name : key == "listen" ? proxy.spec.listen : proxy.spec.upstream) =
-          *s;
+      (key == "name"     ? proxy.spec.name
+       : key == "listen" ? proxy.spec.listen
+                         : proxy.spec.upstream) = *s;
     } else if (key == "enabled") {
       if (!v.is_bool()) return BadField(key, "must be true or false");
       proxy.spec.enabled = v.as_bool();
@@ -284,8 +286,7 @@ core::Result<std::vector<ProxyState>> ProxyListFromJson(const bj::value& value) 
           name = " ('" + std::string(n->as_string()) + "')";
         }
       }
-      return core::MakeError("proxy " + std::to_string(index) + name + ": " + proxy.message(),
-                             400);
+      return core::MakeError("proxy " + std::to_string(index) + name + ": " + proxy.message(), 400);
     }
     proxies.push_back(std::move(*proxy));
     ++index;

@@ -62,9 +62,8 @@ core::Result<std::vector<tcp::endpoint>> ResolveEndpoints(const Resolver& resolv
   if (!parts) return core::MakeError(std::string(what) + ": " + parts.message(), 400);
   auto addresses = resolver(parts->host, parts->port);
   if (!addresses) {
-    return core::MakeError(std::string(what) + " '" + std::string(address) + "': " +
-                               addresses.message(),
-                           400);
+    return core::MakeError(
+        std::string(what) + " '" + std::string(address) + "': " + addresses.message(), 400);
   }
   const auto port = static_cast<unsigned short>(std::stoul(parts->port));
   std::vector<tcp::endpoint> endpoints;
@@ -187,9 +186,9 @@ void ProxyInstance::SetToxics(std::shared_ptr<const ToxicSet> toxics) {
     std::lock_guard lock(mutex_);
     toxics_ = toxics;
   }
-  Broadcast([](Session& session, const std::shared_ptr<const ToxicSet>& set) {
-    session.ApplyToxics(set);
-  }, toxics);
+  Broadcast([](Session& session,
+               const std::shared_ptr<const ToxicSet>& set) { session.ApplyToxics(set); },
+            toxics);
 }
 
 std::shared_ptr<const ToxicSet> ProxyInstance::toxics() const {

@@ -4,10 +4,10 @@
 #include <future>
 #include <map>
 
+#include <prometheus/registry.h>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <prometheus/registry.h>
 
 #include "faultline/proxy/metrics.h"
 #include "proxy_instance.h"
@@ -37,8 +37,10 @@ core::Result<std::vector<std::string>> ResolveWith(std::string_view host, std::s
   for (const auto& entry : results) {
     // Prefer IPv4 first: most services listen on 127.0.0.1 rather than ::1.
     const auto address = entry.endpoint().address();
-    if (address.is_v4()) addresses.insert(addresses.begin(), address.to_string());
-    else addresses.push_back(address.to_string());
+    if (address.is_v4())
+      addresses.insert(addresses.begin(), address.to_string());
+    else
+      addresses.push_back(address.to_string());
   }
   return addresses;
 }
@@ -46,7 +48,8 @@ core::Result<std::vector<std::string>> ResolveWith(std::string_view host, std::s
 }  // namespace
 
 Resolver SystemResolver() {
-  return [](std::string_view host, std::string_view port) { return ResolveWith(host, port, false); };
+  return
+      [](std::string_view host, std::string_view port) { return ResolveWith(host, port, false); };
 }
 
 Resolver NumericResolver() {
@@ -72,7 +75,8 @@ class ProxyServer::Impl {
  public:
   explicit Impl(Options options)
       : registry_(options.metrics ? options.metrics : std::make_shared<prometheus::Registry>()),
-        runtime_{control_, workers_, std::move(options.resolver), options.seed, RegisterFamilies()} {
+        runtime_{control_, workers_, std::move(options.resolver), options.seed,
+                 RegisterFamilies()} {
     unsigned threads = options.threads;
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < threads; ++i) {
@@ -131,8 +135,8 @@ class ProxyServer::Impl {
     std::map<std::string, int> seen;
     for (std::size_t i = 0; i < proxies.size(); ++i) {
       ProxyState& p = proxies[i];
-      const std::string where = "proxy " + std::to_string(i) +
-                                (p.spec.name.empty() ? "" : " ('" + p.spec.name + "')");
+      const std::string where =
+          "proxy " + std::to_string(i) + (p.spec.name.empty() ? "" : " ('" + p.spec.name + "')");
       if (auto ok = ValidateName("proxy", p.spec.name); !ok) {
         return core::MakeError(where + ": " + ok.message(), 400);
       }
@@ -190,7 +194,8 @@ class ProxyServer::Impl {
     spec.upstream = patch.upstream.value_or(spec.upstream);
     spec.enabled = patch.enabled.value_or(proxy->running());
     if (auto ok = Validate(spec); !ok) return ok.error();
-    const bool moved = spec.listen != proxy->spec().listen || spec.upstream != proxy->spec().upstream;
+    const bool moved =
+        spec.listen != proxy->spec().listen || spec.upstream != proxy->spec().upstream;
     if (!moved) {
       if (spec.enabled && !proxy->running()) {
         if (auto ok = proxy->Start(); !ok) return ok.error();

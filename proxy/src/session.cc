@@ -56,11 +56,11 @@ class Session::Flow final : public PipelineSink {
     }
     paused_ = false;
     read_waiting_ = true;
-    from_.async_wait(tcp::socket::wait_read,
-                     [self = session_.shared_from_this(), this](const boost::system::error_code& ec) {
-                       read_waiting_ = false;
-                       if (!ec) OnReadable();
-                     });
+    from_.async_wait(tcp::socket::wait_read, [self = session_.shared_from_this(),
+                                              this](const boost::system::error_code& ec) {
+      read_waiting_ = false;
+      if (!ec) OnReadable();
+    });
   }
 
   bool drained() const { return out_.empty(); }
@@ -108,7 +108,8 @@ class Session::Flow final : public PipelineSink {
         if (pipeline_.bypass()) {
           Write(buffer, static_cast<std::size_t>(n), nullptr);
         } else {
-          pipeline_.Push(Chunk{std::vector<char>(buffer, buffer + n), session_.worker_.clock.Now()});
+          pipeline_.Push(
+              Chunk{std::vector<char>(buffer, buffer + n), session_.worker_.clock.Now()});
         }
         if (session_.state_ != State::kOpen) return;
         if (static_cast<std::size_t>(n) < kScratchSize) break;

@@ -25,8 +25,8 @@ class Session final : public std::enable_shared_from_this<Session> {
  public:
   static constexpr std::size_t kHighWater = 4 << 20;
 
-  Session(std::shared_ptr<ProxyInstance> proxy, Worker& worker,
-          boost::asio::ip::tcp::socket client, std::uint64_t seed);
+  Session(std::shared_ptr<ProxyInstance> proxy, Worker& worker, boost::asio::ip::tcp::socket client,
+          std::uint64_t seed);
   ~Session();
 
   // All three run on the session's worker thread.

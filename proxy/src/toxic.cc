@@ -78,7 +78,9 @@ core::Status ValidateToxic(ToxicSpec& spec) {
   if (!(spec.toxicity >= 0.0 && spec.toxicity <= 1.0)) {
     return core::MakeError("toxicity must be between 0 and 1");
   }
-  for (const auto& [name, value] : spec.attributes) {
+  for (const auto& attribute : spec.attributes) {
+    const std::string& name = attribute.first;
+    const std::int64_t value = attribute.second;
     auto it = std::find_if(info->attributes.begin(), info->attributes.end(),
                            [&](const AttributeInfo& a) { return a.name == name; });
     if (it == info->attributes.end()) {

@@ -30,15 +30,17 @@ struct Harness {
   std::unique_ptr<proxy::HttpServer> http = *proxy::HttpServer::Start(api, "127.0.0.1", 0);
   std::string url = "http://" + http->address();
 
-  cli::HttpReply Call(std::string_view method, const std::string& path, const std::string& body = "") {
+  cli::HttpReply Call(std::string_view method, const std::string& path,
+                      const std::string& body = "") {
     auto reply = cli::HttpCall(url, method, path, body);
     REQUIRE(reply);
     return *reply;
   }
   // Creates a proxy in front of `upstream` and returns its port.
   std::uint16_t Proxy(const std::string& name, const std::string& upstream) {
-    auto r = Call("POST", "/proxies",
-                  R"({"name":")" + name + R"(","listen":"127.0.0.1:0","upstream":")" + upstream + R"("})");
+    auto r = Call(
+        "POST", "/proxies",
+        R"({"name":")" + name + R"(","listen":"127.0.0.1:0","upstream":")" + upstream + R"("})");
     REQUIRE(r.status == 201);
     const std::string listen(bj::parse(r.body).as_object().at("listen").as_string());
     return static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
@@ -82,7 +84,8 @@ TEST_CASE("half-close is forwarded: the client still gets the whole reply",
   CHECK(reply == std::string(request.rbegin(), request.rend()));
 }
 
-TEST_CASE("latency delays round trips on live and new connections", "[integration][proxy][latency]") {
+TEST_CASE("latency delays round trips on live and new connections",
+          "[integration][proxy][latency]") {
   EchoServer echo;
   Harness h;
   const auto port = h.Proxy("echo", echo.address());
@@ -167,7 +170,9 @@ TEST_CASE("slow_close delays the close and slicer keeps every byte",
   Harness h;
   const auto port = h.Proxy("echo", echo.address());
   h.Toxic("echo", R"({"type":"slow_close","attributes":{"delay":300}})");
-  h.Toxic("echo", R"({"type":"slicer","stream":"upstream","attributes":{"average_size":64,"size_variation":16,"delay":10}})");
+  h.Toxic(
+      "echo",
+      R"({"type":"slicer","stream":"upstream","attributes":{"average_size":64,"size_variation":16,"delay":10}})");
   Client client(port);
   const std::string payload = RandomBytes(20'000, 5);
   REQUIRE(client.SendAll(payload));
@@ -239,7 +244,8 @@ TEST_CASE("removing a toxic returns promptly while connections are blocked in it
   EchoServer echo;
   Harness h;
   const auto port = h.Proxy("echo", echo.address());
-  h.Toxic("echo", R"({"name":"cut_up","type":"bandwidth","stream":"upstream","attributes":{"rate":0}})");
+  h.Toxic("echo",
+          R"({"name":"cut_up","type":"bandwidth","stream":"upstream","attributes":{"rate":0}})");
   h.Toxic("echo", R"({"name":"cut_down","type":"bandwidth","attributes":{"rate":0}})");
   std::vector<Client> clients;
   for (int i = 0; i < 8; ++i) clients.emplace_back(port, 30s);
@@ -249,7 +255,8 @@ TEST_CASE("removing a toxic returns promptly while connections are blocked in it
   std::this_thread::sleep_for(200ms);  // let the stalled data pile up (not synchronisation)
   const auto start = Clock::now();
   REQUIRE(h.Call("DELETE", "/proxies/echo/toxics/cut_up").status == 204);
-  REQUIRE(h.Call("PATCH", "/proxies/echo/toxics/cut_down", R"({"attributes":{"rate":1000000}})").status == 200);
+  REQUIRE(h.Call("PATCH", "/proxies/echo/toxics/cut_down", R"({"attributes":{"rate":1000000}})")
+              .status == 200);
   REQUIRE(h.Call("DELETE", "/proxies/echo/toxics/cut_down").status == 204);
   CHECK(Millis(Clock::now() - start) < 1000);
   for (auto& c : clients) CHECK(Checksum(c.Receive(payload.size())) == Checksum(payload));
@@ -272,7 +279,8 @@ TEST_CASE("200 concurrent clients are all served", "[integration][proxy][concurr
     CHECK(clients[i].Receive(4096) == RandomBytes(4096, i));
   }
   auto metrics = h.Call("GET", "/metrics").body;
-  CHECK(metrics.find("faultline_proxy_connections_active{proxy=\"echo\"} 200") != std::string::npos);
+  CHECK(metrics.find("faultline_proxy_connections_active{proxy=\"echo\"} 200") !=
+        std::string::npos);
   CHECK(metrics.find("faultline_proxy_connections_total{proxy=\"echo\"} 200") != std::string::npos);
 }
 
@@ -289,8 +297,8 @@ TEST_CASE("byte metrics move while a connection is still open", "[integration][p
         std::string::npos);
   CHECK(metrics.find("faultline_proxy_bytes_total{direction=\"downstream\",proxy=\"echo\"} 1000") !=
         std::string::npos);
-  CHECK(metrics.find("faultline_proxy_toxic_activations_total{proxy=\"echo\",toxic=\"latency_downstream\"} 1") !=
-        std::string::npos);
+  CHECK(metrics.find("faultline_proxy_toxic_activations_total{proxy=\"echo\",toxic=\"latency_"
+                     "downstream\"} 1") != std::string::npos);
 }
 
 TEST_CASE("an upstream that refuses closes the client's connection", "[integration][proxy]") {

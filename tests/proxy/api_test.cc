@@ -30,8 +30,9 @@ struct ApiFixture {
     return std::string(v.as_object().at("error").as_string());
   }
   void CreateEcho(const std::string& name = "redis") {
-    auto r = Call("POST", "/proxies",
-                  R"({"name":")" + name + R"(","listen":"127.0.0.1:0","upstream":"127.0.0.1:6379"})");
+    auto r =
+        Call("POST", "/proxies",
+             R"({"name":")" + name + R"(","listen":"127.0.0.1:0","upstream":"127.0.0.1:6379"})");
     REQUIRE(r.status == 201);
   }
 };
@@ -76,11 +77,14 @@ TEST_CASE("proxy creation errors name the problem", "[proxy][api]") {
   auto bad_json = f.Call("POST", "/proxies", R"({"name":)");
   CHECK(bad_json.status == 400);
   CHECK(f.Error(bad_json).find("invalid JSON") != std::string::npos);
-  auto wrong_type = f.Call("POST", "/proxies", R"({"name":"x","upstream":"127.0.0.1:1","enabled":"yes"})");
+  auto wrong_type =
+      f.Call("POST", "/proxies", R"({"name":"x","upstream":"127.0.0.1:1","enabled":"yes"})");
   CHECK(f.Error(wrong_type) == "field 'enabled' must be true or false");
-  auto unresolvable = f.Call("POST", "/proxies", R"({"name":"x","upstream":"no-such-host.invalid:80"})");
+  auto unresolvable =
+      f.Call("POST", "/proxies", R"({"name":"x","upstream":"no-such-host.invalid:80"})");
   CHECK(unresolvable.status == 400);
-  CHECK(f.Error(unresolvable).find("cannot resolve host 'no-such-host.invalid'") != std::string::npos);
+  CHECK(f.Error(unresolvable).find("cannot resolve host 'no-such-host.invalid'") !=
+        std::string::npos);
   auto bad_port = f.Call("POST", "/proxies", R"({"name":"x","upstream":"127.0.0.1:99999"})");
   CHECK(bad_port.status == 400);
   auto slash = f.Call("POST", "/proxies", R"({"name":"a/b","upstream":"127.0.0.1:1"})");
@@ -116,8 +120,8 @@ TEST_CASE("oversized bodies, browsers, unknown routes and methods are refused", 
 TEST_CASE("toxics are added, listed, updated and removed", "[proxy][api][toxic]") {
   ApiFixture f;
   f.CreateEcho();
-  auto added = f.Call("POST", "/proxies/redis/toxics",
-                      R"({"type":"latency","attributes":{"latency":100}})");
+  auto added =
+      f.Call("POST", "/proxies/redis/toxics", R"({"type":"latency","attributes":{"latency":100}})");
   REQUIRE(added.status == 200);
   auto toxic = f.Json(added).as_object();
   CHECK(toxic.at("name") == "latency_downstream");
@@ -126,8 +130,9 @@ TEST_CASE("toxics are added, listed, updated and removed", "[proxy][api][toxic]"
   CHECK(toxic.at("attributes").as_object().at("latency") == 100);
   CHECK(toxic.at("attributes").as_object().at("jitter") == 0);
 
-  auto up = f.Call("POST", "/proxies/redis/toxics",
-                   R"({"name":"cut","type":"bandwidth","stream":"upstream","toxicity":0.5,"attributes":{"rate":0}})");
+  auto up = f.Call(
+      "POST", "/proxies/redis/toxics",
+      R"({"name":"cut","type":"bandwidth","stream":"upstream","toxicity":0.5,"attributes":{"rate":0}})");
   REQUIRE(up.status == 200);
 
   auto list = f.Json(f.Call("GET", "/proxies/redis/toxics")).as_array();
@@ -135,15 +140,16 @@ TEST_CASE("toxics are added, listed, updated and removed", "[proxy][api][toxic]"
   CHECK(list[0].as_object().at("name") == "cut");  // upstream chain first, as Toxiproxy lists
   CHECK(f.Json(f.Call("GET", "/proxies/redis")).as_object().at("toxics").as_array().size() == 2);
 
-  auto updated = f.Call("PATCH", "/proxies/redis/toxics/latency_downstream",
-                        R"({"attributes":{"jitter":5}})");
+  auto updated =
+      f.Call("PATCH", "/proxies/redis/toxics/latency_downstream", R"({"attributes":{"jitter":5}})");
   REQUIRE(updated.status == 200);
   auto attrs = f.Json(updated).as_object().at("attributes").as_object();
   CHECK(attrs.at("latency") == 100);  // merged, not replaced
   CHECK(attrs.at("jitter") == 5);
   // Clients that post the whole toxic back are fine as long as type and stream stay.
-  auto whole = f.Call("POST", "/proxies/redis/toxics/cut",
-                      R"({"name":"cut","type":"bandwidth","stream":"upstream","toxicity":1,"attributes":{"rate":5}})");
+  auto whole = f.Call(
+      "POST", "/proxies/redis/toxics/cut",
+      R"({"name":"cut","type":"bandwidth","stream":"upstream","toxicity":1,"attributes":{"rate":5}})");
   CHECK(whole.status == 200);
   auto change_type = f.Call("PATCH", "/proxies/redis/toxics/cut", R"({"type":"latency"})");
   CHECK(change_type.status == 400);
@@ -156,9 +162,12 @@ TEST_CASE("toxics are added, listed, updated and removed", "[proxy][api][toxic]"
 TEST_CASE("toxic errors name the problem", "[proxy][api][toxic]") {
   ApiFixture f;
   f.CreateEcho();
-  auto Post = [&](const std::string& body) { return f.Call("POST", "/proxies/redis/toxics", body); };
-  CHECK(f.Error(Post(R"({"type":"latncy","attributes":{"latency":1}})")).find("invalid toxic type") !=
-        std::string::npos);
+  auto Post = [&](const std::string& body) {
+    return f.Call("POST", "/proxies/redis/toxics", body);
+  };
+  CHECK(
+      f.Error(Post(R"({"type":"latncy","attributes":{"latency":1}})")).find("invalid toxic type") !=
+      std::string::npos);
   CHECK(f.Error(Post(R"({"type":"latency","stream":"sideways","attributes":{"latency":1}})")) ==
         "stream was invalid, can be either upstream or downstream");
   CHECK(f.Error(Post(R"({"type":"latency","attributes":{"latency":-5}})")) ==
@@ -207,8 +216,9 @@ TEST_CASE("disable, enable and reset", "[proxy][api]") {
   f.CreateEcho();
   const std::string listen(
       f.Json(f.Call("GET", "/proxies/redis")).as_object().at("listen").as_string());
-  REQUIRE(f.Call("POST", "/proxies/redis/toxics", R"({"type":"latency","attributes":{"latency":1}})")
-              .status == 200);
+  REQUIRE(
+      f.Call("POST", "/proxies/redis/toxics", R"({"type":"latency","attributes":{"latency":1}})")
+          .status == 200);
   auto off = f.Call("PATCH", "/proxies/redis", R"({"enabled":false})");
   REQUIRE(off.status == 200);
   CHECK(f.Json(off).as_object().at("enabled") == false);

@@ -26,7 +26,8 @@ TEST_CASE("a proxy with toxics survives a round trip through JSON", "[proxy][jso
 }
 
 TEST_CASE("nested toxic errors say which toxic", "[proxy][json]") {
-  auto value = json::Parse(R"({"name":"a","upstream":"x:1","toxics":[{"type":"latency"},{"attributes":1}]})");
+  auto value = json::Parse(
+      R"({"name":"a","upstream":"x:1","toxics":[{"type":"latency"},{"attributes":1}]})");
   REQUIRE(value);
   auto proxy = json::ProxyFromJson(*value);
   REQUIRE_FALSE(proxy);

@@ -285,7 +285,8 @@ TEST_CASE("limit_data passes the limit then closes", "[proxy][toxic][limit_data]
 
 TEST_CASE("removing a toxic mid-stream loses and reorders nothing", "[proxy][pipeline]") {
   Fixture f;
-  f.Set({Toxic("latency", {{"latency", 100}}, "slow"), Toxic("slicer", {{"average_size", 3}}, "cut")});
+  f.Set({Toxic("latency", {{"latency", 100}}, "slow"),
+         Toxic("slicer", {{"average_size", 3}}, "cut")});
   std::string sent;
   for (int i = 0; i < 50; ++i) {
     const std::string piece = std::to_string(i) + ",";
@@ -326,7 +327,8 @@ TEST_CASE("toxicity is drawn per connection and is stable across other changes",
     const bool first = !pipeline.bypass();
     active += first ? 1 : 0;
     for (int round = 0; round < 8; ++round) {
-      pipeline.SetToxics(std::vector<ToxicSpec>{half, Toxic("slow_close", {{"delay", 1}}, "other")});
+      pipeline.SetToxics(
+          std::vector<ToxicSpec>{half, Toxic("slow_close", {{"delay", 1}}, "other")});
       pipeline.SetToxics(std::vector<ToxicSpec>{half});
       REQUIRE((!pipeline.bypass()) == first);
     }

@@ -36,7 +36,10 @@ TEST_CASE("validation names each kind of mistake", "[proxy][toxic]") {
         "toxicity must be between 0 and 1");
   CHECK(Problem({"", "slicer", Stream::kDownstream, 1.0, {{"average_size", 0}}}) ==
         "attribute 'average_size' must be greater than 0");
-  CHECK(Problem({"", "slicer", Stream::kDownstream, 1.0,
+  CHECK(Problem({"",
+                 "slicer",
+                 Stream::kDownstream,
+                 1.0,
                  {{"average_size", 10}, {"size_variation", 10}}}) ==
         "attribute 'size_variation' must be less than 'average_size'");
 }

@@ -55,7 +55,8 @@ class Bandwidth final : public Stage {
     while (!queue_.empty()) {
       if (bytes_per_second_ <= 0) return;  // stalled until updated or removed
       if (!piece_scheduled_) {
-        const auto limit = static_cast<std::size_t>(std::max<std::int64_t>(1, bytes_per_second_ / 10));
+        const auto limit =
+            static_cast<std::size_t>(std::max<std::int64_t>(1, bytes_per_second_ / 10));
         piece_size_ = std::min(queue_.front_remaining(), limit);
         const auto transmit = core::Duration(static_cast<core::Duration::rep>(
             static_cast<double>(piece_size_) * 1e9 / static_cast<double>(bytes_per_second_)));

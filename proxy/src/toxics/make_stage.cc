@@ -11,9 +11,9 @@ std::unique_ptr<Stage> MakeStage(const ToxicSpec& spec, StageContext& context) {
     Factory make;
   };
   static constexpr Entry kFactories[] = {
-      {"latency", toxics::MakeLatency},        {"bandwidth", toxics::MakeBandwidth},
-      {"slow_close", toxics::MakeSlowClose},   {"timeout", toxics::MakeTimeout},
-      {"reset_peer", toxics::MakeResetPeer},   {"slicer", toxics::MakeSlicer},
+      {"latency", toxics::MakeLatency},      {"bandwidth", toxics::MakeBandwidth},
+      {"slow_close", toxics::MakeSlowClose}, {"timeout", toxics::MakeTimeout},
+      {"reset_peer", toxics::MakeResetPeer}, {"slicer", toxics::MakeSlicer},
       {"limit_data", toxics::MakeLimitData},
   };
   for (const Entry& entry : kFactories) {

@@ -22,10 +22,10 @@ std::uint64_t HashLabel(std::string_view label);
 // A label that DeriveSeed folds in: text or a number.
 class SeedPart {
  public:
-  SeedPart(std::string_view text) : value_(HashLabel(text)) {}       // NOLINT
-  SeedPart(const char* text) : value_(HashLabel(text)) {}            // NOLINT
-  SeedPart(const std::string& text) : value_(HashLabel(text)) {}     // NOLINT
-  SeedPart(std::uint64_t number) : value_(Mix64(number ^ 0x9e37)) {}  // NOLINT
+  SeedPart(std::string_view text) : value_(HashLabel(text)) {}            // NOLINT
+  SeedPart(const char* text) : value_(HashLabel(text)) {}                 // NOLINT
+  SeedPart(const std::string& text) : value_(HashLabel(text)) {}          // NOLINT
+  SeedPart(std::uint64_t number) : value_(Mix64(number ^ 0x9e37)) {}      // NOLINT
   SeedPart(int number) : SeedPart(static_cast<std::uint64_t>(number)) {}  // NOLINT
   std::uint64_t value() const { return value_; }
 

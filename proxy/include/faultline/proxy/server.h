@@ -59,8 +59,8 @@ Resolver NumericResolver();  // IP literals and "localhost" only
 class ProxyServer {
  public:
   struct Options {
-    unsigned threads = 0;   // data-path threads; 0 means one per core
-    std::uint64_t seed = 0; // root of every random decision the toxics make
+    unsigned threads = 0;    // data-path threads; 0 means one per core
+    std::uint64_t seed = 0;  // root of every random decision the toxics make
     Resolver resolver = SystemResolver();
     std::shared_ptr<prometheus::Registry> metrics;  // null: a private registry
   };

@@ -39,7 +39,7 @@ struct AttributeInfo {
   std::string_view name;
   std::string_view unit;  // "ms", "us", "bytes", "KB/s"
   bool required;
-  std::int64_t max;       // inclusive; the minimum is always 0
+  std::int64_t max;  // inclusive; the minimum is always 0
   std::string_view help;
 };
 

@@ -1,0 +1,76 @@
+#include "config_file.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+using namespace faultline;
+
+namespace {
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  const std::string path = std::string(P_tmpdir) + "/faultline-config-test-" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("Toxiproxy JSON config files load, with optional toxics", "[cli][config]") {
+  const auto path = WriteTemp("ok.json", R"([
+    {"name": "redis", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:6379", "enabled": true},
+    {"name": "pg", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:5432",
+     "toxics": [{"type": "latency", "attributes": {"latency": 20}}]}
+  ])");
+  auto proxies = cli::LoadProxyConfig(path);
+  REQUIRE(proxies);
+  REQUIRE(proxies->size() == 2);
+  CHECK((*proxies)[1].toxics.at(0).attributes.at("latency") == 20);
+}
+
+TEST_CASE("YAML config files load the same shape", "[cli][config]") {
+  const auto path = WriteTemp("ok.yaml", R"(
+- name: redis
+  listen: 127.0.0.1:0
+  upstream: 127.0.0.1:6379
+  toxics:
+    - {type: latency, stream: upstream, toxicity: 0.5, attributes: {latency: 20, jitter: 5}}
+- name: "123"
+  upstream: "127.0.0.1:1"
+  enabled: false
+)");
+  auto proxies = cli::LoadProxyConfig(path);
+  REQUIRE(proxies);
+  REQUIRE(proxies->size() == 2);
+  CHECK((*proxies)[0].toxics.at(0).toxicity == 0.5);
+  CHECK((*proxies)[1].spec.name == "123");  // quoted: stays a string
+  CHECK_FALSE((*proxies)[1].spec.enabled);
+}
+
+TEST_CASE("config errors name the file, line and entry", "[cli][config]") {
+  auto yaml = cli::LoadProxyConfig(WriteTemp("bad.yaml", R"(- name: a
+  upstream: 127.0.0.1:1
+- name: b
+  upstream: 127.0.0.1:2
+  lisen: 127.0.0.1:0
+)"));
+  REQUIRE_FALSE(yaml);
+  CHECK(yaml.message().find("bad.yaml:3: proxy 1 ('b'): unknown field 'lisen'") !=
+        std::string::npos);
+
+  auto json = cli::LoadProxyConfig(WriteTemp(
+      "bad.json",
+      R"([{"name":"a","upstream":"x:1","toxics":[{"type":"latency","attributes":{"latency":"slow"}}]}])"));
+  REQUIRE_FALSE(json);
+  CHECK(json.message().find(
+            "proxy 0 ('a'): toxics[0]: field 'attributes.latency' must be a number") !=
+        std::string::npos);
+
+  auto syntax = cli::LoadProxyConfig(WriteTemp("syntax.yaml", "- name: [unclosed\n"));
+  REQUIRE_FALSE(syntax);
+  CHECK(syntax.message().find("syntax.yaml:") != std::string::npos);
+
+  CHECK_FALSE(cli::LoadProxyConfig("/nonexistent/faultline.json"));
+}

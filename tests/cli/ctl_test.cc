@@ -1,0 +1,70 @@
+// `faultline ctl` against a real API server, parsed in-process.
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "app.h"
+#include "faultline/proxy/api.h"
+#include "faultline/proxy/http_server.h"
+#include "faultline/proxy/server.h"
+
+using namespace faultline;
+
+namespace {
+
+struct Server {
+  proxy::ProxyServer proxies{proxy::ProxyServer::Options{1, 3, proxy::NumericResolver(), nullptr}};
+  proxy::Api api{proxies, "test"};
+  std::unique_ptr<proxy::HttpServer> http = *proxy::HttpServer::Start(api, "127.0.0.1", 0);
+  std::string url = "http://" + http->address();
+
+  int Ctl(std::vector<std::string> args) {
+    std::vector<std::string> all = {"faultline", "ctl", "--url", url};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<const char*> argv;
+    for (const auto& a : all) argv.push_back(a.c_str());
+    return cli::Main(static_cast<int>(argv.size()), argv.data());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ctl drives the whole proxy lifecycle", "[cli][ctl]") {
+  Server s;
+  CHECK(s.Ctl({"create", "db", "-l", "127.0.0.1:0", "-u", "127.0.0.1:5432"}) == 0);
+  CHECK(s.Ctl({"toxic", "add", "db", "-t", "latency", "-a", "latency=100", "-a", "jitter=10",
+               "--upstream", "-n", "slow"}) == 0);
+  auto toxics = s.proxies.Get("db")->toxics;
+  REQUIRE(toxics.size() == 1);
+  CHECK(toxics[0].stream == proxy::Stream::kUpstream);
+  CHECK(toxics[0].attributes.at("jitter") == 10);
+  CHECK(s.Ctl({"toxic", "update", "db", "-n", "slow", "-a", "latency=5", "--tox", "0.5"}) == 0);
+  CHECK(s.proxies.Get("db")->toxics[0].attributes.at("latency") == 5);
+  CHECK(s.proxies.Get("db")->toxics[0].toxicity == 0.5);
+  CHECK(s.Ctl({"list"}) == 0);
+  CHECK(s.Ctl({"inspect", "db"}) == 0);
+  CHECK(s.Ctl({"toggle", "db"}) == 0);
+  CHECK_FALSE(s.proxies.Get("db")->spec.enabled);
+  CHECK(s.Ctl({"toggle", "db"}) == 0);
+  CHECK(s.proxies.Get("db")->spec.enabled);
+  CHECK(s.Ctl({"toxic", "remove", "db", "-n", "slow"}) == 0);
+  CHECK(s.proxies.Get("db")->toxics.empty());
+  CHECK(s.Ctl({"delete", "db"}) == 0);
+  CHECK_FALSE(s.proxies.Get("db"));
+}
+
+TEST_CASE("ctl exits 2 on bad input and 3 when the server is unreachable", "[cli][ctl]") {
+  Server s;
+  CHECK(s.Ctl({"inspect", "missing"}) == 2);                                 // 404
+  CHECK(s.Ctl({"create", "x", "-l", "127.0.0.1:0", "-u", "nowhere"}) == 2);  // 400
+  CHECK(s.Ctl({"create", "x", "-l", "127.0.0.1:0", "-u", "127.0.0.1:1"}) == 0);
+  CHECK(s.Ctl({"toxic", "add", "x", "-t", "latency", "-a", "latency"}) == 2);       // not k=v
+  CHECK(s.Ctl({"toxic", "add", "x", "-t", "latency", "-a", "latency=fast"}) == 2);  // not a number
+  CHECK(s.Ctl({"toxic", "add", "x", "-t", "nope", "-a", "a=1"}) == 2);  // server says no
+  CHECK(s.Ctl({"frobnicate"}) == 2);                                    // usage
+  std::vector<const char*> unreachable = {"faultline", "ctl", "--url", "http://127.0.0.1:1",
+                                          "list"};
+  CHECK(cli::Main(5, unreachable.data()) == 3);
+}
