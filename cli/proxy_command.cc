@@ -1,6 +1,8 @@
 #include "proxy_command.h"
 
+#include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <charconv>
 #include <iostream>
@@ -32,6 +34,42 @@ void SetupProxyCommand(CLI::App& app, ProxyOptions& options, int& exit_code) {
   cmd->callback([&options, &exit_code] { exit_code = RunProxy(options); });
 }
 
+namespace {
+
+// Each proxied connection holds two descriptors; the default soft limit (often 1024) would
+// cap a proxy at a few hundred clients.
+void RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+// Blocks SIGINT and SIGTERM for this thread and every thread started after it, so only
+// sigwait() sees them; restores the previous mask when done.
+class StopSignals {
+ public:
+  StopSignals() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &previous_);
+  }
+  ~StopSignals() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  int Wait() {
+    int signal_number = 0;
+    sigwait(&set_, &signal_number);
+    return signal_number;
+  }
+
+ private:
+  sigset_t set_;
+  sigset_t previous_;
+};
+
+}  // namespace
+
 int RunProxy(const ProxyOptions& options) {
   std::uint64_t seed = 0;
   if (options.seed.empty()) {
@@ -45,26 +83,25 @@ int RunProxy(const ProxyOptions& options) {
       return kExitBadInput;
     }
   }
-
-  // Block the stop signals before any thread starts so only sigwait below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  proxy::ProxyServer::Options server_options;
-  server_options.seed = seed;
-  server_options.threads = options.threads;
-  proxy::ProxyServer server(std::move(server_options));
-
+  std::vector<proxy::ProxyState> initial;
   if (!options.config.empty()) {
     auto proxies = LoadProxyConfig(options.config);
     if (!proxies) {
       std::cerr << "faultline proxy: " << proxies.message() << "\n";
       return kExitBadInput;
     }
-    auto created = server.Populate(std::move(*proxies));
+    initial = std::move(*proxies);
+  }
+  RaiseDescriptorLimit();
+  StopSignals stop_signals;  // before any thread starts
+
+  proxy::ProxyServer::Options server_options;
+  server_options.seed = seed;
+  server_options.threads = options.threads;
+  proxy::ProxyServer server(std::move(server_options));
+
+  if (!initial.empty()) {
+    auto created = server.Populate(std::move(initial));
     if (!created) {
       std::cerr << "faultline proxy: " << options.config << ": " << created.message() << "\n";
       return kExitBadInput;
@@ -85,8 +122,7 @@ int RunProxy(const ProxyOptions& options) {
   std::cout << "faultline proxy " << kVersion << ": API on http://" << (*http)->address()
             << ", seed " << seed << " (pass --seed " << seed << " to repeat)" << std::endl;
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  const int signal_number = stop_signals.Wait();
   std::cout << "faultline proxy: stopping (" << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
             << ")" << std::endl;
   return kExitOk;

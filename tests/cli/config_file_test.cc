@@ -1,10 +1,13 @@
 #include "config_file.h"
 
+#include "app.h"
+
 #include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 using namespace faultline;
 
@@ -73,4 +76,15 @@ TEST_CASE("config errors name the file, line and entry", "[cli][config]") {
   CHECK(syntax.message().find("syntax.yaml:") != std::string::npos);
 
   CHECK_FALSE(cli::LoadProxyConfig("/nonexistent/faultline.json"));
+}
+
+TEST_CASE("faultline proxy refuses a bad config or seed with exit code 2", "[cli][config]") {
+  const auto bad =
+      WriteTemp("start.yaml", "- name: a\n  upstream: 127.0.0.1:1\n  toxics: [{type: nope}]\n");
+  std::vector<const char*> config = {"faultline", "proxy", "--port", "0", "--config", bad.c_str()};
+  CHECK(cli::Main(static_cast<int>(config.size()), config.data()) == cli::kExitBadInput);
+  std::vector<const char*> seed = {"faultline", "proxy", "--port", "0", "--seed", "abc"};
+  CHECK(cli::Main(static_cast<int>(seed.size()), seed.data()) == cli::kExitBadInput);
+  std::vector<const char*> missing = {"faultline", "proxy", "--config", "/nonexistent.yaml"};
+  CHECK(cli::Main(static_cast<int>(missing.size()), missing.data()) == cli::kExitBadInput);
 }
