@@ -100,10 +100,16 @@ core::Result<std::vector<proxy::ProxyState>> LoadProxyConfig(const std::string& 
 
   std::vector<proxy::ProxyState> proxies;
   for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string where = (lines[i] > 0 ? path + ":" + std::to_string(lines[i]) : path) + ": " +
+                              EntryLabel(i, entries[i]);
     auto parsed = proxy::json::ProxyFromJson(entries[i]);
-    if (!parsed) {
-      const std::string where = lines[i] > 0 ? path + ":" + std::to_string(lines[i]) : path;
-      return core::MakeError(where + ": " + EntryLabel(i, entries[i]) + ": " + parsed.message());
+    if (!parsed) return core::MakeError(where + ": " + parsed.message());
+    // Check the toxics here too, so their mistakes are reported with the file and line.
+    for (std::size_t t = 0; t < parsed->toxics.size(); ++t) {
+      proxy::ToxicSpec copy = parsed->toxics[t];
+      if (auto ok = proxy::ValidateToxic(copy); !ok) {
+        return core::MakeError(where + ": toxics[" + std::to_string(t) + "]: " + ok.message());
+      }
     }
     proxies.push_back(std::move(*parsed));
   }

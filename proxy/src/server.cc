@@ -342,12 +342,16 @@ class ProxyServer::Impl {
 
   core::Result<ToxicSet> BuildToxicSet(std::vector<ToxicSpec> toxics) const {
     ToxicSet set;
-    for (ToxicSpec& toxic : toxics) {
+    for (std::size_t i = 0; i < toxics.size(); ++i) {
+      ToxicSpec& toxic = toxics[i];
+      const std::string label = "toxics[" + std::to_string(i) + "]";
       if (!toxic.name.empty()) {
-        if (auto ok = ValidateName("toxic", toxic.name); !ok) return ok.error();
+        if (auto ok = ValidateName("toxic", toxic.name); !ok) {
+          return core::MakeError(label + ": " + ok.message(), 400);
+        }
       }
       if (auto ok = ValidateToxic(toxic); !ok) {
-        return core::MakeError("toxic '" + toxic.name + "': " + ok.message(), 400);
+        return core::MakeError(label + ": " + ok.message(), 400);
       }
       if (FindToxic(set, toxic.name)) {
         return core::MakeError("toxic '" + toxic.name + "' appears twice", 400);

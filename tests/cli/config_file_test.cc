@@ -83,6 +83,11 @@ TEST_CASE("faultline proxy refuses a bad config or seed with exit code 2", "[cli
       WriteTemp("start.yaml", "- name: a\n  upstream: 127.0.0.1:1\n  toxics: [{type: nope}]\n");
   std::vector<const char*> config = {"faultline", "proxy", "--port", "0", "--config", bad.c_str()};
   CHECK(cli::Main(static_cast<int>(config.size()), config.data()) == cli::kExitBadInput);
+  auto loaded = cli::LoadProxyConfig(bad);
+  REQUIRE_FALSE(loaded);
+  CHECK(
+      loaded.message().find("start.yaml:1: proxy 0 ('a'): toxics[0]: invalid toxic type 'nope'") !=
+      std::string::npos);
   std::vector<const char*> seed = {"faultline", "proxy", "--port", "0", "--seed", "abc"};
   CHECK(cli::Main(static_cast<int>(seed.size()), seed.data()) == cli::kExitBadInput);
   std::vector<const char*> missing = {"faultline", "proxy", "--config", "/nonexistent.yaml"};
