@@ -3,9 +3,10 @@
 
 #include <signal.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
+
+#include <CLI/CLI.hpp>
 
 #include "net.h"
 #include "suite.h"
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   rtt->add_option("--size", size, "Request size in bytes")
-      ->check(CLI::Range(1, 65536))
+      ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   rtt->add_option("--stagger-us", stagger_us,
                   "Spread the connections' first requests over this many µs (use the toxic's "

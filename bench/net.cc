@@ -374,9 +374,9 @@ std::vector<double> RunClosedLoop(std::span<Fd> fds, int count, int warmup, int 
   auto issue = [&](std::size_t i) {
     state[i] = Outstanding{Clock::now(), 0};
     // A request this small always fits an idle socket's send buffer.
-    if (::send(fds[i].get(), request.data(), request.size(), MSG_NOSIGNAL) != size) {
-      Die(Errno("send to " + std::to_string(i) + "th connection"));
-    }
+    const ssize_t sent = ::send(fds[i].get(), request.data(), request.size(), MSG_NOSIGNAL);
+    if (sent < 0) Die(Errno("send"));
+    if (sent != size) Die("a request did not fit into the socket's send buffer");
     ++issued;
   };
   const auto start = Clock::now();

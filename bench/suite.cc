@@ -29,11 +29,11 @@ constexpr const char* kTargetNames[kTargetCount] = {"direct", "faultline", "HAPr
 constexpr int kRequestSize = 64;
 constexpr int kToxicLatencyMs = 10;
 
-// How much work each measurement does.
+// How much work each measurement does. Round-trip counts exclude the warm-up.
 struct Plan {
   int reps;                   // repetitions of each timing measurement; the median is reported
   int rss_reps;               // repetitions of the idle-memory measurement, each on a fresh process
-  int rtt_count, rtt_warmup;  // 1 connection
+  int rtt_count, rtt_warmup;  // on 1 connection
   int fan_conns, fan_count, fan_warmup;
   std::uint64_t bulk_bytes;
   int idle_conns;
@@ -41,8 +41,32 @@ struct Plan {
 };
 
 Plan MakePlan(bool quick) {
-  if (quick) return {1, 1, 500, 100, 64, 2000, 200, 32 << 20, 500, 100, 500, 100};
-  return {5, 3, 20000, 2000, 64, 50000, 5000, std::uint64_t{2} << 30, 10000, 100, 10000, 1000};
+  if (quick) {
+    return {.reps = 1,
+            .rss_reps = 1,
+            .rtt_count = 500,
+            .rtt_warmup = 100,
+            .fan_conns = 64,
+            .fan_count = 2000,
+            .fan_warmup = 200,
+            .bulk_bytes = 32 << 20,
+            .idle_conns = 500,
+            .toxic_conns = 100,
+            .toxic_count = 500,
+            .toxic_warmup = 100};
+  }
+  return {.reps = 5,
+          .rss_reps = 3,
+          .rtt_count = 20000,
+          .rtt_warmup = 2000,
+          .fan_conns = 64,
+          .fan_count = 50000,
+          .fan_warmup = 5000,
+          .bulk_bytes = std::uint64_t{2} << 30,
+          .idle_conns = 10000,
+          .toxic_conns = 100,
+          .toxic_count = 10000,
+          .toxic_warmup = 1000};
 }
 
 // What a target offers the benchmark: an echo service and a discard service.
@@ -113,7 +137,8 @@ std::string SelfPath() {
   return std::string(path, static_cast<std::size_t>(n));
 }
 
-sockaddr_in StartServer(Child& child) {
+// The address a `faultline-bench echo` child reports once it listens.
+sockaddr_in ListeningAddress(Child& child) {
   const std::string line = child.WaitForLine("port ", 5s);
   return ParseLoopback("127.0.0.1:" + line.substr(line.find("port ") + 5));
 }
@@ -256,11 +281,10 @@ Row MakeRow(std::string label, const Medians& medians, std::size_t index, int de
 
 void PrintTarget(const std::string& name, const std::string& goal,
                  const std::optional<double>& measured, const std::string& shown, bool met) {
+  std::string verdict = "not measured";
+  if (measured) verdict = met ? "met" : "**missed**";
   std::cout << "| " << name << " | " << goal << " | " << (measured ? shown : "n/a") << " | "
-            << (!measured ? "not measured"
-                : met     ? "met"
-                          : "**missed**")
-            << " |\n";
+            << verdict << " |\n";
 }
 
 }  // namespace
@@ -288,8 +312,8 @@ int RunSuite(const SuiteOptions& options) {
       Child::Spawn({self, "echo", "--port", "0", "--delay-ms", std::to_string(kToxicLatencyMs)},
                    "delaying echo server");
   std::array<Services, kTargetCount> services;
-  services[kDirect] = {StartServer(echo), StartServer(discard)};
-  const sockaddr_in server_delay = StartServer(slow_echo);
+  services[kDirect] = {ListeningAddress(echo), ListeningAddress(discard)};
+  const sockaddr_in server_delay = ListeningAddress(slow_echo);
 
   Faultline faultline = StartFaultline(options.faultline, threads);
   services[kFaultline] = {CreateProxy(faultline.api, "echo", services[kDirect].echo),
