@@ -66,6 +66,8 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
   all->add_option("--haproxy", suite.haproxy, "The haproxy executable (default: searched)");
+  all->add_option("--busy-poll", suite.busy_poll,
+                  "Run faultline with --busy-poll DURATION (e.g. 50us)");
   all->add_option("--threads", suite.threads,
                   "Data-path threads for faultline and HAProxy (default: one per CPU)");
   all->add_flag("--quick", suite.quick, "Small sizes and one run each: a smoke test");

@@ -159,11 +159,16 @@ struct Faultline {
   sockaddr_in api;
 };
 
-Faultline StartFaultline(const std::string& path, unsigned threads) {
+Faultline StartFaultline(const std::string& path, unsigned threads, const std::string& busy_poll) {
   // Port 0: the proxy binds a free API port and prints it, so there is no race for one.
-  Child child = Child::Spawn({path, "proxy", "--host", "127.0.0.1", "--port", "0", "--threads",
-                              std::to_string(threads), "--seed", "1"},
-                             "faultline proxy");
+  std::vector<std::string> argv = {path,     "proxy", "--host",    "127.0.0.1",
+                                   "--port", "0",     "--threads", std::to_string(threads),
+                                   "--seed", "1"};
+  if (!busy_poll.empty()) {
+    argv.push_back("--busy-poll");
+    argv.push_back(busy_poll);
+  }
+  Child child = Child::Spawn(argv, "faultline proxy");
   const std::string line = child.WaitForLine("API on http://", 10s);
   const auto begin = line.find("http://") + 7;
   const sockaddr_in api = ParseLoopback(line.substr(begin, line.find(',', begin) - begin));
@@ -315,7 +320,7 @@ int RunSuite(const SuiteOptions& options) {
   services[kDirect] = {ListeningAddress(echo), ListeningAddress(discard)};
   const sockaddr_in server_delay = ListeningAddress(slow_echo);
 
-  Faultline faultline = StartFaultline(options.faultline, threads);
+  Faultline faultline = StartFaultline(options.faultline, threads, options.busy_poll);
   services[kFaultline] = {CreateProxy(faultline.api, "echo", services[kDirect].echo),
                           CreateProxy(faultline.api, "discard", services[kDirect].discard)};
   // A proxy of its own, so the toxic never touches the other measurements.
@@ -380,7 +385,7 @@ int RunSuite(const SuiteOptions& options) {
   const Medians idle = Repeat(plan.rss_reps, proxies, [&](Target t) {
     double kib = 0;
     if (t == kFaultline) {
-      Faultline fresh = StartFaultline(options.faultline, threads);
+      Faultline fresh = StartFaultline(options.faultline, threads, options.busy_poll);
       const sockaddr_in echo_proxy = CreateProxy(fresh.api, "echo", services[kDirect].echo);
       kib = IdleKibPerConnection(fresh.child.pid(), echo_proxy, plan.idle_conns);
     } else {
@@ -411,6 +416,7 @@ int RunSuite(const SuiteOptions& options) {
             << "Medians of " << plan.reps << " runs (idle memory: " << plan.rss_reps
             << "), targets interleaved; " << kRequestSize
             << "-byte requests, closed loop; faultline --threads " << threads
+            << (options.busy_poll.empty() ? "" : " --busy-poll " + options.busy_poll)
             << ", HAProxy nbthread " << threads << "; " << std::thread::hardware_concurrency()
             << " CPUs; bulk " << (plan.bulk_bytes >> 20) << " MiB.\n\n"
             << "| measurement | direct | faultline | HAProxy | faultline ÷ direct | faultline ÷ "

@@ -11,6 +11,7 @@ struct SuiteOptions {
   std::string haproxy;    // empty: look in the usual places
   unsigned threads = 0;   // data-path threads for faultline and HAProxy; 0: one per core
   bool quick = false;     // tiny sizes, one repetition: a smoke test
+  std::string busy_poll;  // passed to `faultline proxy --busy-poll` when set
 };
 
 int RunSuite(const SuiteOptions& options);

@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "config_file.h"
+#include "faultline/core/duration.h"
 #include "faultline/core/random.h"
 #include "faultline/proxy/api.h"
 #include "faultline/proxy/http_server.h"
@@ -31,6 +32,10 @@ void SetupProxyCommand(CLI::App& app, ProxyOptions& options, int& exit_code) {
   cmd->add_option("--seed", options.seed,
                   "Seed for every random choice the toxics make (default: random, printed)");
   cmd->add_option("--threads", options.threads, "Data-path threads (default: one per core)");
+  cmd->add_option("--busy-poll", options.busy_poll,
+                  "Keep polling this long (e.g. 50us) after traffic before sleeping: lower "
+                  "round-trip latency for more CPU (default 0: off)")
+      ->capture_default_str();
   cmd->callback([&options, &exit_code] { exit_code = RunProxy(options); });
 }
 
@@ -92,12 +97,18 @@ int RunProxy(const ProxyOptions& options) {
     }
     initial = std::move(*proxies);
   }
+  auto busy_poll = core::ParseDuration(options.busy_poll);
+  if (!busy_poll) {
+    std::cerr << "faultline proxy: --busy-poll: " << busy_poll.message() << "\n";
+    return kExitBadInput;
+  }
   RaiseDescriptorLimit();
   StopSignals stop_signals;  // before any thread starts
 
   proxy::ProxyServer::Options server_options;
   server_options.seed = seed;
   server_options.threads = options.threads;
+  server_options.busy_poll = std::chrono::duration_cast<std::chrono::microseconds>(*busy_poll);
   proxy::ProxyServer server(std::move(server_options));
 
   if (!initial.empty()) {

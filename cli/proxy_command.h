@@ -14,6 +14,7 @@ struct ProxyOptions {
   std::string config;
   std::string seed;  // empty: random, printed at start
   unsigned threads = 0;
+  std::string busy_poll = "0";
 };
 
 void SetupProxyCommand(CLI::App& app, ProxyOptions& options, int& exit_code);

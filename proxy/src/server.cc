@@ -45,6 +45,24 @@ core::Result<std::vector<std::string>> ResolveWith(std::string_view host, std::s
   return addresses;
 }
 
+// Runs a worker's event loop. With busy polling, the thread checks for ready sockets without
+// sleeping for `spin` after the last event, so a reply arriving within that window is seen at
+// once instead of after a wake-up.
+void RunWorker(Worker& worker, std::chrono::microseconds spin) {
+  auto& context = worker.context;
+  if (spin.count() == 0) {
+    context.run();
+    return;
+  }
+  while (!context.stopped()) {
+    if (context.run_one() == 0) break;
+    auto deadline = std::chrono::steady_clock::now() + spin;
+    while (!context.stopped() && std::chrono::steady_clock::now() < deadline) {
+      if (context.poll() > 0) deadline = std::chrono::steady_clock::now() + spin;
+    }
+  }
+}
+
 }  // namespace
 
 Resolver SystemResolver() {
@@ -82,7 +100,7 @@ class ProxyServer::Impl {
     for (unsigned i = 0; i < threads; ++i) {
       auto worker = std::make_unique<Worker>();
       Worker* raw = worker.get();
-      worker->thread = std::thread([raw] { raw->context.run(); });
+      worker->thread = std::thread([raw, spin = options.busy_poll] { RunWorker(*raw, spin); });
       workers_.push_back(std::move(worker));
     }
     control_thread_ = std::thread([this] { control_.run(); });

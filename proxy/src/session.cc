@@ -1,6 +1,8 @@
 #include "session.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -29,6 +31,53 @@ char* Scratch() {
 
 bool WouldBlock(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
 
+// Pipes for the zero-copy path (splice), kept per thread. A flow holds one only while data
+// sits in it, so an idle connection owns no descriptors beyond its two sockets.
+struct Pipe {
+  int read = -1;
+  int write = -1;
+  bool valid() const { return read >= 0; }
+};
+
+constexpr std::size_t kPooledPipes = 32;
+constexpr int kPipeCapacity = 1 << 20;
+constexpr std::size_t kSpliceBatch = 1 << 20;
+
+std::vector<Pipe>& FreePipes() {
+  thread_local std::vector<Pipe> pipes;
+  return pipes;
+}
+
+void ClosePipe(Pipe pipe) {
+  if (!pipe.valid()) return;
+  ::close(pipe.read);
+  ::close(pipe.write);
+}
+
+Pipe AcquirePipe() {
+  auto& pool = FreePipes();
+  if (!pool.empty()) {
+    Pipe pipe = pool.back();
+    pool.pop_back();
+    return pipe;
+  }
+  int fds[2];
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return {};
+  // A bigger pipe moves more per system call; the default (64 KiB) still works if refused.
+  ::fcntl(fds[1], F_SETPIPE_SZ, kPipeCapacity);
+  return {fds[0], fds[1]};
+}
+
+// Only empty pipes go back to the pool.
+void ReleasePipe(Pipe pipe) {
+  auto& pool = FreePipes();
+  if (pool.size() < kPooledPipes) {
+    pool.push_back(pipe);
+  } else {
+    ClosePipe(pipe);
+  }
+}
+
 }  // namespace
 
 class Session::Flow final : public PipelineSink {
@@ -42,6 +91,8 @@ class Session::Flow final : public PipelineSink {
         bytes_(bytes),
         pipeline_(session.worker_.clock, *this,
                   core::DeriveSeed(session.seed_, {StreamName(stream)})) {}
+
+  ~Flow() { ClosePipe(pipe_); }
 
   void SetToxics(const ToxicSet& toxics) {
     pipeline_.SetToxics(toxics.For(stream_));
@@ -63,7 +114,7 @@ class Session::Flow final : public PipelineSink {
     });
   }
 
-  bool drained() const { return out_.empty(); }
+  bool drained() const { return OutputEmpty(); }
   bool finished() const { return shutdown_sent_; }
 
   // PipelineSink
@@ -72,7 +123,7 @@ class Session::Flow final : public PipelineSink {
   }
   void DeliverEnd() override {
     if (session_.state_ != State::kOpen) return;
-    if (out_.empty()) {
+    if (OutputEmpty()) {
       ShutdownSend();
     } else {
       end_pending_ = true;
@@ -91,7 +142,74 @@ class Session::Flow final : public PipelineSink {
     std::size_t offset = 0;
   };
 
-  std::size_t Backlog() const { return out_bytes_ + pipeline_.buffered_bytes(); }
+  std::size_t Backlog() const { return out_bytes_ + in_pipe_ + pipeline_.buffered_bytes(); }
+  bool OutputEmpty() const { return in_pipe_ == 0 && out_.empty(); }
+
+  enum class Step { kAgain, kIdle, kStop };
+
+  // With no toxic active, moves one batch from source to destination through a pipe, so the
+  // bytes never enter user space. Stops reading while the destination lags: the kernel's
+  // socket buffers then push back on the sender, and nothing piles up here.
+  Step SpliceBatch() {
+    if (!pipe_.valid()) {
+      pipe_ = AcquirePipe();
+      if (!pipe_.valid()) {
+        splice_failed_ = true;  // out of descriptors: copy through user space instead
+        return Step::kAgain;
+      }
+    }
+    const ssize_t n = ::splice(from_.native_handle(), nullptr, pipe_.write, nullptr, kSpliceBatch,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) {
+      bytes_->Increment(static_cast<double>(n));
+      in_pipe_ += static_cast<std::size_t>(n);
+      if (!DrainPipe()) return Step::kStop;
+      if (in_pipe_ > 0) {
+        paused_ = true;
+        WaitWritable();
+        return Step::kStop;
+      }
+      if (static_cast<std::size_t>(n) < kSpliceBatch) {
+        streaming_ = false;  // the burst is over: back to plain reads
+        return Step::kIdle;
+      }
+      return Step::kAgain;
+    }
+    if (n == 0) {
+      ReleasePipe(pipe_);  // empty: everything read was written
+      pipe_ = {};
+      source_ended_ = true;
+      pipeline_.End();
+      return Step::kStop;
+    }
+    if (errno == EINTR) return Step::kAgain;
+    if (WouldBlock(errno)) return Step::kIdle;
+    if (errno == EINVAL || errno == ENOSYS) {
+      splice_failed_ = true;
+      return Step::kAgain;
+    }
+    session_.Abort(/*propagate_reset=*/errno == ECONNRESET);
+    return Step::kStop;
+  }
+
+  // Writes what the pipe holds; false if the connection was aborted.
+  bool DrainPipe() {
+    while (in_pipe_ > 0) {
+      const ssize_t n = ::splice(pipe_.read, nullptr, to_.native_handle(), nullptr, in_pipe_,
+                                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n > 0) {
+        in_pipe_ -= static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && WouldBlock(errno)) return true;
+      session_.Abort(/*propagate_reset=*/true);
+      return false;
+    }
+    ReleasePipe(pipe_);
+    pipe_ = {};
+    return true;
+  }
 
   void OnReadable() {
     if (session_.state_ != State::kOpen) return;
@@ -102,17 +220,28 @@ class Session::Flow final : public PipelineSink {
         paused_ = true;
         return;
       }
+      if (streaming_ && pipeline_.bypass() && OutputEmpty() && !splice_failed_) {
+        const Step step = SpliceBatch();
+        if (step == Step::kStop) return;
+        if (step == Step::kIdle) break;
+        continue;
+      }
       const ssize_t n = ::recv(fd, buffer, kScratchSize, MSG_DONTWAIT);
       if (n > 0) {
         bytes_->Increment(static_cast<double>(n));
         if (pipeline_.bypass()) {
           Write(buffer, static_cast<std::size_t>(n), nullptr);
+          if (!OutputEmpty()) {
+            paused_ = true;  // resume once the destination has taken it
+            return;
+          }
         } else {
           pipeline_.Push(
               Chunk{std::vector<char>(buffer, buffer + n), session_.worker_.clock.Now()});
         }
         if (session_.state_ != State::kOpen) return;
         if (static_cast<std::size_t>(n) < kScratchSize) break;
+        streaming_ = true;  // a full buffer: a bulk transfer, worth the zero-copy path
         continue;
       }
       if (n == 0) {
@@ -132,7 +261,7 @@ class Session::Flow final : public PipelineSink {
   void Write(const char* data, std::size_t size, std::vector<char>* owned) {
     if (size == 0) return;
     std::size_t written = 0;
-    if (out_.empty()) {
+    if (OutputEmpty()) {
       const ssize_t n = ::send(to_.native_handle(), data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n < 0 && !WouldBlock(errno) && errno != EINTR) {
         session_.Abort(/*propagate_reset=*/true);
@@ -162,6 +291,13 @@ class Session::Flow final : public PipelineSink {
 
   void OnWritable() {
     if (session_.state_ == State::kClosed) return;
+    if (in_pipe_ > 0) {
+      if (!DrainPipe()) return;
+      if (in_pipe_ > 0) {
+        WaitWritable();
+        return;
+      }
+    }
     while (!out_.empty()) {
       Pending& front = out_.front();
       const std::size_t left = front.data.size() - front.offset;
@@ -205,6 +341,12 @@ class Session::Flow final : public PipelineSink {
   Pipeline pipeline_;
   std::deque<Pending> out_;
   std::size_t out_bytes_ = 0;
+  Pipe pipe_;
+  std::size_t in_pipe_ = 0;  // bytes read into pipe_ and not yet written out
+  bool splice_failed_ = false;
+  // Small messages go through recv/send (fewest system calls); once a read fills the whole
+  // scratch buffer the flow is streaming and switches to splice until the burst ends.
+  bool streaming_ = false;
   bool read_waiting_ = false;
   bool write_waiting_ = false;
   bool paused_ = false;
@@ -249,6 +391,9 @@ void Session::OnConnected(const boost::system::error_code& ec) {
   boost::system::error_code ignored;
   client_.set_option(tcp::no_delay(true), ignored);
   upstream_.set_option(tcp::no_delay(true), ignored);
+  // splice() honours only the descriptors' own O_NONBLOCK, not a per-call flag.
+  client_.native_non_blocking(true, ignored);
+  upstream_.native_non_blocking(true, ignored);
   state_ = State::kOpen;
   up_ = std::make_unique<Flow>(*this, client_, upstream_, Stream::kUpstream,
                                proxy_->metrics().bytes_upstream);
