@@ -22,7 +22,7 @@ class Bandwidth final : public Stage {
   }
 
   void OnEnd() override {
-    end_pending_ = true;
+    end_.Hold();
     if (!timer_->armed()) Pump();
   }
 
@@ -39,10 +39,7 @@ class Bandwidth final : public Stage {
     timer_->Cancel();
     piece_scheduled_ = false;
     queue_.Drain([this](Chunk piece) { context_.Emit(std::move(piece)); });
-    if (end_pending_) {
-      end_pending_ = false;
-      context_.EmitEnd();
-    }
+    end_.Release(context_);
   }
 
   std::size_t buffered_bytes() const override { return queue_.bytes(); }
@@ -71,10 +68,7 @@ class Bandwidth final : public Stage {
       link_free_at_ = piece_due_;
       context_.Emit(queue_.TakeFront(piece_size_));
     }
-    if (end_pending_) {
-      end_pending_ = false;
-      context_.EmitEnd();
-    }
+    end_.Release(context_);
   }
 
   StageContext& context_;
@@ -85,7 +79,7 @@ class Bandwidth final : public Stage {
   std::size_t piece_size_ = 0;
   bool piece_scheduled_ = false;
   ChunkQueue queue_;
-  bool end_pending_ = false;
+  HeldEnd end_;
 };
 
 }  // namespace

@@ -35,7 +35,7 @@ class Latency final : public Stage {
     if (queue_.empty()) {
       context_.EmitEnd();
     } else {
-      end_pending_ = true;
+      end_.Hold();
     }
   }
 
@@ -47,10 +47,7 @@ class Latency final : public Stage {
   void Flush() override {
     timer_->Cancel();
     while (!queue_.empty()) PopFront();
-    if (end_pending_) {
-      end_pending_ = false;
-      context_.EmitEnd();
-    }
+    end_.Release(context_);
   }
 
   std::size_t buffered_bytes() const override { return buffered_; }
@@ -72,9 +69,8 @@ class Latency final : public Stage {
     while (!queue_.empty() && queue_.front().timestamp <= now) PopFront();
     if (!queue_.empty()) {
       Arm();
-    } else if (end_pending_) {
-      end_pending_ = false;
-      context_.EmitEnd();
+    } else {
+      end_.Release(context_);
     }
   }
 
@@ -84,7 +80,7 @@ class Latency final : public Stage {
   core::Duration jitter_{};
   std::deque<Chunk> queue_;
   std::size_t buffered_ = 0;
-  bool end_pending_ = false;
+  HeldEnd end_;
 };
 
 }  // namespace

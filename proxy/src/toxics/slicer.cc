@@ -36,7 +36,7 @@ class Slicer final : public Stage {
   }
 
   void OnEnd() override {
-    end_pending_ = true;
+    end_.Hold();
     if (!timer_->armed()) Pump();
   }
 
@@ -49,10 +49,7 @@ class Slicer final : public Stage {
   void Flush() override {
     timer_->Cancel();
     pieces_.Drain([this](Chunk chunk) { context_.Emit(std::move(chunk)); });
-    if (end_pending_) {
-      end_pending_ = false;
-      context_.EmitEnd();
-    }
+    end_.Release(context_);
   }
 
   std::size_t buffered_bytes() const override { return pieces_.bytes(); }
@@ -83,10 +80,7 @@ class Slicer final : public Stage {
       timer_->ArmAt(context_.clock().Now() + delay_, [this] { Pump(); });
       return;
     }
-    if (end_pending_) {
-      end_pending_ = false;
-      context_.EmitEnd();
-    }
+    end_.Release(context_);
   }
 
   StageContext& context_;
@@ -95,7 +89,7 @@ class Slicer final : public Stage {
   std::size_t variation_ = 0;
   core::Duration delay_{};
   ChunkQueue pieces_;
-  bool end_pending_ = false;
+  HeldEnd end_;
 };
 
 }  // namespace

@@ -16,6 +16,21 @@ std::unique_ptr<Stage> MakeResetPeer(const ToxicSpec& spec, StageContext& contex
 std::unique_ptr<Stage> MakeSlicer(const ToxicSpec& spec, StageContext& context);
 std::unique_ptr<Stage> MakeLimitData(const ToxicSpec& spec, StageContext& context);
 
+// The end of stream, held back by a stage until the data before it has gone.
+class HeldEnd {
+ public:
+  void Hold() { held_ = true; }
+  // Forwards the end if one is held.
+  void Release(StageContext& context) {
+    if (!held_) return;
+    held_ = false;
+    context.EmitEnd();
+  }
+
+ private:
+  bool held_ = false;
+};
+
 // A validated attribute (ValidateToxic filled in every default).
 inline std::int64_t Attr(const ToxicSpec& spec, std::string_view name) {
   auto it = spec.attributes.find(name);
