@@ -2,10 +2,13 @@
 // One proxied TCP connection: the client socket, the upstream socket, and a Flow (socket
 // reader, Pipeline, socket writer) per direction. Everything runs on one worker thread.
 //
-// Data path: wait for readability, read into a per-thread scratch buffer, and either write
-// straight through (no active toxic) or hand a Chunk to the pipeline. Unwritten bytes are
-// queued; when a direction holds more than kHighWater bytes, its source is no longer read,
-// so backpressure reaches the sender through TCP. An idle connection owns no buffer.
+// Data path: small reads go through a per-thread scratch buffer and straight out with recv
+// and send; once a read fills that buffer the direction is streaming and moves data with
+// splice() through a pooled pipe, never through user space. With a toxic active, reads
+// become Chunks for the pipeline. With no toxic, a direction stops reading while its
+// destination lags; with toxics that hold data, it stops once it holds more than kHighWater
+// bytes. Either way backpressure reaches the sender through TCP. An idle connection owns no
+// buffer and no pipe.
 
 #include <cstdint>
 #include <deque>
