@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -188,6 +189,8 @@ class Server {
     SetNonBlocking(listener_.get());
     Watch(EPOLL_CTL_ADD, listener_.get(), EPOLLIN);
     if (options_.delay.count() > 0) {
+      // As the proxy's workers do: the floor must not carry timer slack the proxy avoids.
+      ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
       timer_ = Fd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
       if (!timer_.valid()) Die(Errno("timerfd_create"));
       Watch(EPOLL_CTL_ADD, timer_.get(), EPOLLIN);
