@@ -31,6 +31,8 @@ void SetupProxyCommand(CLI::App& app, ProxyOptions& options, int& exit_code) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--seed", options.seed,
                   "Seed for every random choice the toxics make (default: random, printed)");
+  cmd->add_option("--events", options.events,
+                  "Append every fault decision to this file as JSON lines (also on GET /events)");
   cmd->add_option("--threads", options.threads, "Data-path threads (default: one per core)");
   cmd->add_option("--busy-poll", options.busy_poll,
                   "Keep polling this long (e.g. 50us) after traffic before sleeping: lower "
@@ -110,6 +112,12 @@ int RunProxy(const ProxyOptions& options) {
   server_options.threads = options.threads;
   server_options.busy_poll = std::chrono::duration_cast<std::chrono::microseconds>(*busy_poll);
   proxy::ProxyServer server(std::move(server_options));
+  if (!options.events.empty()) {
+    if (auto ok = server.events().WriteTo(options.events); !ok) {
+      std::cerr << "faultline proxy: --events: " << ok.message() << "\n";
+      return kExitBadInput;
+    }
+  }
 
   if (!initial.empty()) {
     auto created = server.Populate(std::move(initial));

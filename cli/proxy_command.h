@@ -15,6 +15,7 @@ struct ProxyOptions {
   std::string seed;  // empty: random, printed at start
   unsigned threads = 0;
   std::string busy_poll = "0";
+  std::string events;  // JSON-lines event log; empty: memory only
 };
 
 void SetupProxyCommand(CLI::App& app, ProxyOptions& options, int& exit_code);

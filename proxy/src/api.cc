@@ -1,5 +1,9 @@
 #include "faultline/proxy/api.h"
 
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <optional>
 #include <vector>
 
 #include <prometheus/registry.h>
@@ -58,6 +62,77 @@ bool SplitPath(std::string_view target, std::vector<std::string>& segments) {
   }
   if (in_segment && !current.empty()) segments.push_back(std::move(current));
   return true;
+}
+
+// Decoded "?a=1&b=2"; false on a malformed escape. A key without '=' maps to "".
+bool ParseQuery(std::string_view target, std::map<std::string, std::string>& query) {
+  const auto mark = target.find('?');
+  if (mark == std::string_view::npos) return true;
+  std::string_view rest = target.substr(mark + 1);
+  auto decode = [](std::string_view text, std::string& out) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '+') {
+        out.push_back(' ');
+      } else if (text[i] == '%') {
+        if (i + 2 >= text.size()) return false;
+        const int hi = HexValue(text[i + 1]);
+        const int lo = HexValue(text[i + 2]);
+        if (hi < 0 || lo < 0) return false;
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+      } else {
+        out.push_back(text[i]);
+      }
+    }
+    return true;
+  };
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    std::string key;
+    std::string value;
+    if (!decode(pair.substr(0, eq), key)) return false;
+    if (eq != std::string_view::npos && !decode(pair.substr(eq + 1), value)) return false;
+    query[std::move(key)] = std::move(value);
+  }
+  return true;
+}
+
+// A non-negative whole number from the query, or an error naming the parameter.
+core::Result<std::optional<std::uint64_t>> QueryCount(
+    const std::map<std::string, std::string>& query, const std::string& name) {
+  auto it = query.find(name);
+  if (it == query.end()) return std::optional<std::uint64_t>();
+  std::uint64_t value = 0;
+  const std::string& text = it->second;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return core::MakeError("query parameter '" + name + "' must be a non-negative whole number",
+                           400);
+  }
+  return std::optional<std::uint64_t>(value);
+}
+
+bj::object HoldToJson(const HoldInfo& hold) {
+  bj::object object;
+  object["id"] = hold.id;
+  object["proxy"] = hold.proxy;
+  object["hold"] = hold.toxic;
+  object["direction"] = hold.direction;
+  object["connection"] = hold.connection;
+  object["since_us"] = hold.since_us;
+  object["release_on"] = hold.release_on;
+  if (!hold.release_on.empty()) object["release_after"] = hold.release_after;
+  return object;
+}
+
+bj::array HoldArray(const std::vector<HoldInfo>& holds) {
+  bj::array array;
+  for (const HoldInfo& hold : holds) array.push_back(HoldToJson(hold));
+  return array;
 }
 
 bj::array ToxicArray(const std::vector<ToxicSpec>& toxics) {
@@ -169,6 +244,46 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     bj::object result;
     result["proxies"] = std::move(list);
     return JsonResponse(201, result);
+  }
+  std::map<std::string, std::string> query;
+  if (!ParseQuery(request.target, query)) return ErrorResponse(400, "malformed escape in query");
+  if (path.size() == 1 && path[0] == "holds") {
+    if (!is_get) return MethodNotAllowed(method, request.target);
+    bj::object result;
+    result["holds"] = HoldArray(server_.Holds());
+    return JsonResponse(200, result);
+  }
+  if (path.size() == 1 && path[0] == "events") {
+    if (!is_get) return MethodNotAllowed(method, request.target);
+    auto since = QueryCount(query, "since");
+    if (!since) return FromError(since.error());
+    auto limit = QueryCount(query, "limit");
+    if (!limit) return FromError(limit.error());
+    const std::size_t max = static_cast<std::size_t>(
+        std::min<std::uint64_t>(limit->value_or(kMaxEventsPerRequest), kMaxEventsPerRequest));
+    bj::array events;
+    std::uint64_t last = since->value_or(0);
+    for (const Event& event : server_.events().Since(since->value_or(0), max)) {
+      last = event.seq;
+      events.push_back(ToJson(event));
+    }
+    bj::object result;
+    result["events"] = std::move(events);
+    result["next"] = last;  // pass back as ?since= to continue
+    return JsonResponse(200, result);
+  }
+  if (path.size() == 5 && path[0] == "proxies" && path[2] == "holds" && path[4] == "release") {
+    if (!is_post) return MethodNotAllowed(method, request.target);
+    auto connection = QueryCount(query, "connection");
+    if (!connection) return FromError(connection.error());
+    const auto all = query.find("all");
+    const bool release_all =
+        all != query.end() && (all->second.empty() || all->second == "1" || all->second == "true");
+    auto released = server_.ReleaseHold(path[1], path[3], *connection, release_all);
+    if (!released) return FromError(released.error());
+    bj::object result;
+    result["released"] = HoldArray(*released);
+    return JsonResponse(200, result);
   }
   if (path.empty() || path[0] != "proxies" || path.size() > 4 ||
       (path.size() >= 3 && path[2] != "toxics")) {

@@ -61,16 +61,56 @@ core::Result<std::int64_t> GetInteger(const bj::value& value, std::string_view f
   return BadField(field, "must be a number");
 }
 
+// Values keep their JSON kind here; ValidateToxic checks them against the toxic type.
 core::Result<Attributes> GetAttributes(const bj::value& value) {
   if (!value.is_object()) return BadField("attributes", "must be a JSON object");
   Attributes attributes;
   for (const auto& entry : value.as_object()) {
     const std::string name = "attributes." + std::string(entry.key());
-    auto number = GetInteger(entry.value(), name);
+    const bj::value& v = entry.value();
+    if (v.is_string()) {
+      attributes[std::string(entry.key())] = std::string(v.as_string());
+      continue;
+    }
+    if (v.is_double() && v.as_double() != std::floor(v.as_double())) {
+      if (!std::isfinite(v.as_double())) return BadField(name, "must be a finite number");
+      attributes[std::string(entry.key())] = v.as_double();
+      continue;
+    }
+    auto number = GetInteger(v, name);
     if (!number) return number.error();
     attributes[std::string(entry.key())] = *number;
   }
   return attributes;
+}
+
+core::Result<std::uint64_t> GetCount(const bj::value& value, std::string_view field) {
+  auto number = GetInteger(value, field);
+  if (!number) return number.error();
+  if (*number < 0) return BadField(field, "must not be negative");
+  return static_cast<std::uint64_t>(*number);
+}
+
+core::Result<Target> GetTarget(const bj::value& value) {
+  if (!value.is_object()) return BadField("target", "must be a JSON object");
+  const bj::object& object = value.as_object();
+  if (auto ok = OnlyKnownFields(object, {"connection", "every", "client"}, "target"); !ok) {
+    return ok.error();
+  }
+  Target target;
+  for (const auto& entry : object) {
+    const std::string field = "target." + std::string(entry.key());
+    if (entry.key() == "client") {
+      auto s = GetString(entry.value(), field);
+      if (!s) return s.error();
+      target.client = *s;
+      continue;
+    }
+    auto n = GetCount(entry.value(), field);
+    if (!n) return n.error();
+    (entry.key() == "connection" ? target.connection : target.every) = *n;
+  }
+  return target;
 }
 
 core::Result<double> GetToxicity(const bj::value& value) {
@@ -95,7 +135,9 @@ core::Result<Stream> GetStream(const bj::value& value) {
 
 bj::object ToJson(const ToxicSpec& toxic) {
   bj::object attributes;
-  for (const auto& [name, value] : toxic.attributes) attributes[name] = value;
+  for (const auto& [name, value] : toxic.attributes) {
+    std::visit([&, key = name](const auto& v) { attributes[key] = v; }, value);
+  }
   bj::object object;
   object["attributes"] = std::move(attributes);
   object["name"] = toxic.name;
@@ -106,6 +148,14 @@ bj::object ToJson(const ToxicSpec& toxic) {
     object["toxicity"] = static_cast<std::int64_t>(toxic.toxicity);
   } else {
     object["toxicity"] = toxic.toxicity;
+  }
+  // Only when set, so Toxiproxy clients see exactly the shape they know.
+  if (!toxic.target.any()) {
+    bj::object target;
+    if (toxic.target.connection != 0) target["connection"] = toxic.target.connection;
+    if (toxic.target.every != 0) target["every"] = toxic.target.every;
+    if (!toxic.target.client.empty()) target["client"] = toxic.target.client;
+    object["target"] = std::move(target);
   }
   return object;
 }
@@ -119,6 +169,8 @@ bj::object ToJson(const ProxyState& proxy) {
   object["upstream"] = proxy.spec.upstream;
   object["enabled"] = proxy.spec.enabled;
   object["toxics"] = std::move(toxics);
+  // faultline's own fields appear only when used, so Toxiproxy clients see their shape.
+  if (proxy.spec.seed) object["seed"] = *proxy.spec.seed;
   return object;
 }
 
@@ -134,8 +186,8 @@ core::Result<bj::value> Parse(std::string_view text) {
 core::Result<ToxicSpec> ToxicFromJson(const bj::value& value) {
   auto object = AsObject(value, "a toxic");
   if (!object) return object.error();
-  if (auto ok =
-          OnlyKnownFields(**object, {"name", "type", "stream", "toxicity", "attributes"}, "toxic");
+  if (auto ok = OnlyKnownFields(
+          **object, {"name", "type", "stream", "toxicity", "attributes", "target"}, "toxic");
       !ok) {
     return ok.error();
   }
@@ -163,6 +215,10 @@ core::Result<ToxicSpec> ToxicFromJson(const bj::value& value) {
       auto a = GetAttributes(v);
       if (!a) return a.error();
       toxic.attributes = std::move(*a);
+    } else if (key == "target") {
+      auto t = GetTarget(v);
+      if (!t) return t.error();
+      toxic.target = std::move(*t);
     }
   }
   if (toxic.type.empty()) return core::MakeError("missing required field: type", 400);
@@ -172,8 +228,8 @@ core::Result<ToxicSpec> ToxicFromJson(const bj::value& value) {
 core::Result<ToxicPatch> ToxicPatchFromJson(const bj::value& value, const ToxicSpec& current) {
   auto object = AsObject(value, "a toxic update");
   if (!object) return object.error();
-  if (auto ok = OnlyKnownFields(**object, {"name", "type", "stream", "toxicity", "attributes"},
-                                "toxic update");
+  if (auto ok = OnlyKnownFields(
+          **object, {"name", "type", "stream", "toxicity", "attributes", "target"}, "toxic update");
       !ok) {
     return ok.error();
   }
@@ -200,6 +256,10 @@ core::Result<ToxicPatch> ToxicPatchFromJson(const bj::value& value, const ToxicS
       auto a = GetAttributes(v);
       if (!a) return a.error();
       patch.attributes = std::move(*a);
+    } else if (key == "target") {
+      auto t = GetTarget(v);
+      if (!t) return t.error();
+      patch.target = std::move(*t);
     }
   }
   return patch;
@@ -208,8 +268,8 @@ core::Result<ToxicPatch> ToxicPatchFromJson(const bj::value& value, const ToxicS
 core::Result<ProxyState> ProxyFromJson(const bj::value& value) {
   auto object = AsObject(value, "a proxy");
   if (!object) return object.error();
-  if (auto ok =
-          OnlyKnownFields(**object, {"name", "listen", "upstream", "enabled", "toxics"}, "proxy");
+  if (auto ok = OnlyKnownFields(
+          **object, {"name", "listen", "upstream", "enabled", "toxics", "seed"}, "proxy");
       !ok) {
     return ok.error();
   }
@@ -226,6 +286,14 @@ core::Result<ProxyState> ProxyFromJson(const bj::value& value) {
     } else if (key == "enabled") {
       if (!v.is_bool()) return BadField(key, "must be true or false");
       proxy.spec.enabled = v.as_bool();
+    } else if (key == "seed") {
+      if (v.is_uint64()) {
+        proxy.spec.seed = v.as_uint64();
+      } else if (v.is_int64() && v.as_int64() >= 0) {
+        proxy.spec.seed = static_cast<std::uint64_t>(v.as_int64());
+      } else {
+        return BadField(key, "must be a whole number from 0 to 2^64-1");
+      }
     } else if (key == "toxics") {
       if (v.is_null()) continue;
       if (!v.is_array()) return BadField(key, "must be an array of toxics");
@@ -249,9 +317,10 @@ core::Result<ProxyState> ProxyFromJson(const bj::value& value) {
 core::Result<ProxyPatch> ProxyPatchFromJson(const bj::value& value) {
   auto object = AsObject(value, "a proxy update");
   if (!object) return object.error();
-  // "name" and "toxics" are accepted (clients send the whole proxy back) but ignored.
-  if (auto ok = OnlyKnownFields(**object, {"name", "listen", "upstream", "enabled", "toxics"},
-                                "proxy update");
+  // "name", "toxics" and "seed" are accepted (clients send the whole proxy back) but ignored:
+  // a proxy's seed is fixed when it is created.
+  if (auto ok = OnlyKnownFields(
+          **object, {"name", "listen", "upstream", "enabled", "toxics", "seed"}, "proxy update");
       !ok) {
     return ok.error();
   }

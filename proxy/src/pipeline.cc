@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "faultline/proxy/events.h"
+
 namespace faultline::proxy {
 
 // A toxic's place in the chain. Present for every listed toxic; holds a Stage only while the
@@ -18,8 +20,22 @@ class Pipeline::Slot final : public StageContext {
   void CloseConnection(CloseMode mode) override { pipeline_.sink_.Close(mode); }
   core::Clock& clock() override { return pipeline_.clock_; }
   core::Rng& rng() override { return rng_; }
+  const PipelineEnv& env() override { return pipeline_.env_; }
+  const ToxicSpec& spec() override { return spec_; }
+  void Record(std::string action, std::optional<std::uint64_t> frame, std::string detail) override {
+    if (pipeline_.env_.events == nullptr) return;
+    Event event;
+    event.proxy = pipeline_.env_.proxy;
+    event.connection = pipeline_.env_.connection;
+    event.direction = std::string(StreamName(spec_.stream));
+    event.frame = frame;
+    event.toxic = spec_.name;
+    event.action = std::move(action);
+    event.detail = std::move(detail);
+    pipeline_.env_.events->Append(std::move(event));
+  }
 
-  const ToxicSpec& spec() const { return spec_; }
+  const ToxicSpec& current() const { return spec_; }
   void set_spec(const ToxicSpec& spec) { spec_ = spec; }
   Stage* stage() const { return stage_.get(); }
   std::unique_ptr<Stage>& stage_ptr() { return stage_; }
@@ -31,8 +47,8 @@ class Pipeline::Slot final : public StageContext {
   std::unique_ptr<Stage> stage_;
 };
 
-Pipeline::Pipeline(core::Clock& clock, PipelineSink& sink, std::uint64_t seed)
-    : clock_(clock), sink_(sink), seed_(seed) {}
+Pipeline::Pipeline(core::Clock& clock, PipelineSink& sink, std::uint64_t seed, PipelineEnv env)
+    : clock_(clock), sink_(sink), seed_(seed), env_(std::move(env)) {}
 
 Pipeline::~Pipeline() = default;
 
@@ -77,10 +93,10 @@ void Pipeline::End() {
 }
 
 void Pipeline::Activate(Slot& slot) {
-  slot.stage_ptr() = MakeStage(slot.spec(), slot);
+  slot.stage_ptr() = MakeStage(slot.current(), slot);
   if (slot.stage() != nullptr) {
     ++active_stages_;
-    sink_.ToxicActivated(slot.spec());
+    sink_.ToxicActivated(slot.current());
   }
 }
 
@@ -93,12 +109,18 @@ void Pipeline::Deactivate(Slot& slot) {
   --active_stages_;
 }
 
-void Pipeline::SetToxics(std::span<const ToxicSpec> toxics) {
+void Pipeline::SetToxics(std::span<const ToxicSpec> all, std::string_view client_ip) {
+  std::vector<ToxicSpec> toxics;
+  for (const ToxicSpec& spec : all) {
+    if (IsConnectionToxic(spec.type)) continue;
+    if (!spec.target.Matches(env_.connection, client_ip)) continue;
+    toxics.push_back(spec);
+  }
   // Remove what is gone, flushing its data forward.
   for (std::size_t i = 0; i < slots_.size();) {
-    const std::string& name = slots_[i]->spec().name;
+    const std::string& name = slots_[i]->current().name;
     const bool kept = std::any_of(toxics.begin(), toxics.end(), [&](const ToxicSpec& t) {
-      return t.name == name && t.type == slots_[i]->spec().type;
+      return t.name == name && t.type == slots_[i]->current().type;
     });
     if (kept) {
       ++i;
@@ -110,7 +132,7 @@ void Pipeline::SetToxics(std::span<const ToxicSpec> toxics) {
   // Update what changed, append what is new.
   for (const ToxicSpec& spec : toxics) {
     auto it = std::find_if(slots_.begin(), slots_.end(),
-                           [&](const auto& slot) { return slot->spec().name == spec.name; });
+                           [&](const auto& slot) { return slot->current().name == spec.name; });
     if (it == slots_.end()) {
       slots_.push_back(std::make_unique<Slot>(*this, spec));
       Slot& slot = *slots_.back();
@@ -118,7 +140,7 @@ void Pipeline::SetToxics(std::span<const ToxicSpec> toxics) {
       continue;
     }
     Slot& slot = **it;
-    if (slot.spec() == spec) continue;
+    if (slot.current() == spec) continue;
     slot.set_spec(spec);
     const bool active = spec.probability().Sample(slot.rng());
     if (active && slot.stage() != nullptr) {

@@ -137,9 +137,10 @@ void ProxyInstance::Accept() {
           });
           return;
         }
-        const std::uint64_t seed =
-            core::DeriveSeed(self->runtime_.seed, {self->spec_.name, self->connections_++});
-        auto session = std::make_shared<Session>(self, worker, std::move(socket), seed);
+        const std::uint64_t index = self->connections_++;
+        const std::uint64_t root = self->spec_.seed.value_or(self->runtime_.seed);
+        const std::uint64_t seed = core::DeriveSeed(root, {self->spec_.name, index});
+        auto session = std::make_shared<Session>(self, worker, std::move(socket), index + 1, seed);
         std::shared_ptr<const ToxicSet> toxics;
         {
           std::lock_guard lock(self->mutex_);

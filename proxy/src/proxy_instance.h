@@ -44,6 +44,7 @@ class ProxyInstance final : public std::enable_shared_from_this<ProxyInstance> {
     return upstream_endpoints_;
   }
   const ProxyMetrics& metrics() const { return metrics_; }
+  Runtime& runtime() { return runtime_; }
 
   void Remove(const std::shared_ptr<Session>& session);
 

@@ -17,6 +17,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include "asio_clock.h"
+#include "faultline/proxy/events.h"
+#include "faultline/proxy/holds.h"
 #include "faultline/proxy/server.h"
 #include "faultline/proxy/toxic.h"
 
@@ -64,6 +66,8 @@ struct Runtime {
   Resolver resolver;
   std::uint64_t seed;
   MetricFamilies families;
+  EventLog* events = nullptr;
+  HoldBoard* holds = nullptr;
   std::atomic<std::size_t> next_worker{0};
 
   Worker& PickWorker() { return *workers[next_worker++ % workers.size()]; }

@@ -98,8 +98,8 @@ class ProxyServer::Impl {
  public:
   explicit Impl(Options options)
       : registry_(options.metrics ? options.metrics : std::make_shared<prometheus::Registry>()),
-        runtime_{control_, workers_, std::move(options.resolver), options.seed,
-                 RegisterFamilies()} {
+        runtime_{control_, workers_, std::move(options.resolver), options.seed, RegisterFamilies(),
+                 &events_, &holds_} {
     unsigned threads = options.threads;
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < threads; ++i) {
@@ -247,6 +247,7 @@ class ProxyServer::Impl {
     if (it == proxies_.end()) return NotFound();
     it->second->Stop();
     proxies_.erase(it);
+    holds_.Forget(std::string(name) + "/");
     return core::Ok();
   }
 
@@ -257,6 +258,7 @@ class ProxyServer::Impl {
       }
       proxy->SetToxics(std::make_shared<const ToxicSet>());
     }
+    holds_.Forget("");
     return core::Ok();
   }
 
@@ -284,6 +286,7 @@ class ProxyServer::Impl {
     ToxicSpec updated = *toxic;
     for (const auto& [key, value] : patch.attributes) updated.attributes[key] = value;
     if (patch.toxicity) updated.toxicity = *patch.toxicity;
+    if (patch.target) updated.target = *patch.target;
     if (auto ok = ValidateToxic(updated); !ok) return core::MakeError(ok.message(), 400);
     *toxic = updated;
     proxy->SetToxics(std::make_shared<const ToxicSet>(std::move(set)));
@@ -306,8 +309,34 @@ class ProxyServer::Impl {
     }
     if (!removed) return core::MakeError("toxic not found", 404);
     proxy->SetToxics(std::make_shared<const ToxicSet>(std::move(set)));
+    holds_.Forget(std::string(name) + "/" + std::string(toxic_name));
     return core::Ok();
   }
+
+  core::Result<std::vector<HoldInfo>> ReleaseHold(std::string_view name, std::string_view hold,
+                                                  std::optional<std::uint64_t> connection,
+                                                  bool all) {
+    auto proxy = Find(name);
+    if (!proxy) return NotFound();
+    ToxicSet set = *proxy->toxics();
+    const ToxicSpec* toxic = FindToxic(set, hold);
+    if (toxic == nullptr) return core::MakeError("hold not found", 404);
+    if (toxic->type != "hold") {
+      return core::MakeError(
+          "toxic '" + std::string(hold) + "' is a " + toxic->type + ", not a hold", 400);
+    }
+    auto released = holds_.Release(name, hold, connection, all);
+    if (released.empty()) {
+      return core::MakeError(
+          "hold '" + std::string(hold) + "' is not holding anything" +
+              (connection ? " on connection " + std::to_string(*connection) : std::string()),
+          409);
+    }
+    return released;
+  }
+
+  EventLog& events() { return events_; }
+  HoldBoard& holds() { return holds_; }
 
   std::uint64_t seed() const { return runtime_.seed; }
   prometheus::Registry& metrics() const { return *registry_; }
@@ -413,6 +442,8 @@ class ProxyServer::Impl {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> control_guard_ =
       boost::asio::make_work_guard(control_);
   std::vector<std::unique_ptr<Worker>> workers_;
+  EventLog events_;
+  HoldBoard holds_;
   Runtime runtime_;
   std::thread control_thread_;
   std::map<std::string, std::shared_ptr<ProxyInstance>, std::less<>> proxies_;
@@ -452,6 +483,13 @@ core::Result<ToxicSpec> ProxyServer::UpdateToxic(std::string_view proxy, std::st
 core::Status ProxyServer::RemoveToxic(std::string_view proxy, std::string_view toxic) {
   return impl_->OnControl([&] { return impl_->RemoveToxic(proxy, toxic); });
 }
+core::Result<std::vector<HoldInfo>> ProxyServer::ReleaseHold(
+    std::string_view proxy, std::string_view hold, std::optional<std::uint64_t> connection,
+    bool all) {
+  return impl_->OnControl([&] { return impl_->ReleaseHold(proxy, hold, connection, all); });
+}
+std::vector<HoldInfo> ProxyServer::Holds() const { return impl_->holds().List(); }
+EventLog& ProxyServer::events() { return impl_->events(); }
 std::uint64_t ProxyServer::seed() const { return impl_->seed(); }
 prometheus::Registry& ProxyServer::metrics() const { return impl_->metrics(); }
 

@@ -9,6 +9,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 
+#include "faultline/proxy/events.h"
 #include "proxy_instance.h"
 
 namespace faultline::proxy {
@@ -90,12 +91,12 @@ class Session::Flow final : public PipelineSink {
         stream_(stream),
         bytes_(bytes),
         pipeline_(session.worker_.clock, *this,
-                  core::DeriveSeed(session.seed_, {StreamName(stream)})) {}
+                  core::DeriveSeed(session.seed_, {StreamName(stream)}), session.MakeEnv()) {}
 
   ~Flow() { ClosePipe(pipe_); }
 
   void SetToxics(const ToxicSet& toxics) {
-    pipeline_.SetToxics(toxics.For(stream_));
+    pipeline_.SetToxics(toxics.For(stream_), session_.client_ip_);
     if (paused_) WaitReadable();
   }
 
@@ -356,22 +357,92 @@ class Session::Flow final : public PipelineSink {
 };
 
 Session::Session(std::shared_ptr<ProxyInstance> proxy, Worker& worker, tcp::socket client,
-                 std::uint64_t seed)
+                 std::uint64_t connection, std::uint64_t seed)
     : proxy_(std::move(proxy)),
       worker_(worker),
       client_(std::move(client)),
       upstream_(worker.context),
       deadline_(worker.clock.MakeTimer()),
+      connection_(connection),
       seed_(seed) {
+  boost::system::error_code ec;
+  const tcp::endpoint peer = client_.remote_endpoint(ec);
+  if (!ec) client_ip_ = peer.address().to_string();
   proxy_->metrics().connections_active->Increment();
   proxy_->metrics().connections_total->Increment();
 }
 
 Session::~Session() = default;
 
+PipelineEnv Session::MakeEnv() const {
+  PipelineEnv env;
+  env.proxy = proxy_->name();
+  env.connection = connection_;
+  env.events = proxy_->runtime().events;
+  env.holds = proxy_->runtime().holds;
+  env.post = [&context = worker_.context](std::function<void()> task) {
+    boost::asio::post(context, std::move(task));
+  };
+  return env;
+}
+
+void Session::Record(const std::string& toxic, const std::string& action,
+                     const std::string& detail) {
+  EventLog* events = proxy_->runtime().events;
+  if (events == nullptr) return;
+  Event event;
+  event.proxy = proxy_->name();
+  event.connection = connection_;
+  event.toxic = toxic;
+  event.action = action;
+  event.detail = detail;
+  events->Append(std::move(event));
+}
+
 void Session::Start(std::shared_ptr<const ToxicSet> toxics) {
   pending_toxics_ = std::move(toxics);
   if (state_ != State::kConnecting) return;  // shut down before it started
+  if (pending_toxics_) {
+    ApplyConnectionToxics(*pending_toxics_);
+  } else {
+    Connect();
+  }
+}
+
+void Session::ApplyConnectionToxics(const ToxicSet& toxics) {
+  core::Duration accept_delay{};
+  for (Stream stream : {Stream::kUpstream, Stream::kDownstream}) {
+    for (const ToxicSpec& spec : toxics.For(stream)) {
+      if (!IsConnectionToxic(spec.type) || !spec.target.Matches(connection_, client_ip_)) continue;
+      // Each toxic's own stream, so adding one never shifts another's decisions.
+      core::Rng rng(core::DeriveSeed(seed_, {"connection", spec.name}));
+      if (!spec.probability().Sample(rng)) continue;
+      if (spec.type == "connect_refuse") {
+        Record(spec.name, "refuse", "client reset, upstream not contacted");
+        Close(CloseMode::kReset);
+        return;
+      }
+      const core::Duration delay = std::chrono::milliseconds(spec.Int("delay"));
+      if (spec.type == "accept_delay") {
+        accept_delay += delay;
+        Record(spec.name, "accept_delay", core::FormatDuration(delay));
+      } else {
+        connect_delay_ += delay;
+        Record(spec.name, "connect_delay", core::FormatDuration(delay));
+      }
+    }
+  }
+  // Before the accept delay is over the connection is left alone; then the connect waits.
+  const core::Duration wait = accept_delay + connect_delay_;
+  if (wait.count() == 0) {
+    Connect();
+    return;
+  }
+  deadline_->ArmAt(worker_.clock.Now() + wait, [this] { Connect(); });
+}
+
+void Session::Connect() {
+  if (state_ != State::kConnecting) return;
   deadline_->ArmAt(worker_.clock.Now() + kConnectTimeout, [this] { Close(CloseMode::kGraceful); });
   boost::asio::async_connect(
       upstream_, proxy_->upstream_endpoints(),

@@ -28,8 +28,9 @@ class Session final : public std::enable_shared_from_this<Session> {
  public:
   static constexpr std::size_t kHighWater = 4 << 20;
 
+  // `connection` numbers the proxy's connections from 1, in accept order.
   Session(std::shared_ptr<ProxyInstance> proxy, Worker& worker, boost::asio::ip::tcp::socket client,
-          std::uint64_t seed);
+          std::uint64_t connection, std::uint64_t seed);
   ~Session();
 
   // All three run on the session's worker thread.
@@ -43,7 +44,12 @@ class Session final : public std::enable_shared_from_this<Session> {
   class Flow;
   enum class State { kConnecting, kOpen, kClosing, kClosed };
 
+  // Connection toxics (accept_delay, connect_refuse, connect_delay) run before the connect.
+  void ApplyConnectionToxics(const ToxicSet& toxics);
+  void Connect();
   void OnConnected(const boost::system::error_code& ec);
+  void Record(const std::string& toxic, const std::string& action, const std::string& detail);
+  PipelineEnv MakeEnv() const;
   void Close(CloseMode mode);
   void Abort(bool propagate_reset);
   void MaybeFinish();
@@ -58,7 +64,10 @@ class Session final : public std::enable_shared_from_this<Session> {
   std::unique_ptr<Flow> up_;
   std::unique_ptr<Flow> down_;
   State state_ = State::kConnecting;
+  std::uint64_t connection_;
   std::uint64_t seed_;
+  std::string client_ip_;
+  core::Duration connect_delay_{};
 };
 
 }  // namespace faultline::proxy

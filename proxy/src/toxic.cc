@@ -1,6 +1,10 @@
 #include "faultline/proxy/toxic.h"
 
 #include <algorithm>
+#include <boost/regex.hpp>
+#include <cmath>
+
+#include "faultline/proxy/framing.h"
 
 namespace faultline::proxy {
 namespace {
@@ -10,6 +14,8 @@ namespace {
 constexpr std::int64_t kMaxMs = 365LL * 24 * 3600 * 1000;
 constexpr std::int64_t kMaxUs = kMaxMs * 1000;
 constexpr std::int64_t kMaxCount = 1LL << 53;
+constexpr std::int64_t kMaxFrameLimit = 1LL << 30;
+constexpr std::int64_t kDefaultMaxFrame = 16LL << 20;
 
 }  // namespace
 
@@ -26,6 +32,231 @@ std::optional<Stream> ParseStream(std::string_view text) {
 core::Probability ToxicSpec::probability() const {
   auto p = core::Probability::FromFraction(toxicity);
   return p ? *p : core::Probability::Always();
+}
+
+std::int64_t ToxicSpec::Int(std::string_view attribute) const {
+  auto it = attributes.find(attribute);
+  if (it == attributes.end()) return 0;
+  const auto* value = std::get_if<std::int64_t>(&it->second);
+  return value == nullptr ? 0 : *value;
+}
+
+double ToxicSpec::Fraction(std::string_view attribute) const {
+  auto it = attributes.find(attribute);
+  if (it == attributes.end()) return 0;
+  const auto* value = std::get_if<double>(&it->second);
+  return value == nullptr ? 0 : *value;
+}
+
+const std::string& ToxicSpec::Text(std::string_view attribute) const {
+  static const std::string kEmpty;
+  auto it = attributes.find(attribute);
+  if (it == attributes.end()) return kEmpty;
+  const auto* value = std::get_if<std::string>(&it->second);
+  return value == nullptr ? kEmpty : *value;
+}
+
+bool Target::Matches(std::uint64_t connection_index, std::string_view client_ip) const {
+  if (connection != 0 && connection_index != connection) return false;
+  if (every != 0 && connection_index % every != 0) return false;
+  return client.empty() || client == client_ip;
+}
+
+namespace {
+
+using Kind = AttributeKind;
+
+// How a frame-aware toxic cuts the byte stream into messages.
+AttributeInfo FramingAttribute() {
+  return {"framing",
+          "",
+          false,
+          0,
+          "how the stream is cut into frames: raw (each read), line, length-prefixed, fixed",
+          Kind::kText,
+          0,
+          0,
+          "raw",
+          "raw|line|length-prefixed|fixed"};
+}
+
+std::vector<AttributeInfo> FramingAttributes() {
+  return {FramingAttribute(),
+          {"frame_size", "bytes", false, kMaxFrameLimit, "fixed framing: bytes per frame"},
+          {"length_bytes", "bytes", false, 4, "length-prefixed: 2 or 4 (big-endian)",
+           Kind::kInteger, 4},
+          {"length_includes_header", "", false, 1,
+           "length-prefixed: 1 if the length counts the prefix itself"},
+          {"max_frame", "bytes", false, kMaxFrameLimit,
+           "largest frame accepted; a bigger one closes the connection", Kind::kInteger,
+           kDefaultMaxFrame}};
+}
+
+// Which frames a frame-aware toxic acts on: all of frame, match and probability must agree.
+std::vector<AttributeInfo> SelectorAttributes() {
+  return {
+      {"frame", "", false, kMaxCount, "only the k-th frame, counting from 1 (0: any)"},
+      {"match", "", false, 0, "only frames this regex (ECMAScript) finds a match in", Kind::kText},
+      {"probability", "", false, 0, "chance that a selected frame is acted on", Kind::kFraction, 0,
+       1.0}};
+}
+
+// Where a hold or a point sits: after `bytes` bytes, at the k-th frame, or at the first
+// frame matching a regex. With none of them set, at the start of the connection.
+std::vector<AttributeInfo> PointAttributes() {
+  return {{"bytes", "bytes", false, kMaxCount, "after this many bytes have passed"},
+          {"frame", "", false, kMaxCount, "at the k-th frame, counting from 1"},
+          {"match", "", false, 0, "at the first frame this regex (ECMAScript) finds a match in",
+           Kind::kText}};
+}
+
+std::vector<AttributeInfo> Join(std::initializer_list<std::vector<AttributeInfo>> parts) {
+  std::vector<AttributeInfo> all;
+  for (const auto& part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+std::string KnownNames(const std::vector<AttributeInfo>& attributes) {
+  std::string known;
+  for (const auto& a : attributes) known += (known.empty() ? "" : ", ") + std::string(a.name);
+  return known;
+}
+
+// Stores `value` as `info`'s kind, or says why it cannot be.
+core::Status Coerce(const AttributeInfo& info, AttributeValue& value) {
+  const std::string name(info.name);
+  switch (info.kind) {
+    case Kind::kInteger: {
+      if (const auto* d = std::get_if<double>(&value)) {
+        if (!std::isfinite(*d) || *d != std::floor(*d)) {
+          return core::MakeError("attribute '" + name + "' must be a whole number");
+        }
+        if (std::fabs(*d) >= 9.2e18)
+          return core::MakeError("attribute '" + name + "' is too large");
+        value = static_cast<std::int64_t>(*d);
+      }
+      const auto* i = std::get_if<std::int64_t>(&value);
+      if (i == nullptr) return core::MakeError("attribute '" + name + "' must be a number");
+      if (*i < 0) return core::MakeError("attribute '" + name + "' must not be negative");
+      if (*i > info.max) {
+        return core::MakeError("attribute '" + name + "' is too large (at most " +
+                               std::to_string(info.max) +
+                               (info.unit.empty() ? "" : " " + std::string(info.unit)) + ")");
+      }
+      return core::Ok();
+    }
+    case Kind::kFraction: {
+      if (const auto* i = std::get_if<std::int64_t>(&value)) value = static_cast<double>(*i);
+      const auto* d = std::get_if<double>(&value);
+      if (d == nullptr) return core::MakeError("attribute '" + name + "' must be a number");
+      if (!(*d >= 0.0 && *d <= 1.0)) {
+        return core::MakeError("attribute '" + name + "' must be between 0 and 1");
+      }
+      return core::Ok();
+    }
+    case Kind::kText: {
+      const auto* text = std::get_if<std::string>(&value);
+      if (text == nullptr) return core::MakeError("attribute '" + name + "' must be a string");
+      if (info.choices.empty()) return core::Ok();
+      std::string_view rest = info.choices;
+      while (!rest.empty()) {
+        const auto bar = rest.find('|');
+        if (rest.substr(0, bar) == *text) return core::Ok();
+        rest = bar == std::string_view::npos ? std::string_view{} : rest.substr(bar + 1);
+      }
+      std::string choices(info.choices);
+      std::replace(choices.begin(), choices.end(), '|', ',');
+      return core::MakeError("attribute '" + name + "' must be one of: " + choices);
+    }
+  }
+  return core::Ok();
+}
+
+AttributeValue DefaultOf(const AttributeInfo& info) {
+  switch (info.kind) {
+    case Kind::kFraction:
+      return info.default_fraction;
+    case Kind::kText:
+      return std::string(info.default_text);
+    case Kind::kInteger:
+      break;
+  }
+  return info.default_integer;
+}
+
+bool IsFrameAware(const ToxicTypeInfo& info) {
+  return std::any_of(info.attributes.begin(), info.attributes.end(),
+                     [](const AttributeInfo& a) { return a.name == "framing"; });
+}
+
+// Rules that tie attributes together, checked once each has its kind and defaults.
+core::Status CheckCombinations(const ToxicSpec& spec, const ToxicTypeInfo& info) {
+  if (spec.type == "slicer") {
+    const std::int64_t average = spec.Int("average_size");
+    if (average <= 0) {
+      return core::MakeError("attribute 'average_size' must be greater than 0");
+    }
+    if (spec.Int("size_variation") >= average) {
+      return core::MakeError("attribute 'size_variation' must be less than 'average_size'");
+    }
+  }
+  if (IsFrameAware(info)) {
+    auto framing = FramingFromSpec(spec);
+    if (!framing) return framing.error();
+  }
+  if (!spec.Text("match").empty()) {
+    try {
+      boost::regex compiled(spec.Text("match"), boost::regex::ECMAScript);
+    } catch (const boost::regex_error& e) {
+      return core::MakeError("attribute 'match' is not a valid regex: " + std::string(e.what()));
+    }
+  }
+  if (spec.type == "hold" || spec.type == "point") {
+    const int set = (spec.Int("bytes") > 0) + (spec.Int("frame") > 0) + !spec.Text("match").empty();
+    if (set > 1) {
+      return core::MakeError("set at most one of 'bytes', 'frame' and 'match' for a " + spec.type);
+    }
+  }
+  if (spec.type == "hold" && !spec.Text("release_on").empty()) {
+    const std::string& point = spec.Text("release_on");
+    const auto slash = point.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == point.size() ||
+        point.find('/', slash + 1) != std::string::npos) {
+      return core::MakeError("attribute 'release_on' must name a point as 'proxy/toxic'");
+    }
+  }
+  if (spec.type == "reorder" && spec.Int("window") < 2) {
+    return core::MakeError("attribute 'window' must be at least 2 frames");
+  }
+  return core::Ok();
+}
+
+}  // namespace
+
+core::Result<Framing> FramingFromSpec(const ToxicSpec& spec) {
+  Framing framing;
+  const std::string& kind = spec.Text("framing");
+  framing.kind = kind == "line"              ? Framing::Kind::kLine
+                 : kind == "length-prefixed" ? Framing::Kind::kLengthPrefixed
+                 : kind == "fixed"           ? Framing::Kind::kFixed
+                                             : Framing::Kind::kRaw;
+  framing.frame_size = static_cast<std::size_t>(spec.Int("frame_size"));
+  framing.length_bytes = static_cast<unsigned>(spec.Int("length_bytes"));
+  framing.length_includes_header = spec.Int("length_includes_header") != 0;
+  framing.max_frame = static_cast<std::size_t>(spec.Int("max_frame"));
+  if (framing.max_frame == 0)
+    return core::MakeError("attribute 'max_frame' must be greater than 0");
+  if (framing.kind == Framing::Kind::kFixed && framing.frame_size == 0) {
+    return core::MakeError("fixed framing needs attribute 'frame_size' greater than 0");
+  }
+  if (framing.frame_size > framing.max_frame) {
+    return core::MakeError("attribute 'frame_size' must not exceed 'max_frame'");
+  }
+  if (framing.kind == Framing::Kind::kLengthPrefixed && framing.length_bytes != 2 &&
+      framing.length_bytes != 4) {
+    return core::MakeError("attribute 'length_bytes' must be 2 or 4");
+  }
+  return framing;
 }
 
 const std::vector<ToxicTypeInfo>& ToxicTypes() {
@@ -54,6 +285,50 @@ const std::vector<ToxicTypeInfo>& ToxicTypes() {
       {"limit_data",
        "Passes at most bytes bytes, then closes the connection.",
        {{"bytes", "bytes", true, kMaxCount, "bytes allowed before closing"}}},
+      {"reorder",
+       "Delivers frames out of order: each full window is permuted with the given probability, "
+       "or, with frame k, frame k and frame k+1 swap places.",
+       Join({FramingAttributes(),
+             {{"window", "frames", false, 1 << 16, "frames permuted together (>= 2)",
+               Kind::kInteger, 2},
+              {"probability", "", false, 0, "chance that a full window is permuted",
+               Kind::kFraction, 0, 1.0},
+              {"frame", "", false, kMaxCount, "swap frame k with frame k+1 instead (0: random)"},
+              {"max_wait", "ms", false, kMaxMs,
+               "longest a frame waits for its window to fill; then the partial window goes",
+               Kind::kInteger, 100}}})},
+      {"hold",
+       "Parks the direction at a point until released: by timeout, by the API, or when another "
+       "proxy's point is reached (release_on). Holds once per connection.",
+       Join({FramingAttributes(),
+             PointAttributes(),
+             {{"timeout", "ms", false, kMaxMs, "release after this long (0: the 60 s default)",
+               Kind::kInteger, 0},
+              {"release_on", "", false, 0,
+               "'proxy/toxic': release when that point (or hold) is reached; the n-th time this "
+               "hold catches traffic it waits for the n-th time the point is reached",
+               Kind::kText}}})},
+      {"point", "A named point that changes nothing: reaching it releases holds that wait on it.",
+       Join({FramingAttributes(), PointAttributes()})},
+      {"duplicate", "Sends selected frames more than once.",
+       Join({FramingAttributes(),
+             SelectorAttributes(),
+             {{"copies", "", false, 1000, "extra copies of each selected frame", Kind::kInteger,
+               1}}})},
+      {"drop", "Discards selected frames.", Join({FramingAttributes(), SelectorAttributes()})},
+      {"delay", "Delays selected frames only; the frames behind one wait for it (order is kept).",
+       Join({FramingAttributes(),
+             SelectorAttributes(),
+             {{"delay", "ms", true, kMaxMs, "delay added to each selected frame"}}})},
+      {"connect_delay",
+       "Delays the proxy's connect to the upstream.",
+       {{"delay", "ms", true, kMaxMs, "time before connecting"}}},
+      {"connect_refuse",
+       "Refuses the connection: the client is reset and the upstream is never contacted.",
+       {}},
+      {"accept_delay",
+       "Leaves an accepted connection untouched (no read, no upstream connect) for a while.",
+       {{"delay", "ms", true, kMaxMs, "time before the proxy takes up the connection"}}},
   };
   return kTypes;
 }
@@ -63,6 +338,10 @@ const ToxicTypeInfo* FindToxicType(std::string_view type) {
   auto it = std::find_if(types.begin(), types.end(),
                          [&](const ToxicTypeInfo& t) { return t.name == type; });
   return it == types.end() ? nullptr : &*it;
+}
+
+bool IsConnectionToxic(std::string_view type) {
+  return type == "connect_delay" || type == "connect_refuse" || type == "accept_delay";
 }
 
 core::Status ValidateToxic(ToxicSpec& spec) {
@@ -78,26 +357,16 @@ core::Status ValidateToxic(ToxicSpec& spec) {
   if (!(spec.toxicity >= 0.0 && spec.toxicity <= 1.0)) {
     return core::MakeError("toxicity must be between 0 and 1");
   }
-  for (const auto& attribute : spec.attributes) {
-    const std::string& name = attribute.first;
-    const std::int64_t value = attribute.second;
+  for (auto& entry : spec.attributes) {
+    const std::string& name = entry.first;
+    AttributeValue& value = entry.second;
     auto it = std::find_if(info->attributes.begin(), info->attributes.end(),
                            [&](const AttributeInfo& a) { return a.name == name; });
     if (it == info->attributes.end()) {
-      std::string known;
-      for (const auto& a : info->attributes) {
-        known += (known.empty() ? "" : ", ") + std::string(a.name);
-      }
       return core::MakeError("unknown attribute '" + name + "' for toxic type " + spec.type +
-                             " (known: " + known + ")");
+                             " (known: " + KnownNames(info->attributes) + ")");
     }
-    if (value < 0) {
-      return core::MakeError("attribute '" + name + "' must not be negative");
-    }
-    if (value > it->max) {
-      return core::MakeError("attribute '" + name + "' is too large (at most " +
-                             std::to_string(it->max) + " " + std::string(it->unit) + ")");
-    }
+    if (auto ok = Coerce(*it, value); !ok) return ok;
   }
   for (const AttributeInfo& a : info->attributes) {
     if (spec.attributes.find(a.name) != spec.attributes.end()) continue;
@@ -105,17 +374,9 @@ core::Status ValidateToxic(ToxicSpec& spec) {
       return core::MakeError("missing required attribute '" + std::string(a.name) +
                              "' for toxic type " + spec.type);
     }
-    spec.attributes.emplace(std::string(a.name), 0);
+    spec.attributes.emplace(std::string(a.name), DefaultOf(a));
   }
-  if (spec.type == "slicer") {
-    const std::int64_t average = spec.attributes.at("average_size");
-    if (average <= 0) {
-      return core::MakeError("attribute 'average_size' must be greater than 0");
-    }
-    if (spec.attributes.at("size_variation") >= average) {
-      return core::MakeError("attribute 'size_variation' must be less than 'average_size'");
-    }
-  }
+  if (auto ok = CheckCombinations(spec, *info); !ok) return ok;
   if (spec.name.empty()) {
     spec.name = spec.type + "_" + std::string(StreamName(spec.stream));
   }

@@ -30,7 +30,7 @@ TEST_CASE("Toxiproxy JSON config files load, with optional toxics", "[cli][confi
   auto proxies = cli::LoadProxyConfig(path);
   REQUIRE(proxies);
   REQUIRE(proxies->size() == 2);
-  CHECK((*proxies)[1].toxics.at(0).attributes.at("latency") == 20);
+  CHECK((*proxies)[1].toxics.at(0).Int("latency") == 20);
 }
 
 TEST_CASE("YAML config files load the same shape", "[cli][config]") {
@@ -67,8 +67,7 @@ TEST_CASE("config errors name the file, line and entry", "[cli][config]") {
       "bad.json",
       R"([{"name":"a","upstream":"x:1","toxics":[{"type":"latency","attributes":{"latency":"slow"}}]}])"));
   REQUIRE_FALSE(json);
-  CHECK(json.message().find(
-            "proxy 0 ('a'): toxics[0]: field 'attributes.latency' must be a number") !=
+  CHECK(json.message().find("proxy 0 ('a'): toxics[0]: attribute 'latency' must be a number") !=
         std::string::npos);
 
   auto syntax = cli::LoadProxyConfig(WriteTemp("syntax.yaml", "- name: [unclosed\n"));

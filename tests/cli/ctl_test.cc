@@ -39,9 +39,9 @@ TEST_CASE("ctl drives the whole proxy lifecycle", "[cli][ctl]") {
   auto toxics = s.proxies.Get("db")->toxics;
   REQUIRE(toxics.size() == 1);
   CHECK(toxics[0].stream == proxy::Stream::kUpstream);
-  CHECK(toxics[0].attributes.at("jitter") == 10);
+  CHECK(toxics[0].Int("jitter") == 10);
   CHECK(s.Ctl({"toxic", "update", "db", "-n", "slow", "-a", "latency=5", "--tox", "0.5"}) == 0);
-  CHECK(s.proxies.Get("db")->toxics[0].attributes.at("latency") == 5);
+  CHECK(s.proxies.Get("db")->toxics[0].Int("latency") == 5);
   CHECK(s.proxies.Get("db")->toxics[0].toxicity == 0.5);
   CHECK(s.Ctl({"list"}) == 0);
   CHECK(s.Ctl({"inspect", "db"}) == 0);

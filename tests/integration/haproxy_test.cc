@@ -77,8 +77,8 @@ TEST_CASE("client -> HAProxy -> faultline -> service", "[integration][haproxy]")
   EchoServer echo;
   proxy::ProxyServer server({1, 1, proxy::SystemResolver(), nullptr});
   auto state =
-      server.Create({"svc", "127.0.0.1:0", echo.address(), true},
-                    {{"", "latency", proxy::Stream::kDownstream, 1.0, {{"latency", 100}}}});
+      server.Create({"svc", "127.0.0.1:0", echo.address(), true, {}},
+                    {{"", "latency", proxy::Stream::kDownstream, 1.0, {{"latency", 100}}, {}}});
   REQUIRE(state);
   const auto haproxy_port = FreePort();
   Haproxy haproxy(haproxy_port, state->spec.listen);
@@ -97,12 +97,12 @@ TEST_CASE("client -> faultline -> HAProxy -> service", "[integration][haproxy]")
   Haproxy haproxy(haproxy_port, echo.address());
   proxy::ProxyServer server({1, 1, proxy::SystemResolver(), nullptr});
   auto state =
-      server.Create({"lb", "127.0.0.1:0", "127.0.0.1:" + std::to_string(haproxy_port), true});
+      server.Create({"lb", "127.0.0.1:0", "127.0.0.1:" + std::to_string(haproxy_port), true, {}});
   REQUIRE(state);
   const auto port = static_cast<std::uint16_t>(
       std::stoi(state->spec.listen.substr(state->spec.listen.rfind(':') + 1)));
   CHECK(RoundTripMs(port) < 1000);
-  REQUIRE(
-      server.AddToxic("lb", {"", "latency", proxy::Stream::kUpstream, 1.0, {{"latency", 100}}}));
+  REQUIRE(server.AddToxic("lb",
+                          {"", "latency", proxy::Stream::kUpstream, 1.0, {{"latency", 100}}, {}}));
   CHECK(RoundTripMs(port) >= 100);
 }

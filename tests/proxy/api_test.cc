@@ -173,7 +173,21 @@ TEST_CASE("toxic errors name the problem", "[proxy][api][toxic]") {
   CHECK(f.Error(Post(R"({"type":"latency","attributes":{"latency":-5}})")) ==
         "attribute 'latency' must not be negative");
   CHECK(f.Error(Post(R"({"type":"latency","attributes":{"latency":1.5}})")) ==
-        "field 'attributes.latency' must be a whole number");
+        "attribute 'latency' must be a whole number");
+  CHECK(f.Error(Post(R"({"type":"latency","attributes":{"latency":"slow"}})")) ==
+        "attribute 'latency' must be a number");
+  CHECK(f.Error(Post(R"({"type":"drop","attributes":{"probability":1.5}})")) ==
+        "attribute 'probability' must be between 0 and 1");
+  CHECK(f.Error(Post(R"({"type":"drop","attributes":{"framing":"lines"}})")) ==
+        "attribute 'framing' must be one of: raw,line,length-prefixed,fixed");
+  CHECK(f.Error(Post(R"({"type":"drop","attributes":{"match":"(unclosed"}})"))
+            .starts_with("attribute 'match' is not a valid regex"));
+  CHECK(f.Error(Post(R"({"type":"reorder","attributes":{"window":0}})")) ==
+        "attribute 'window' must be at least 2 frames");
+  CHECK(f.Error(Post(R"({"type":"hold","attributes":{"release_on":"nowhere"}})")) ==
+        "attribute 'release_on' must name a point as 'proxy/toxic'");
+  CHECK(f.Error(Post(R"({"type":"drop","target":{"connection":-1}})")) ==
+        "field 'target.connection' must not be negative");
   CHECK(f.Error(Post(R"({"type":"latency","attributes":{"latency":1e300}})")) ==
         "field 'attributes.latency' is too large");
   CHECK(f.Error(Post(R"({"type":"latency","attributes":{"latency":18446744073709551615}})")) ==

@@ -7,15 +7,15 @@
 using namespace faultline::proxy;
 
 TEST_CASE("a toxic survives a round trip through JSON", "[proxy][json]") {
-  ToxicSpec toxic{"slow", "latency", Stream::kUpstream, 0.25, {{"latency", 10}, {"jitter", 2}}};
+  ToxicSpec toxic{"slow", "latency", Stream::kUpstream, 0.25, {{"latency", 10}, {"jitter", 2}}, {}};
   auto back = json::ToxicFromJson(json::ToJson(toxic));
   REQUIRE(back);
   CHECK(*back == toxic);
 }
 
 TEST_CASE("a proxy with toxics survives a round trip through JSON", "[proxy][json]") {
-  ProxyState proxy{{"db", "127.0.0.1:5000", "127.0.0.1:5432", false},
-                   {{"t", "timeout", Stream::kDownstream, 1.0, {{"timeout", 0}}}}};
+  ProxyState proxy{{"db", "127.0.0.1:5000", "127.0.0.1:5432", false, 7},
+                   {{"t", "timeout", Stream::kDownstream, 1.0, {{"timeout", 0}}, {}}}};
   auto back = json::ProxyFromJson(json::ToJson(proxy));
   REQUIRE(back);
   CHECK(back->spec.name == "db");

@@ -5,7 +5,11 @@
 using namespace faultline::proxy;
 
 namespace {
-std::string Problem(ToxicSpec spec) {
+std::string Problem(std::string type, Attributes attributes, double toxicity = 1.0) {
+  ToxicSpec spec;
+  spec.type = std::move(type);
+  spec.attributes = std::move(attributes);
+  spec.toxicity = toxicity;
   auto result = ValidateToxic(spec);
   return result ? "" : result.message();
 }
@@ -17,30 +21,21 @@ TEST_CASE("validation fills defaults and names", "[proxy][toxic]") {
   spec.attributes = {{"latency", 10}};
   REQUIRE(ValidateToxic(spec));
   CHECK(spec.name == "latency_downstream");
-  CHECK(spec.attributes.at("jitter") == 0);
+  CHECK(spec.Int("jitter") == 0);
 }
 
 TEST_CASE("validation names each kind of mistake", "[proxy][toxic]") {
-  CHECK(Problem({"", "", Stream::kDownstream, 1.0, {}}) == "missing required field: type");
-  CHECK(Problem({"", "latncy", Stream::kDownstream, 1.0, {}}).find("invalid toxic type 'latncy'") !=
+  CHECK(Problem("", {}) == "missing required field: type");
+  CHECK(Problem("latncy", {}).find("invalid toxic type 'latncy'") != std::string::npos);
+  CHECK(Problem("latency", {}) == "missing required attribute 'latency' for toxic type latency");
+  CHECK(Problem("latency", {{"latency", -1}}) == "attribute 'latency' must not be negative");
+  CHECK(Problem("latency", {{"latency", 1}, {"latnecy", 1}}).find("unknown attribute 'latnecy'") !=
         std::string::npos);
-  CHECK(Problem({"", "latency", Stream::kDownstream, 1.0, {}}) ==
-        "missing required attribute 'latency' for toxic type latency");
-  CHECK(Problem({"", "latency", Stream::kDownstream, 1.0, {{"latency", -1}}}) ==
-        "attribute 'latency' must not be negative");
-  CHECK(Problem({"", "latency", Stream::kDownstream, 1.0, {{"latency", 1}, {"latnecy", 1}}})
-            .find("unknown attribute 'latnecy'") != std::string::npos);
-  CHECK(Problem({"", "latency", Stream::kDownstream, 1.0, {{"latency", 1LL << 60}}})
-            .find("too large") != std::string::npos);
-  CHECK(Problem({"", "latency", Stream::kDownstream, 1.5, {{"latency", 1}}}) ==
-        "toxicity must be between 0 and 1");
-  CHECK(Problem({"", "slicer", Stream::kDownstream, 1.0, {{"average_size", 0}}}) ==
+  CHECK(Problem("latency", {{"latency", 1LL << 60}}).find("too large") != std::string::npos);
+  CHECK(Problem("latency", {{"latency", 1}}, 1.5) == "toxicity must be between 0 and 1");
+  CHECK(Problem("slicer", {{"average_size", 0}}) ==
         "attribute 'average_size' must be greater than 0");
-  CHECK(Problem({"",
-                 "slicer",
-                 Stream::kDownstream,
-                 1.0,
-                 {{"average_size", 10}, {"size_variation", 10}}}) ==
+  CHECK(Problem("slicer", {{"average_size", 10}, {"size_variation", 10}}) ==
         "attribute 'size_variation' must be less than 'average_size'");
 }
 

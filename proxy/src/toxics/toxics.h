@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 
+#include "faultline/proxy/framing.h"
 #include "faultline/proxy/stage.h"
 
 namespace faultline::proxy::toxics {
@@ -15,6 +16,14 @@ std::unique_ptr<Stage> MakeTimeout(const ToxicSpec& spec, StageContext& context)
 std::unique_ptr<Stage> MakeResetPeer(const ToxicSpec& spec, StageContext& context);
 std::unique_ptr<Stage> MakeSlicer(const ToxicSpec& spec, StageContext& context);
 std::unique_ptr<Stage> MakeLimitData(const ToxicSpec& spec, StageContext& context);
+
+// Frame-aware toxics, given the framing their attributes describe.
+std::unique_ptr<Stage> MakeReorder(const ToxicSpec&, StageContext&, const Framing&);
+std::unique_ptr<Stage> MakeHold(const ToxicSpec&, StageContext&, const Framing&);
+std::unique_ptr<Stage> MakePoint(const ToxicSpec&, StageContext&, const Framing&);
+std::unique_ptr<Stage> MakeDuplicate(const ToxicSpec&, StageContext&, const Framing&);
+std::unique_ptr<Stage> MakeDrop(const ToxicSpec&, StageContext&, const Framing&);
+std::unique_ptr<Stage> MakeDelay(const ToxicSpec&, StageContext&, const Framing&);
 
 // The end of stream, held back by a stage until the data before it has gone.
 class HeldEnd {
@@ -32,10 +41,7 @@ class HeldEnd {
 };
 
 // A validated attribute (ValidateToxic filled in every default).
-inline std::int64_t Attr(const ToxicSpec& spec, std::string_view name) {
-  auto it = spec.attributes.find(name);
-  return it == spec.attributes.end() ? 0 : it->second;
-}
+inline std::int64_t Attr(const ToxicSpec& spec, std::string_view name) { return spec.Int(name); }
 inline core::Duration Millis(const ToxicSpec& spec, std::string_view name) {
   return std::chrono::milliseconds(Attr(spec, name));
 }

@@ -32,6 +32,8 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
+  T value_or(T fallback) const& { return ok() ? value() : std::move(fallback); }
+
   const Error& error() const { return std::get<1>(state_); }
   const std::string& message() const { return error().message; }
   int code() const { return error().code; }

@@ -5,6 +5,8 @@
 // Routes (Toxiproxy 2.12): GET/POST /proxies, POST /populate, POST /reset,
 // GET/POST/PATCH/DELETE /proxies/{proxy}, GET/POST /proxies/{proxy}/toxics,
 // GET/POST/PATCH/DELETE /proxies/{proxy}/toxics/{toxic}, GET /version, GET /metrics.
+// faultline's own: GET /holds, POST /proxies/{proxy}/holds/{hold}/release[?connection=N|
+// ?all=1], GET /events[?since=N&limit=M].
 // Errors: {"error": "<what was wrong>", "status": <code>}.
 
 #include <string>
@@ -29,6 +31,8 @@ struct HttpResponse {
 
 // The largest request body the API reads; bigger ones get 413.
 inline constexpr std::size_t kMaxRequestBody = 1 << 20;
+// The most events one GET /events returns; page with ?since=.
+inline constexpr std::size_t kMaxEventsPerRequest = 10'000;
 
 class Api {
  public:

@@ -31,16 +31,17 @@ class Pipeline {
  public:
   // `seed` is this direction's own stream; each toxic derives its stream from it and its
   // name, so the same seed and the same traffic give the same decisions.
-  Pipeline(core::Clock& clock, PipelineSink& sink, std::uint64_t seed);
+  Pipeline(core::Clock& clock, PipelineSink& sink, std::uint64_t seed, PipelineEnv env = {});
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
-  // Makes the chain match `toxics` (in order): keeps stages whose spec is unchanged,
+  // Makes the chain match `toxics` (in order; connection toxics and toxics whose target
+  // excludes this connection are skipped): keeps stages whose spec is unchanged,
   // updates changed ones in place, flushes and removes those no longer listed, and appends
   // new ones. Toxicity is drawn when a toxic joins and again when it is updated, never
   // because some other toxic changed.
-  void SetToxics(std::span<const ToxicSpec> toxics);
+  void SetToxics(std::span<const ToxicSpec> toxics, std::string_view client_ip = {});
 
   void Push(Chunk chunk);
   void End();
@@ -60,6 +61,7 @@ class Pipeline {
   core::Clock& clock_;
   PipelineSink& sink_;
   std::uint64_t seed_;
+  PipelineEnv env_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::size_t active_stages_ = 0;
   bool ended_ = false;

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "faultline/core/result.h"
+#include "faultline/proxy/events.h"
+#include "faultline/proxy/holds.h"
 #include "faultline/proxy/toxic.h"
 
 namespace prometheus {
@@ -31,6 +33,8 @@ struct ProxySpec {
   std::string listen = "127.0.0.1:0";  // "host:port"; port 0 picks a free one
   std::string upstream;                // "host:port"
   bool enabled = true;
+  // The root of this proxy's random decisions; unset: the server's --seed.
+  std::optional<std::uint64_t> seed;
 };
 
 // A proxy as the API shows it. `spec.listen` is the bound address once enabled.
@@ -48,6 +52,7 @@ struct ProxyPatch {
 struct ToxicPatch {
   Attributes attributes;  // merged over the current ones
   std::optional<double> toxicity;
+  std::optional<Target> target;
 };
 
 // Turns "host" + "port" into addresses to connect or bind to. Injected so tests and the
@@ -95,6 +100,17 @@ class ProxyServer {
                                       const ToxicPatch& patch);
   core::Status RemoveToxic(std::string_view proxy, std::string_view toxic);
 
+  // The holds parking traffic right now, oldest first.
+  std::vector<HoldInfo> Holds() const;
+  // Releases the oldest hold of toxic `hold` on `proxy`, or the one on `connection`, or all
+  // of them. 404: no such proxy or toxic; 400: the toxic is not a hold; 409: it holds nothing
+  // (already released, or nothing reached it yet).
+  core::Result<std::vector<HoldInfo>> ReleaseHold(std::string_view proxy, std::string_view hold,
+                                                  std::optional<std::uint64_t> connection,
+                                                  bool all);
+
+  // Every fault decision, for GET /events and --events FILE.
+  EventLog& events();
   std::uint64_t seed() const;
   prometheus::Registry& metrics() const;
 

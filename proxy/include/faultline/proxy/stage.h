@@ -5,7 +5,11 @@
 // block, never throw, and keep time only through the injected Clock.
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "faultline/core/clock.h"
@@ -27,6 +31,21 @@ enum class CloseMode {
   kReset,     // close both sides at once with RST (SO_LINGER 0)
 };
 
+class EventLog;
+class HoldBoard;
+
+// Where a pipeline works: for the event log, holds and targeting. Every pointer may be null
+// (unit tests), and then that facility is simply off.
+struct PipelineEnv {
+  std::string proxy;
+  std::uint64_t connection = 0;  // 1-based, in accept order
+  EventLog* events = nullptr;
+  HoldBoard* holds = nullptr;
+  // Runs a task on the pipeline's own thread soon; callable from any thread. Null: tasks run
+  // inline (single-threaded tests).
+  std::function<void(std::function<void()>)> post;
+};
+
 // What a stage may do to the rest of the connection. Provided by the Pipeline.
 class StageContext {
  public:
@@ -36,6 +55,11 @@ class StageContext {
   virtual void CloseConnection(CloseMode mode) = 0;
   virtual core::Clock& clock() = 0;
   virtual core::Rng& rng() = 0;  // this stage's own seeded stream
+  virtual const PipelineEnv& env() = 0;
+  virtual const ToxicSpec& spec() = 0;
+  // Records a fault decision in the event log, with proxy, connection, direction and toxic.
+  virtual void Record(std::string action, std::optional<std::uint64_t> frame,
+                      std::string detail) = 0;
 };
 
 class Stage {

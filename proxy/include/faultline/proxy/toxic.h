@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "faultline/core/probability.h"
@@ -20,8 +21,22 @@ enum class Stream { kUpstream, kDownstream };
 std::string_view StreamName(Stream stream);
 std::optional<Stream> ParseStream(std::string_view text);
 
-// Integer attributes, as Toxiproxy's are (milliseconds, bytes, KB/s...), ordered by name.
-using Attributes = std::map<std::string, std::int64_t, std::less<>>;
+// An attribute's value: a whole number (ms, bytes, KB/s, as Toxiproxy's are), a fraction
+// (a probability in [0, 1]) or text (a framing, a regex, a point's name).
+using AttributeValue = std::variant<std::int64_t, double, std::string>;
+using Attributes = std::map<std::string, AttributeValue, std::less<>>;
+
+// Which connections of a proxy a toxic applies to (all of them by default). Connections are
+// numbered from 1 in the order the proxy accepted them.
+struct Target {
+  std::uint64_t connection = 0;  // only the k-th connection (0: any)
+  std::uint64_t every = 0;       // only every n-th: n, 2n, 3n... (0: any)
+  std::string client;            // only connections from this IP address ("": any)
+
+  bool any() const { return connection == 0 && every == 0 && client.empty(); }
+  bool Matches(std::uint64_t connection_index, std::string_view client_ip) const;
+  friend bool operator==(const Target&, const Target&) = default;
+};
 
 struct ToxicSpec {
   std::string name;  // unique within a proxy; defaults to "<type>_<stream>"
@@ -29,18 +44,34 @@ struct ToxicSpec {
   Stream stream = Stream::kDownstream;
   double toxicity = 1.0;  // chance, per connection, that the toxic applies
   Attributes attributes;  // every attribute of the type, defaults filled in
+  Target target;
 
   core::Probability probability() const;
+  // A validated attribute of the matching kind; 0, 0.0 or "" when absent.
+  std::int64_t Int(std::string_view attribute) const;
+  double Fraction(std::string_view attribute) const;
+  const std::string& Text(std::string_view attribute) const;
   friend bool operator==(const ToxicSpec&, const ToxicSpec&) = default;
+};
+
+enum class AttributeKind {
+  kInteger,   // 0..max
+  kFraction,  // 0..1
+  kText,      // free text, or one of `choices`
 };
 
 // What one attribute of a toxic type accepts.
 struct AttributeInfo {
   std::string_view name;
-  std::string_view unit;  // "ms", "us", "bytes", "KB/s"
+  std::string_view unit;  // "ms", "us", "bytes", "KB/s", "frames"
   bool required;
-  std::int64_t max;  // inclusive; the minimum is always 0
+  std::int64_t max;  // inclusive; the minimum is always 0 (integers only)
   std::string_view help;
+  AttributeKind kind = AttributeKind::kInteger;
+  std::int64_t default_integer = 0;
+  double default_fraction = 0;
+  std::string_view default_text = "";
+  std::string_view choices = "";  // "a|b|c"; empty: any text
 };
 
 struct ToxicTypeInfo {
@@ -49,13 +80,19 @@ struct ToxicTypeInfo {
   std::vector<AttributeInfo> attributes;
 };
 
-// Every toxic type the proxy implements, in documentation order.
+// Every toxic type the proxy implements, in documentation order: Toxiproxy's seven, then
+// faultline's own.
 const std::vector<ToxicTypeInfo>& ToxicTypes();
 const ToxicTypeInfo* FindToxicType(std::string_view type);
+// Toxics that act on the connection as a whole (its accept and upstream connect) rather than
+// on one direction's data.
+bool IsConnectionToxic(std::string_view type);
 
-// Checks type, attribute names and ranges, and cross-attribute rules (a slicer's variation
-// must be below its average). On success fills in defaults for omitted optional attributes.
-// The error text names the offending field, e.g. "attribute 'latency' must not be negative".
+// Checks type, attribute names, kinds and ranges, and cross-attribute rules (a slicer's
+// variation must be below its average, a regex must compile). On success fills in defaults
+// for omitted optional attributes and stores each value as its kind (a whole-number fraction
+// becomes a double). The error text names the offending field, e.g. "attribute 'latency'
+// must not be negative".
 core::Status ValidateToxic(ToxicSpec& spec);
 
 }  // namespace faultline::proxy

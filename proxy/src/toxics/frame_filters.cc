@@ -1,0 +1,160 @@
+// drop, duplicate and delay: act on the frames a FrameSelector picks, one frame at a time.
+
+#include <deque>
+#include <string>
+
+#include "toxics/framed.h"
+
+namespace faultline::proxy::toxics {
+namespace {
+
+class Drop final : public FramedStage {
+ public:
+  Drop(const ToxicSpec& spec, StageContext& context, const Framing& framing)
+      : FramedStage(context, framing), selector_(spec) {}
+  void Update(const ToxicSpec& spec) override { selector_ = FrameSelector(spec); }
+
+ private:
+  bool Wants(std::uint64_t index, std::string_view bytes) override {
+    const bool selected = selector_.Selects(index, bytes, context().rng());
+    if (!selected && selector_.ExhaustedAfter(index)) PassEverything();
+    return selected;
+  }
+  void TakeFrame(std::uint64_t index, Chunk frame) override {
+    context().Record("drop", index, std::to_string(frame.data.size()) + " bytes");
+    if (selector_.ExhaustedAfter(index)) PassEverything();
+  }
+  void FlushHeld() override {}
+  std::size_t held_bytes() const override { return 0; }
+
+  FrameSelector selector_;
+};
+
+class Duplicate final : public FramedStage {
+ public:
+  Duplicate(const ToxicSpec& spec, StageContext& context, const Framing& framing)
+      : FramedStage(context, framing), selector_(spec) {
+    Update(spec);
+  }
+  void Update(const ToxicSpec& spec) override {
+    selector_ = FrameSelector(spec);
+    copies_ = spec.Int("copies");
+  }
+
+ private:
+  bool Wants(std::uint64_t index, std::string_view bytes) override {
+    const bool selected = selector_.Selects(index, bytes, context().rng());
+    if (!selected && selector_.ExhaustedAfter(index)) PassEverything();
+    return selected;
+  }
+  void TakeFrame(std::uint64_t index, Chunk frame) override {
+    context().Record("duplicate", index, std::to_string(copies_) + " extra copies");
+    for (std::int64_t i = 0; i < copies_; ++i) context().Emit(frame);
+    context().Emit(std::move(frame));
+    if (selector_.ExhaustedAfter(index)) PassEverything();
+  }
+  void FlushHeld() override {}
+  std::size_t held_bytes() const override { return 0; }
+
+  FrameSelector selector_;
+  std::int64_t copies_ = 1;
+};
+
+// Selected frames leave `delay` after they were read; the frames behind one wait for it.
+class Delay final : public FramedStage {
+ public:
+  Delay(const ToxicSpec& spec, StageContext& context, const Framing& framing)
+      : FramedStage(context, framing), selector_(spec), timer_(context.clock().MakeTimer()) {
+    Update(spec);
+  }
+  void Update(const ToxicSpec& spec) override {
+    selector_ = FrameSelector(spec);
+    delay_ = Millis(spec, "delay");
+  }
+
+ private:
+  struct Held {
+    Chunk chunk;
+    core::TimePoint due;
+    bool end = false;
+  };
+
+  bool Wants(std::uint64_t index, std::string_view bytes) override {
+    selected_ = selector_.Selects(index, bytes, context().rng());
+    if (!selected_ && queue_.empty() && selector_.ExhaustedAfter(index)) PassEverything();
+    return selected_ || !queue_.empty();
+  }
+  void TakeFrame(std::uint64_t index, Chunk frame) override {
+    core::TimePoint due = frame.timestamp;
+    if (selected_) {
+      due += delay_;
+      context().Record("delay", index, core::FormatDuration(delay_));
+    }
+    Push(Held{std::move(frame), due});
+  }
+  void TakeTail(Chunk tail) override {
+    if (queue_.empty()) {
+      context().Emit(std::move(tail));
+      return;
+    }
+    const core::TimePoint due = tail.timestamp;
+    Push(Held{std::move(tail), due});
+  }
+  void TakeEnd() override {
+    if (queue_.empty()) {
+      context().EmitEnd();
+      return;
+    }
+    Push(Held{Chunk{}, context().clock().Now(), true});
+  }
+  void FlushHeld() override {
+    timer_->Cancel();
+    while (!queue_.empty()) Pop();
+  }
+  std::size_t held_bytes() const override { return held_; }
+
+  void Push(Held held) {
+    held_ += held.chunk.data.size();
+    queue_.push_back(std::move(held));
+    if (queue_.size() == 1) Release();
+  }
+  void Pop() {
+    Held held = std::move(queue_.front());
+    queue_.pop_front();
+    held_ -= held.chunk.data.size();
+    if (held.end) {
+      context().EmitEnd();
+    } else {
+      context().Emit(std::move(held.chunk));
+    }
+  }
+  void Release() {
+    const core::TimePoint now = context().clock().Now();
+    while (!queue_.empty() && queue_.front().due <= now) Pop();
+    if (!queue_.empty()) timer_->ArmAt(queue_.front().due, [this] { Release(); });
+  }
+
+  FrameSelector selector_;
+  std::unique_ptr<core::Timer> timer_;
+  core::Duration delay_{};
+  std::deque<Held> queue_;
+  std::size_t held_ = 0;
+  bool selected_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> MakeDrop(const ToxicSpec& spec, StageContext& context,
+                                const Framing& framing) {
+  return std::make_unique<Drop>(spec, context, framing);
+}
+std::unique_ptr<Stage> MakeDuplicate(const ToxicSpec& spec, StageContext& context,
+                                     const Framing& framing) {
+  return std::make_unique<Duplicate>(spec, context, framing);
+}
+std::unique_ptr<Stage> MakeDelay(const ToxicSpec& spec, StageContext& context,
+                                 const Framing& framing) {
+  return std::make_unique<Delay>(spec, context, framing);
+}
+
+}  // namespace faultline::proxy::toxics

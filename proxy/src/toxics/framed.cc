@@ -1,0 +1,137 @@
+#include "toxics/framed.h"
+
+namespace faultline::proxy::toxics {
+
+FramedStage::FramedStage(StageContext& context, const Framing& framing)
+    : context_(context), splitter_(framing) {}
+
+void FramedStage::EmitRange(const Chunk& chunk, std::size_t from, std::size_t to) {
+  if (from >= to) return;
+  Chunk piece;
+  piece.timestamp = chunk.timestamp;
+  piece.data.assign(chunk.data.begin() + static_cast<std::ptrdiff_t>(from),
+                    chunk.data.begin() + static_cast<std::ptrdiff_t>(to));
+  context_.Emit(std::move(piece));
+}
+
+void FramedStage::Fail(const std::string& reason) {
+  failed_ = true;
+  partial_.clear();
+  context_.Record("close", std::nullopt, "malformed framing: " + reason);
+  context_.CloseConnection(CloseMode::kReset);
+}
+
+void FramedStage::OnChunk(Chunk chunk) {
+  if (failed_) return;
+  if (transparent_) {
+    if (!partial_.empty()) {
+      Chunk held{std::move(partial_), chunk.timestamp};
+      partial_.clear();
+      context_.Emit(std::move(held));
+    }
+    context_.Emit(std::move(chunk));
+    return;
+  }
+  ends_.clear();
+  const core::Status scanned = splitter_.Scan(chunk.data, ends_);
+  const std::size_t size = chunk.data.size();
+  std::size_t start = 0;      // where the next frame begins in chunk.data
+  std::size_t pass_from = 0;  // where the run of passing frames not yet emitted begins
+  for (const std::size_t end : ends_) {
+    ++index_;
+    if (!partial_.empty()) {
+      // The frame began in an earlier read: it is assembled, and stands alone.
+      partial_.insert(partial_.end(), chunk.data.begin(),
+                      chunk.data.begin() + static_cast<std::ptrdiff_t>(end));
+      Chunk frame{std::move(partial_), chunk.timestamp};
+      partial_.clear();
+      const std::string_view bytes(frame.data.data(), frame.data.size());
+      if (Wants(index_, bytes)) {
+        TakeFrame(index_, std::move(frame));
+      } else {
+        context_.Emit(std::move(frame));
+      }
+      pass_from = end;
+    } else {
+      const std::string_view bytes(chunk.data.data() + start, end - start);
+      if (Wants(index_, bytes)) {
+        EmitRange(chunk, pass_from, start);
+        Chunk frame;
+        frame.timestamp = chunk.timestamp;
+        frame.data.assign(bytes.begin(), bytes.end());
+        TakeFrame(index_, std::move(frame));
+        pass_from = end;
+      }
+    }
+    start = end;
+    if (transparent_) break;
+  }
+  if (transparent_) {
+    // Everything after the last frame the toxic cared about goes on as it is.
+    if (pass_from == 0 && partial_.empty()) {
+      context_.Emit(std::move(chunk));
+    } else {
+      EmitRange(chunk, pass_from, size);
+    }
+    return;
+  }
+  if (pass_from == 0 && start == size && !ends_.empty()) {
+    context_.Emit(std::move(chunk));  // the whole read passed: forward it as it came
+  } else {
+    EmitRange(chunk, pass_from, start);
+    partial_.insert(partial_.end(), chunk.data.begin() + static_cast<std::ptrdiff_t>(start),
+                    chunk.data.end());
+  }
+  if (!scanned) Fail(scanned.message());
+}
+
+void FramedStage::OnEnd() {
+  if (failed_) return;
+  if (!partial_.empty()) {
+    Chunk tail{std::move(partial_), context_.clock().Now()};
+    partial_.clear();
+    TakeTail(std::move(tail));
+  }
+  TakeEnd();
+}
+
+void FramedStage::Flush() {
+  FlushHeld();
+  if (!partial_.empty()) {
+    Chunk tail{std::move(partial_), context_.clock().Now()};
+    partial_.clear();
+    context_.Emit(std::move(tail));
+  }
+}
+
+std::optional<boost::regex> CompileMatch(const ToxicSpec& spec) {
+  const std::string& pattern = spec.Text("match");
+  if (pattern.empty()) return std::nullopt;
+  try {
+    return boost::regex(pattern, boost::regex::ECMAScript);
+  } catch (const boost::regex_error&) {
+    return std::nullopt;  // ValidateToxic compiled it already; unreachable
+  }
+}
+
+bool RegexFinds(const boost::regex& pattern, std::string_view bytes) {
+  try {
+    return boost::regex_search(bytes.begin(), bytes.end(), pattern);
+  } catch (const std::exception&) {
+    return false;  // Boost gives up on pathological backtracking rather than hang
+  }
+}
+
+FrameSelector::FrameSelector(const ToxicSpec& spec)
+    : frame_(static_cast<std::uint64_t>(spec.Int("frame"))),
+      match_(CompileMatch(spec)),
+      probability_(core::Probability::FromFraction(spec.Fraction("probability"))
+                       .value_or(core::Probability::Always())) {}
+
+bool FrameSelector::Selects(std::uint64_t index, std::string_view bytes, core::Rng& rng) const {
+  if (frame_ != 0 && index != frame_) return false;
+  if (match_ && !RegexFinds(*match_, bytes)) return false;
+  return probability_.Sample(rng);
+}
+
+}  // namespace faultline::proxy::toxics

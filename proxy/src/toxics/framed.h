@@ -1,0 +1,82 @@
+#pragma once
+// Private: the base of every frame-aware toxic. It cuts the direction's bytes into frames
+// with a FrameSplitter and asks the toxic about each complete frame. Frames the toxic lets
+// pass go on untouched: a read made only of passing frames is forwarded as the same Chunk,
+// without a copy. Bytes of an unfinished frame wait until it completes; if the stream ends
+// first they go on unchanged, since they are not a frame. Malformed framing from the wire
+// closes the connection (RST) and says why in the event log; the proxy carries on.
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include <boost/regex.hpp>
+
+#include "faultline/core/probability.h"
+#include "faultline/proxy/framing.h"
+#include "toxics/toxics.h"
+
+namespace faultline::proxy::toxics {
+
+class FramedStage : public Stage {
+ public:
+  FramedStage(StageContext& context, const Framing& framing);
+
+  void OnChunk(Chunk chunk) final;
+  void OnEnd() final;
+  void Flush() final;
+  std::size_t buffered_bytes() const final { return partial_.size() + held_bytes(); }
+
+ protected:
+  // One complete frame (index counts from 1): true to take it (TakeFrame follows with its
+  // bytes), false to let it pass untouched.
+  virtual bool Wants(std::uint64_t index, std::string_view bytes) = 0;
+  virtual void TakeFrame(std::uint64_t index, Chunk frame) = 0;
+  // The stream ended inside a frame: these bytes go on, after whatever the toxic holds.
+  virtual void TakeTail(Chunk tail) { context_.Emit(std::move(tail)); }
+  // The stream ended: forward the end, after whatever the toxic holds.
+  virtual void TakeEnd() { context_.EmitEnd(); }
+  // The toxic leaves the chain: emit everything it holds, oldest first, then the end if it
+  // held that too.
+  virtual void FlushHeld() = 0;
+  virtual std::size_t held_bytes() const = 0;
+
+  // The toxic has nothing left to do on this connection: from now on bytes pass unscanned.
+  // Call only while holding nothing.
+  void PassEverything() { transparent_ = true; }
+  StageContext& context() { return context_; }
+
+ private:
+  void EmitRange(const Chunk& chunk, std::size_t from, std::size_t to);
+  void Fail(const std::string& reason);
+
+  StageContext& context_;
+  FrameSplitter splitter_;
+  std::vector<std::size_t> ends_;  // scratch for Scan
+  std::vector<char> partial_;      // bytes of the unfinished frame
+  std::uint64_t index_ = 0;        // frames seen
+  bool transparent_ = false;
+  bool failed_ = false;
+};
+
+// Which frames a filter toxic acts on: the k-th (if set), matching the regex (if set), and
+// then with the probability.
+class FrameSelector {
+ public:
+  explicit FrameSelector(const ToxicSpec& spec);
+  bool Selects(std::uint64_t index, std::string_view bytes, core::Rng& rng) const;
+  // Nothing after `index` can be selected (the k-th frame has gone by).
+  bool ExhaustedAfter(std::uint64_t index) const { return frame_ != 0 && index >= frame_; }
+
+ private:
+  std::uint64_t frame_;
+  std::optional<boost::regex> match_;
+  core::Probability probability_;
+};
+
+// Searches `bytes` for `pattern`; a pattern too costly for this frame counts as no match.
+bool RegexFinds(const boost::regex& pattern, std::string_view bytes);
+std::optional<boost::regex> CompileMatch(const ToxicSpec& spec);
+
+}  // namespace faultline::proxy::toxics

@@ -1,0 +1,234 @@
+// hold and point: a place in one direction's stream (the start of the connection, after N
+// bytes, the k-th frame, the first frame matching a regex). A point only announces that it
+// was reached; a hold parks everything from there on until it is released by its timeout,
+// by the API, or by the point it waits for, and then announces itself as reached, so holds
+// can chain. Each acts once per connection.
+
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "faultline/proxy/holds.h"
+#include "toxics/framed.h"
+
+namespace faultline::proxy::toxics {
+namespace {
+
+constexpr auto kDefaultHoldTimeout = std::chrono::seconds(60);
+
+// Where the place is. After N bytes uses a framing whose first frame is those N bytes.
+class Place {
+ public:
+  explicit Place(const ToxicSpec& spec)
+      : bytes_(static_cast<std::uint64_t>(spec.Int("bytes"))),
+        frame_(static_cast<std::uint64_t>(spec.Int("frame"))),
+        match_(CompileMatch(spec)) {}
+
+  bool at_start() const { return bytes_ == 0 && frame_ == 0 && !match_; }
+  // Whether the data at `index` is at (for a hold: the first frame to park) the place.
+  bool HoldsAt(std::uint64_t index, std::string_view bytes) const {
+    if (bytes_ != 0) return index == 2;
+    if (frame_ != 0) return index == frame_;
+    return match_ && RegexFinds(*match_, bytes);
+  }
+  // Whether a point is reached once the frame at `index` has passed.
+  bool ReachedAfter(std::uint64_t index, std::string_view bytes) const {
+    if (bytes_ != 0) return index == 1;
+    return HoldsAt(index, bytes);
+  }
+  static Framing Adjust(const ToxicSpec& spec, Framing framing) {
+    if (spec.Int("bytes") > 0) {
+      framing.kind = Framing::Kind::kPrefix;
+      framing.frame_size = static_cast<std::size_t>(spec.Int("bytes"));
+    }
+    return framing;
+  }
+
+ private:
+  std::uint64_t bytes_;
+  std::uint64_t frame_;
+  std::optional<boost::regex> match_;
+};
+
+std::string Key(StageContext& context) { return context.env().proxy + "/" + context.spec().name; }
+
+class Point final : public FramedStage {
+ public:
+  Point(const ToxicSpec& spec, StageContext& context, const Framing& framing)
+      : FramedStage(context, Place::Adjust(spec, framing)), place_(spec) {
+    if (place_.at_start()) Reach(std::nullopt);
+  }
+  void Update(const ToxicSpec&) override {}  // the place cannot move under a live stream
+
+ private:
+  bool Wants(std::uint64_t index, std::string_view bytes) override {
+    return place_.ReachedAfter(index, bytes);
+  }
+  void TakeFrame(std::uint64_t index, Chunk frame) override {
+    context().Emit(std::move(frame));
+    Reach(index);
+  }
+  void FlushHeld() override {}
+  std::size_t held_bytes() const override { return 0; }
+
+  void Reach(std::optional<std::uint64_t> index) {
+    context().Record("point", index, "reached");
+    if (HoldBoard* board = context().env().holds) board->Reach(Key(context()));
+    PassEverything();
+  }
+
+  Place place_;
+};
+
+class Hold final : public FramedStage {
+ public:
+  Hold(const ToxicSpec& spec, StageContext& context, const Framing& framing)
+      : FramedStage(context, Place::Adjust(spec, framing)),
+        place_(spec),
+        timer_(context.clock().MakeTimer()),
+        alive_(std::make_shared<Hold*>(this)) {
+    Update(spec);
+    if (place_.at_start()) Catch(std::nullopt);
+  }
+
+  ~Hold() override {
+    if (state_ == State::kHolding) {
+      Unpark();
+      context().Record("release", frame_, "connection closed while held");
+    }
+  }
+
+  void Update(const ToxicSpec& spec) override {
+    timeout_ = Millis(spec, "timeout");
+    if (timeout_.count() == 0) timeout_ = kDefaultHoldTimeout;
+    if (state_ == State::kHolding) ArmTimeout();
+  }
+
+ private:
+  enum class State { kWaiting, kHolding, kDone };
+  struct Held {
+    Chunk chunk;
+    bool end = false;
+  };
+
+  bool Wants(std::uint64_t index, std::string_view bytes) override {
+    if (state_ == State::kWaiting && place_.HoldsAt(index, bytes)) Catch(index);
+    return state_ == State::kHolding;
+  }
+  void TakeFrame(std::uint64_t, Chunk frame) override { Park(Held{std::move(frame)}); }
+  void TakeTail(Chunk tail) override { Park(Held{std::move(tail)}); }
+  void TakeEnd() override { Park(Held{Chunk{}, true}); }
+  void FlushHeld() override {
+    if (state_ == State::kHolding) Release("toxic removed", /*reached=*/false);
+  }
+  std::size_t held_bytes() const override { return held_bytes_; }
+
+  void Park(Held held) {
+    if (state_ != State::kHolding) {
+      Send(std::move(held));  // released while this data was on its way in
+      return;
+    }
+    held_bytes_ += held.chunk.data.size();
+    queue_.push_back(std::move(held));
+  }
+
+  void Send(Held held) {
+    if (held.end) {
+      context().EmitEnd();
+    } else {
+      context().Emit(std::move(held.chunk));
+    }
+  }
+
+  void ArmTimeout() {
+    timer_->ArmAt(context().clock().Now() + timeout_,
+                  [this] { Release("timeout " + core::FormatDuration(timeout_), true); });
+  }
+
+  void Catch(std::optional<std::uint64_t> index) {
+    state_ = State::kHolding;
+    frame_ = index;
+    ArmTimeout();
+    HoldBoard* board = context().env().holds;
+    const std::string& release_on = context().spec().Text("release_on");
+    std::uint64_t catch_number = 0;
+    if (board != nullptr) catch_number = board->NextCatch(Key(context()));
+    context().Record(
+        "hold", index,
+        release_on.empty()
+            ? "until released or timeout " + core::FormatDuration(timeout_)
+            : "until " + release_on + " is reached " + std::to_string(catch_number) + " time(s)");
+    if (board == nullptr) return;
+    HoldInfo info;
+    info.proxy = context().env().proxy;
+    info.toxic = context().spec().name;
+    info.direction = std::string(StreamName(context().spec().stream));
+    info.connection = context().env().connection;
+    info.release_on = release_on;
+    info.release_after = catch_number;
+    // The board may call this from any thread; the release itself runs on ours, if the
+    // connection is still there.
+    std::weak_ptr<Hold*> alive = alive_;
+    auto post = context().env().post;
+    const std::uint64_t id = board->Park(std::move(info), [alive, post](const std::string& reason) {
+      auto task = [alive, reason] {
+        if (auto self = alive.lock()) (*self)->Release(reason, true);
+      };
+      if (post) {
+        post(std::move(task));
+      } else {
+        task();
+      }
+    });
+    if (state_ == State::kHolding) parked_id_ = id;
+  }
+
+  void Unpark() {
+    if (parked_id_ == 0) return;
+    if (HoldBoard* board = context().env().holds) board->Unpark(parked_id_);
+    parked_id_ = 0;
+  }
+
+  void Release(const std::string& reason, bool reached) {
+    if (state_ != State::kHolding) return;
+    state_ = State::kDone;
+    timer_->Cancel();
+    Unpark();
+    context().Record("release", frame_, reason);
+    while (!queue_.empty()) {
+      Held held = std::move(queue_.front());
+      queue_.pop_front();
+      held_bytes_ -= held.chunk.data.size();
+      Send(std::move(held));
+    }
+    PassEverything();
+    // A released hold counts as its own point reached once its data has gone, so holds can
+    // wait on holds.
+    if (reached) {
+      if (HoldBoard* board = context().env().holds) board->Reach(Key(context()));
+    }
+  }
+
+  Place place_;
+  std::unique_ptr<core::Timer> timer_;
+  std::shared_ptr<Hold*> alive_;
+  core::Duration timeout_{};
+  State state_ = State::kWaiting;
+  std::optional<std::uint64_t> frame_;
+  std::uint64_t parked_id_ = 0;
+  std::deque<Held> queue_;
+  std::size_t held_bytes_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> MakeHold(const ToxicSpec& spec, StageContext& context,
+                                const Framing& framing) {
+  return std::make_unique<Hold>(spec, context, framing);
+}
+std::unique_ptr<Stage> MakePoint(const ToxicSpec& spec, StageContext& context,
+                                 const Framing& framing) {
+  return std::make_unique<Point>(spec, context, framing);
+}
+
+}  // namespace faultline::proxy::toxics
