@@ -1,0 +1,377 @@
+// Frame-aware toxics, holds and the event log on a manual clock: no sockets, no sleeps.
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "faultline/proxy/events.h"
+#include "faultline/proxy/holds.h"
+#include "faultline/proxy/pipeline.h"
+
+using namespace faultline;
+using namespace faultline::proxy;
+using namespace std::chrono_literals;
+
+namespace {
+
+class Sink final : public PipelineSink {
+ public:
+  explicit Sink(core::Clock& clock) : clock_(clock) {}
+  void Deliver(Chunk chunk) override {
+    data.append(chunk.data.begin(), chunk.data.end());
+    times.push_back(clock_.Now());
+  }
+  void DeliverEnd() override { ended = true; }
+  void Close(CloseMode mode) override { closes.push_back(mode); }
+
+  std::string data;
+  std::vector<core::TimePoint> times;
+  bool ended = false;
+  std::vector<CloseMode> closes;
+
+ private:
+  core::Clock& clock_;
+};
+
+ToxicSpec Toxic(std::string type, Attributes attributes, std::string name = "t") {
+  ToxicSpec spec;
+  spec.type = std::move(type);
+  spec.name = std::move(name);
+  spec.attributes = std::move(attributes);
+  auto ok = ValidateToxic(spec);
+  INFO((ok ? std::string() : ok.message()));
+  REQUIRE(ok.ok());
+  return spec;
+}
+
+// Tasks posted to "the connection's thread", run when the test says so.
+struct Mailbox {
+  std::deque<std::function<void()>> tasks;
+  void RunAll() {
+    while (!tasks.empty()) {
+      auto task = std::move(tasks.front());
+      tasks.pop_front();
+      task();
+    }
+  }
+};
+
+struct Conn {
+  Conn(core::ManualClock& clock, std::vector<ToxicSpec> toxics, std::uint64_t seed = 7,
+       std::string proxy = "p", HoldBoard* holds = nullptr, EventLog* events = nullptr,
+       std::uint64_t connection = 1)
+      : sink(clock), pipeline(clock, sink, seed, Env(proxy, holds, events, connection)),
+        clock_(clock) {
+    pipeline.SetToxics(toxics);
+  }
+  PipelineEnv Env(const std::string& proxy, HoldBoard* holds, EventLog* events,
+                  std::uint64_t connection) {
+    PipelineEnv env;
+    env.proxy = proxy;
+    env.connection = connection;
+    env.holds = holds;
+    env.events = events;
+    env.post = [this](std::function<void()> task) { mailbox.tasks.push_back(std::move(task)); };
+    return env;
+  }
+  void Push(const std::string& text) {
+    pipeline.Push(Chunk{std::vector<char>(text.begin(), text.end()), clock_.Now()});
+  }
+
+  Mailbox mailbox;
+  Sink sink;
+  Pipeline pipeline;
+
+ private:
+  core::ManualClock& clock_;
+};
+
+std::string Lines(int from, int to) {
+  std::string out;
+  for (int i = from; i <= to; ++i) out += std::to_string(i) + "\n";
+  return out;
+}
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      out.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+const std::string kLine = "line";
+
+}  // namespace
+
+TEST_CASE("drop removes exactly the k-th frame and logs it", "[proxy][toxic][drop]") {
+  core::ManualClock clock;
+  EventLog events;
+  Conn c(clock, {Toxic("drop", {{"framing", kLine}, {"frame", 3}})}, 7, "p", nullptr, &events);
+  c.Push("1\n2\n3");  // frame 3 is incomplete here
+  c.Push("\n4\n");
+  CHECK(c.sink.data == "1\n2\n4\n");
+  auto logged = events.Since(0, 10);
+  REQUIRE(logged.size() == 1);
+  CHECK(logged[0].action == "drop");
+  CHECK(logged[0].frame == 3u);
+  CHECK(logged[0].proxy == "p");
+  CHECK(logged[0].direction == "downstream");
+}
+
+TEST_CASE("random drops follow the seed", "[proxy][toxic][drop][seed]") {
+  core::ManualClock clock;
+  auto run = [&](std::uint64_t seed) {
+    Conn c(clock, {Toxic("drop", {{"framing", kLine}, {"probability", 0.5}})}, seed);
+    c.Push(Lines(1, 200));
+    return c.sink.data;
+  };
+  const std::string a = run(1);
+  CHECK(a == run(1));
+  CHECK(a != run(2));
+  const auto kept = SplitLines(a).size();
+  CHECK(kept > 60);  // 100 expected; far outside chance otherwise
+  CHECK(kept < 140);
+}
+
+TEST_CASE("duplicate repeats the frames its regex matches", "[proxy][toxic][duplicate]") {
+  core::ManualClock clock;
+  Conn c(clock, {Toxic("duplicate", {{"framing", kLine}, {"match", std::string("^SET")},
+                                     {"copies", 2}})});
+  c.Push("GET a\nSET b\nGET c\n");
+  CHECK(c.sink.data == "GET a\nSET b\nSET b\nSET b\nGET c\n");
+}
+
+TEST_CASE("delay holds one frame back and keeps the order", "[proxy][toxic][delay]") {
+  core::ManualClock clock;
+  Conn c(clock, {Toxic("delay", {{"framing", kLine}, {"frame", 2}, {"delay", 50}})});
+  c.Push("1\n2\n3\n");
+  CHECK(c.sink.data == "1\n");
+  clock.Advance(49ms);
+  CHECK(c.sink.data == "1\n");
+  clock.Advance(1ms);
+  CHECK(c.sink.data == "1\n2\n3\n");
+  c.Push("4\n");  // nothing is selected any more: straight through
+  CHECK(c.sink.data == "1\n2\n3\n4\n");
+}
+
+TEST_CASE("reorder with frame k swaps frames k and k+1", "[proxy][toxic][reorder]") {
+  core::ManualClock clock;
+  Conn c(clock, {Toxic("reorder", {{"framing", kLine}, {"frame", 2}})});
+  c.Push("1\n2\n");
+  CHECK(c.sink.data == "1\n");
+  c.Push("3\n4\n");
+  CHECK(c.sink.data == "1\n3\n2\n4\n");
+}
+
+TEST_CASE("reorder permutes each window, loses nothing, and follows the seed",
+          "[proxy][toxic][reorder][seed]") {
+  core::ManualClock clock;
+  auto run = [&](std::uint64_t seed) {
+    Conn c(clock, {Toxic("reorder", {{"framing", kLine}, {"window", 3}})}, seed);
+    c.Push(Lines(1, 30));
+    return SplitLines(c.sink.data);
+  };
+  const auto order = run(1);
+  REQUIRE(order.size() == 30);
+  auto sorted = order;
+  std::sort(sorted.begin(), sorted.end());
+  auto expected = SplitLines(Lines(1, 30));
+  std::sort(expected.begin(), expected.end());
+  CHECK(sorted == expected);
+  for (std::size_t w = 0; w < 30; w += 3) {
+    // Every window stays within itself and is never left in its original order.
+    std::vector<int> window;
+    for (std::size_t i = w; i < w + 3; ++i) window.push_back(std::stoi(order[i]));
+    CHECK(*std::min_element(window.begin(), window.end()) == static_cast<int>(w) + 1);
+    CHECK_FALSE(std::is_sorted(window.begin(), window.end()));
+  }
+  CHECK(order == run(1));
+  CHECK((order != run(2) || order != run(3)));
+}
+
+TEST_CASE("a window that does not fill goes out after max_wait", "[proxy][toxic][reorder]") {
+  core::ManualClock clock;
+  Conn c(clock, {Toxic("reorder", {{"framing", kLine}, {"window", 4}, {"max_wait", 20}})});
+  c.Push("a\nb\n");
+  CHECK(c.sink.data.empty());
+  clock.Advance(20ms);
+  CHECK(c.sink.data == "b\na\n");
+}
+
+TEST_CASE("a hold at the k-th frame parks it and all after it until its timeout",
+          "[proxy][toxic][hold]") {
+  core::ManualClock clock;
+  EventLog events;
+  Conn c(clock, {Toxic("hold", {{"framing", kLine}, {"frame", 2}, {"timeout", 100}})}, 7, "p",
+         nullptr, &events);
+  c.Push("1\n2\n3\n");
+  c.pipeline.End();
+  CHECK(c.sink.data == "1\n");
+  CHECK_FALSE(c.sink.ended);
+  CHECK(c.pipeline.buffered_bytes() == 4);
+  clock.Advance(100ms);
+  CHECK(c.sink.data == "1\n2\n3\n");
+  CHECK(c.sink.ended);
+  c.Push("ignored after end");
+  auto logged = events.Since(0, 10);
+  REQUIRE(logged.size() == 2);
+  CHECK(logged[0].action == "hold");
+  CHECK(logged[1].action == "release");
+  CHECK(logged[1].detail == "timeout 100ms");
+}
+
+TEST_CASE("a hold with no timeout still lets go after 60 s", "[proxy][toxic][hold]") {
+  core::ManualClock clock;
+  Conn c(clock, {Toxic("hold", {})});
+  c.Push("x");
+  clock.Advance(59s);
+  CHECK(c.sink.data.empty());
+  clock.Advance(1s);
+  CHECK(c.sink.data == "x");
+}
+
+TEST_CASE("a hold after N bytes splits the read there", "[proxy][toxic][hold]") {
+  core::ManualClock clock;
+  HoldBoard board;
+  Conn c(clock, {Toxic("hold", {{"bytes", 5}}, "h")}, 7, "p", &board);
+  c.Push("abc");
+  c.Push("defgh");
+  CHECK(c.sink.data == "abcde");
+  REQUIRE(board.List().size() == 1);
+  CHECK(board.List()[0].toxic == "h");
+  CHECK(board.Release("p", "h", std::nullopt, false).size() == 1);
+  CHECK(c.sink.data == "abcde");  // the release runs on the connection's own thread
+  c.mailbox.RunAll();
+  CHECK(c.sink.data == "abcdefgh");
+  CHECK(board.List().empty());
+  CHECK(board.Release("p", "h", std::nullopt, false).empty());  // released twice: nothing
+}
+
+TEST_CASE("release_on forces one connection's frame after another's",
+          "[proxy][toxic][hold][point]") {
+  core::ManualClock clock;
+  HoldBoard board;
+  EventLog events;
+  auto hold = Toxic("hold", {{"framing", kLine}, {"release_on", std::string("b/sent")}}, "wait");
+  auto point = Toxic("point", {{"framing", kLine}, {"frame", 1}}, "sent");
+  for (std::uint64_t round = 1; round <= 3; ++round) {
+    Conn a(clock, {hold}, 7, "a", &board, &events, round);
+    Conn b(clock, {point}, 7, "b", &board, &events, round);
+    a.Push("from a\n");
+    CHECK(a.sink.data.empty());
+    a.mailbox.RunAll();
+    CHECK(a.sink.data.empty());  // the point of this round has not been reached yet
+    b.Push("from b\n");
+    CHECK(b.sink.data == "from b\n");
+    a.mailbox.RunAll();
+    CHECK(a.sink.data == "from a\n");
+  }
+  CHECK(board.reached("b/sent") == 3);
+  // A hold whose point was already reached does not wait at all.
+  Conn late_b(clock, {point}, 7, "b", &board, &events, 4);
+  late_b.Push("b first\n");
+  Conn late_a(clock, {hold}, 7, "a", &board, &events, 4);
+  late_a.Push("a second\n");
+  late_a.mailbox.RunAll();
+  CHECK(late_a.sink.data == "a second\n");
+}
+
+TEST_CASE("removing a hold sends what it held, in order", "[proxy][toxic][hold]") {
+  core::ManualClock clock;
+  HoldBoard board;
+  Conn c(clock, {Toxic("hold", {}, "h")}, 7, "p", &board);
+  c.Push("one ");
+  c.Push("two");
+  CHECK(c.sink.data.empty());
+  c.pipeline.SetToxics({});
+  CHECK(c.sink.data == "one two");
+  CHECK(board.List().empty());
+}
+
+TEST_CASE("a connection closed while held leaves no hold behind", "[proxy][toxic][hold]") {
+  core::ManualClock clock;
+  HoldBoard board;
+  {
+    Conn c(clock, {Toxic("hold", {}, "h")}, 7, "p", &board);
+    c.Push("x");
+    CHECK(board.List().size() == 1);
+  }
+  CHECK(board.List().empty());
+}
+
+TEST_CASE("malformed framing closes the connection with a logged reason", "[proxy][framing]") {
+  core::ManualClock clock;
+  EventLog events;
+  Conn c(clock,
+         {Toxic("drop", {{"framing", std::string("length-prefixed")}, {"length_bytes", 2},
+                         {"max_frame", 16}, {"frame", 9}})},
+         7, "p", nullptr, &events);
+  c.Push(std::string("\0\x03", 2) + "abc" + std::string("\x10\x00", 2));
+  CHECK(c.sink.data == std::string("\0\x03", 2) + "abc");
+  REQUIRE(c.sink.closes.size() == 1);
+  CHECK(c.sink.closes[0] == CloseMode::kReset);
+  auto logged = events.Since(0, 10);
+  REQUIRE(logged.size() == 1);
+  CHECK(logged[0].action == "close");
+  CHECK(logged[0].detail.find("over max_frame") != std::string::npos);
+}
+
+TEST_CASE("an unfinished frame at the end of the stream passes unchanged", "[proxy][framing]") {
+  core::ManualClock clock;
+  Conn c(clock, {Toxic("drop", {{"framing", kLine}, {"match", std::string("never")}})});
+  c.Push("whole\npart");
+  CHECK(c.sink.data == "whole\n");
+  c.pipeline.End();
+  CHECK(c.sink.data == "whole\npart");
+  CHECK(c.sink.ended);
+}
+
+TEST_CASE("targeting picks connections by index, period and client", "[proxy][toxic]") {
+  Target target;
+  CHECK(target.Matches(5, "10.0.0.1"));
+  target.every = 2;
+  CHECK_FALSE(target.Matches(3, ""));
+  CHECK(target.Matches(4, ""));
+  target = Target{3, 0, ""};
+  CHECK(target.Matches(3, ""));
+  CHECK_FALSE(target.Matches(4, ""));
+  target = Target{0, 0, "127.0.0.2"};
+  CHECK(target.Matches(1, "127.0.0.2"));
+  CHECK_FALSE(target.Matches(1, "127.0.0.1"));
+
+  core::ManualClock clock;
+  auto drop = Toxic("drop", {});
+  drop.target.connection = 2;
+  Conn first(clock, {drop}, 7, "p", nullptr, nullptr, 1);
+  Conn second(clock, {drop}, 7, "p", nullptr, nullptr, 2);
+  first.Push("kept");
+  second.Push("dropped");
+  CHECK(first.sink.data == "kept");
+  CHECK(second.sink.data.empty());
+}
+
+TEST_CASE("the event log numbers events and pages through them", "[proxy][events]") {
+  EventLog log(3);
+  for (int i = 0; i < 5; ++i) {
+    Event e;
+    e.action = "a" + std::to_string(i);
+    CHECK(log.Append(e) == static_cast<std::uint64_t>(i + 1));
+  }
+  CHECK(log.last_seq() == 5);
+  auto kept = log.Since(0, 100);  // capacity 3: the oldest two are gone from memory
+  REQUIRE(kept.size() == 3);
+  CHECK(kept[0].seq == 3);
+  auto page = log.Since(3, 1);
+  REQUIRE(page.size() == 1);
+  CHECK(page[0].action == "a3");
+  CHECK(log.Since(5, 10).empty());
+}
