@@ -9,11 +9,8 @@
 #include <future>
 #include <thread>
 
-#include "faultline/proxy/api.h"
-#include "faultline/proxy/http_server.h"
-#include "faultline/proxy/server.h"
-#include "http_client.h"
 #include "support/net.h"
+#include "support/proxy_harness.h"
 
 using namespace faultline;
 using namespace faultline::testing;
@@ -23,34 +20,6 @@ namespace bj = boost::json;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct Harness {
-  proxy::ProxyServer server{proxy::ProxyServer::Options{2, 7, proxy::SystemResolver(), nullptr}};
-  proxy::Api api{server, "test"};
-  std::unique_ptr<proxy::HttpServer> http = *proxy::HttpServer::Start(api, "127.0.0.1", 0);
-  std::string url = "http://" + http->address();
-
-  cli::HttpReply Call(std::string_view method, const std::string& path,
-                      const std::string& body = "") {
-    auto reply = cli::HttpCall(url, method, path, body);
-    REQUIRE(reply);
-    return *reply;
-  }
-  // Creates a proxy in front of `upstream` and returns its port.
-  std::uint16_t Proxy(const std::string& name, const std::string& upstream) {
-    auto r = Call(
-        "POST", "/proxies",
-        R"({"name":")" + name + R"(","listen":"127.0.0.1:0","upstream":")" + upstream + R"("})");
-    REQUIRE(r.status == 201);
-    const std::string listen(bj::parse(r.body).as_object().at("listen").as_string());
-    return static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
-  }
-  void Toxic(const std::string& proxy, const std::string& body) {
-    auto r = Call("POST", "/proxies/" + proxy + "/toxics", body);
-    INFO(r.body);
-    REQUIRE(r.status == 200);
-  }
-};
 
 double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 

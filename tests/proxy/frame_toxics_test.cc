@@ -64,7 +64,8 @@ struct Conn {
   Conn(core::ManualClock& clock, std::vector<ToxicSpec> toxics, std::uint64_t seed = 7,
        std::string proxy = "p", HoldBoard* holds = nullptr, EventLog* events = nullptr,
        std::uint64_t connection = 1)
-      : sink(clock), pipeline(clock, sink, seed, Env(proxy, holds, events, connection)),
+      : sink(clock),
+        pipeline(clock, sink, seed, Env(proxy, holds, events, connection)),
         clock_(clock) {
     pipeline.SetToxics(toxics);
   }
@@ -144,8 +145,8 @@ TEST_CASE("random drops follow the seed", "[proxy][toxic][drop][seed]") {
 
 TEST_CASE("duplicate repeats the frames its regex matches", "[proxy][toxic][duplicate]") {
   core::ManualClock clock;
-  Conn c(clock, {Toxic("duplicate", {{"framing", kLine}, {"match", std::string("^SET")},
-                                     {"copies", 2}})});
+  Conn c(clock,
+         {Toxic("duplicate", {{"framing", kLine}, {"match", std::string("^SET")}, {"copies", 2}})});
   c.Push("GET a\nSET b\nGET c\n");
   CHECK(c.sink.data == "GET a\nSET b\nSET b\nSET b\nGET c\n");
 }
@@ -312,8 +313,10 @@ TEST_CASE("malformed framing closes the connection with a logged reason", "[prox
   core::ManualClock clock;
   EventLog events;
   Conn c(clock,
-         {Toxic("drop", {{"framing", std::string("length-prefixed")}, {"length_bytes", 2},
-                         {"max_frame", 16}, {"frame", 9}})},
+         {Toxic("drop", {{"framing", std::string("length-prefixed")},
+                         {"length_bytes", 2},
+                         {"max_frame", 16},
+                         {"frame", 9}})},
          7, "p", nullptr, &events);
   c.Push(std::string("\0\x03", 2) + "abc" + std::string("\x10\x00", 2));
   CHECK(c.sink.data == std::string("\0\x03", 2) + "abc");

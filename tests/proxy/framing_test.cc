@@ -12,8 +12,8 @@ using namespace faultline::proxy;
 namespace {
 
 // Feeds `stream` in pieces of `piece` bytes; returns the frames as strings.
-std::vector<std::string> Split(const Framing& framing, const std::string& stream,
-                               std::size_t piece, std::string* error = nullptr) {
+std::vector<std::string> Split(const Framing& framing, const std::string& stream, std::size_t piece,
+                               std::string* error = nullptr) {
   FrameSplitter splitter(framing);
   std::vector<std::string> frames;
   std::string current;
@@ -46,7 +46,8 @@ Framing Make(Framing::Kind kind) {
 std::string Prefixed(const std::string& body, unsigned header, bool includes) {
   const std::size_t length = body.size() + (includes ? header : 0);
   std::string out;
-  for (unsigned i = header; i > 0; --i) out.push_back(static_cast<char>((length >> (8 * (i - 1))) & 0xff));
+  for (unsigned i = header; i > 0; --i)
+    out.push_back(static_cast<char>((length >> (8 * (i - 1))) & 0xff));
   return out + body;
 }
 

@@ -1,0 +1,299 @@
+// faultline's own faults over real loopback sockets: reordering, holds that force an
+// interleaving, connection faults, targeting and the event log, driven through the HTTP API.
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "support/net.h"
+#include "support/proxy_harness.h"
+
+using namespace faultline;
+using namespace faultline::testing;
+using namespace std::chrono_literals;
+namespace bj = boost::json;
+
+namespace {
+
+// Accepts connections and records each complete line in the order it arrives, as one
+// event loop sees it: epoll reports sockets in the order they became readable.
+class LineRecorder {
+ public:
+  LineRecorder() {
+    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(listen(listener_, 128) == 0);
+    socklen_t length = sizeof address;
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    Watch(listener_);
+    Watch(wake_[0]);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~LineRecorder() {
+    stopping_ = true;
+    const char byte = 0;
+    (void)!write(wake_[1], &byte, 1);
+    thread_.join();
+    for (auto& [fd, partial] : partial_) close(fd);
+    close(listener_);
+    close(epoll_);
+  }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // Waits until `count` connections have been accepted in all (or 10 s passed).
+  bool WaitAccepted(std::size_t count) {
+    std::unique_lock lock(mutex_);
+    return arrived_.wait_for(lock, 10s, [&] { return accepted_ >= count; });
+  }
+  // Waits until `count` lines have arrived (or 10 s passed) and takes them.
+  std::vector<std::string> Take(std::size_t count) {
+    std::unique_lock lock(mutex_);
+    arrived_.wait_for(lock, 10s, [&] { return lines_.size() >= count; });
+    std::vector<std::string> taken;
+    taken.swap(lines_);
+    return taken;
+  }
+
+ private:
+  void Watch(int fd) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = fd;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event);
+  }
+  void Run() {
+    epoll_event events[64];
+    while (!stopping_) {
+      const int ready = epoll_wait(epoll_, events, 64, 1000);
+      for (int i = 0; i < ready; ++i) {
+        const int fd = events[i].data.fd;
+        if (fd == wake_[0]) return;
+        if (fd == listener_) {
+          const int conn = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+          if (conn >= 0) {
+            partial_[conn];
+            Watch(conn);
+            std::lock_guard lock(mutex_);
+            ++accepted_;
+            arrived_.notify_all();
+          }
+          continue;
+        }
+        char buffer[4096];
+        const ssize_t n = read(fd, buffer, sizeof buffer);
+        if (n <= 0) {
+          epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+          partial_.erase(fd);
+          close(fd);
+          continue;
+        }
+        std::string& partial = partial_[fd];
+        partial.append(buffer, static_cast<std::size_t>(n));
+        std::size_t newline;
+        while ((newline = partial.find('\n')) != std::string::npos) {
+          std::lock_guard lock(mutex_);
+          lines_.push_back(partial.substr(0, newline));
+          partial.erase(0, newline + 1);
+          arrived_.notify_all();
+        }
+      }
+    }
+  }
+
+  int listener_ = -1;
+  int epoll_ = -1;
+  int wake_[2] = {-1, -1};
+  bool pipe_ok_ = pipe2(wake_, O_CLOEXEC) == 0;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::map<int, std::string> partial_;
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<std::string> lines_;
+  std::size_t accepted_ = 0;
+  std::thread thread_;
+};
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      out.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+std::string Numbered(int count) {
+  std::string text;
+  for (int i = 1; i <= count; ++i) text += "line " + std::to_string(i) + "\n";
+  return text;
+}
+
+bj::value Json(const std::string& body) { return bj::parse(body); }
+
+}  // namespace
+
+TEST_CASE("reorder permutes lines by seed and delivers every one", "[integration][reorder]") {
+  EchoServer echo;
+  Harness h;
+  const std::string request = Numbered(40);
+  // Echoed lines, through a proxy created afresh with `seed`.
+  auto run = [&](std::uint64_t seed) {
+    const auto port = h.Proxy("lines", echo.address(), R"(,"seed":)" + std::to_string(seed));
+    h.Toxic("lines",
+            R"({"type":"reorder","stream":"upstream","attributes":{"framing":"line","window":4}})");
+    Client client(port);
+    REQUIRE(client.SendAll(request));
+    const std::string reply = client.Receive(request.size());
+    REQUIRE(h.Call("DELETE", "/proxies/lines").status == 204);
+    return Lines(reply);
+  };
+  const auto first = run(11);
+  REQUIRE(first.size() == 40);
+  CHECK(first != Lines(request));
+  auto sorted = first;
+  auto expected = Lines(request);
+  std::sort(sorted.begin(), sorted.end());
+  std::sort(expected.begin(), expected.end());
+  CHECK(sorted == expected);  // nothing lost, nothing added
+  CHECK(run(11) == first);    // same seed, same permutation
+  CHECK(run(12) != first);
+}
+
+TEST_CASE("hold and release_on force B's message before A's, 100 times out of 100",
+          "[integration][hold]") {
+  LineRecorder recorder;
+  Harness h;
+  const auto port_a = h.Proxy("a", recorder.address());
+  const auto port_b = h.Proxy("b", recorder.address());
+  std::size_t accepted = 0;
+  // One round: A speaks first, then B. Returns the order the service saw.
+  auto round = [&] {
+    Client a(port_a);
+    Client b(port_b);
+    // Both proxies have connected upstream, so arrival order is the order data was sent.
+    accepted += 2;
+    REQUIRE(recorder.WaitAccepted(accepted));
+    REQUIRE(a.SendAll("A\n"));
+    REQUIRE(b.SendAll("B\n"));
+    auto order = recorder.Take(2);
+    REQUIRE(order.size() == 2);
+    return order;
+  };
+  // Without faults the natural order wins, so the check below can tell the difference.
+  int natural = 0;
+  for (int i = 0; i < 10; ++i) natural += round() == std::vector<std::string>{"A", "B"};
+  CHECK(natural > 0);
+
+  h.Toxic("a", R"({"name":"wait_for_b","type":"hold","stream":"upstream",
+                   "attributes":{"framing":"line","frame":1,"release_on":"b/b_sent"}})");
+  h.Toxic("b", R"({"name":"b_sent","type":"point","stream":"upstream",
+                   "attributes":{"framing":"line","frame":1}})");
+  int b_first = 0;
+  for (int i = 0; i < 100; ++i) b_first += round() == std::vector<std::string>{"B", "A"};
+  CHECK(b_first == 100);
+}
+
+TEST_CASE("holds are listed and released through the API", "[integration][hold][api]") {
+  LineRecorder recorder;
+  Harness h;
+  const auto port = h.Proxy("svc", recorder.address());
+  h.Toxic("svc", R"({"name":"gate","type":"hold","stream":"upstream",
+                     "attributes":{"framing":"line","match":"^COMMIT"}})");
+  Client client(port);
+  REQUIRE(client.SendAll("BEGIN\nCOMMIT\n"));
+  CHECK(recorder.Take(1) == std::vector<std::string>{"BEGIN"});
+  // The hold is listed once the COMMIT line reached it.
+  bj::array holds;
+  for (int i = 0; i < 200 && holds.empty(); ++i) {
+    holds = Json(h.Call("GET", "/holds").body).at("holds").as_array();
+    if (holds.empty()) std::this_thread::sleep_for(5ms);  // polling the API, not a wait on it
+  }
+  REQUIRE(holds.size() == 1);
+  CHECK(holds[0].at("proxy") == "svc");
+  CHECK(holds[0].at("hold") == "gate");
+  CHECK(holds[0].at("direction") == "upstream");
+  CHECK(holds[0].at("connection") == 1);
+
+  CHECK(h.Call("POST", "/proxies/svc/holds/nope/release").status == 404);
+  CHECK(h.Call("POST", "/proxies/nope/holds/gate/release").status == 404);
+  auto released = h.Call("POST", "/proxies/svc/holds/gate/release");
+  CHECK(released.status == 200);
+  CHECK(Json(released.body).at("released").as_array().size() == 1);
+  CHECK(recorder.Take(1) == std::vector<std::string>{"COMMIT"});
+  auto twice = h.Call("POST", "/proxies/svc/holds/gate/release");
+  CHECK(twice.status == 409);
+  CHECK(Json(twice.body).at("error").as_string().find("not holding anything") != bj::string::npos);
+  CHECK(Json(h.Call("GET", "/holds").body).at("holds").as_array().empty());
+}
+
+TEST_CASE("connect_refuse resets the client without contacting the upstream",
+          "[integration][connect]") {
+  LineRecorder recorder;
+  Harness h;
+  const auto port = h.Proxy("svc", recorder.address());
+  h.Toxic("svc", R"({"type":"connect_refuse","target":{"connection":1}})");
+  Client refused(port);
+  int error = 0;
+  CHECK(refused.ReceiveUntilEnd(&error).empty());
+  CHECK(error == ECONNRESET);
+  Client second(port);  // the target is the first connection only
+  REQUIRE(second.SendAll("hello\n"));
+  CHECK(recorder.Take(1) == std::vector<std::string>{"hello"});
+}
+
+TEST_CASE("connect_delay holds the upstream connect back", "[integration][connect]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("svc", echo.address());
+  h.Toxic("svc", R"({"type":"connect_delay","attributes":{"delay":150}})");
+  const auto start = std::chrono::steady_clock::now();
+  Client client(port);
+  REQUIRE(client.SendAll("x"));
+  CHECK(client.Receive(1) == "x");
+  CHECK(std::chrono::steady_clock::now() - start >= 150ms);
+}
+
+TEST_CASE("fault decisions appear in the event log", "[integration][events]") {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("svc", echo.address());
+  h.Toxic("svc", R"({"name":"lose_second","type":"drop","stream":"upstream",
+                     "attributes":{"framing":"line","frame":2}})");
+  Client client(port);
+  REQUIRE(client.SendAll("one\ntwo\nthree\n"));
+  CHECK(client.Receive(10) == "one\nthree\n");
+  auto page = Json(h.Call("GET", "/events?since=0").body).as_object();
+  auto events = page.at("events").as_array();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].at("action") == "drop");
+  CHECK(events[0].at("toxic") == "lose_second");
+  CHECK(events[0].at("frame") == 2);
+  CHECK(events[0].at("connection") == 1);
+  CHECK(events[0].at("direction") == "upstream");
+  const auto next = page.at("next").to_number<std::uint64_t>();
+  CHECK(Json(h.Call("GET", "/events?since=" + std::to_string(next)).body)
+            .at("events")
+            .as_array()
+            .empty());
+  CHECK(h.Call("GET", "/events?since=minus").status == 400);
+}
