@@ -104,7 +104,9 @@ int Call(const CtlOptions& o, std::string_view method, const std::string& path,
   return kExitOk;
 }
 
-// Builds {"attributes": {k: v...}} from k=v pairs; values must be numbers.
+// Builds {"attributes": {k: v...}} from k=v pairs. A value that reads as a JSON number is
+// sent as one; anything else (framing=line, match=^SET) as a string, which the server checks
+// against the toxic type.
 bool ParseAttributes(const std::vector<std::string>& pairs, bj::object& attributes) {
   for (const std::string& pair : pairs) {
     const auto eq = pair.find('=');
@@ -115,13 +117,54 @@ bool ParseAttributes(const std::vector<std::string>& pairs, bj::object& attribut
     const std::string value = pair.substr(eq + 1);
     boost::system::error_code ec;
     bj::value number = bj::parse(value, ec);
-    if (ec || !number.is_number()) {
-      std::cerr << "faultline ctl: attribute '" << pair << "' needs a number after '='\n";
-      return false;
+    if (!ec && number.is_number()) {
+      attributes[pair.substr(0, eq)] = number;
+    } else {
+      attributes[pair.substr(0, eq)] = value;
     }
-    attributes[pair.substr(0, eq)] = number;
   }
   return true;
+}
+
+// {"target": {...}} from --connection, --every and --client; empty when none was given.
+bj::object TargetJson(const CtlOptions& o) {
+  bj::object target;
+  if (o.target_connection > 0) target["connection"] = o.target_connection;
+  if (o.target_every > 0) target["every"] = o.target_every;
+  if (!o.target_client.empty()) target["client"] = o.target_client;
+  return target;
+}
+
+// "#7 a conn 1 upstream frame 2 lose_second: drop (4 bytes)"
+void PrintEvent(const bj::object& e) {
+  std::cout << "#" << bj::serialize(e.at("seq")) << " " << bj::value_to<std::string>(e.at("proxy"))
+            << " conn " << bj::serialize(e.at("connection"));
+  const std::string direction = bj::value_to<std::string>(e.at("direction"));
+  if (!direction.empty()) std::cout << " " << direction;
+  if (!e.at("frame").is_null()) std::cout << " frame " << bj::serialize(e.at("frame"));
+  std::cout << " " << bj::value_to<std::string>(e.at("toxic")) << ": "
+            << bj::value_to<std::string>(e.at("action"));
+  const std::string detail = bj::value_to<std::string>(e.at("detail"));
+  if (!detail.empty()) std::cout << " (" << detail << ")";
+  std::cout << "\n";
+}
+
+void PrintHolds(const bj::array& holds) {
+  if (holds.empty()) {
+    std::cout << "nothing is held\n";
+    return;
+  }
+  for (const auto& h : holds) {
+    const auto& o = h.as_object();
+    std::cout << "  #" << bj::serialize(o.at("id")) << " "
+              << bj::value_to<std::string>(o.at("proxy")) << "/"
+              << bj::value_to<std::string>(o.at("hold")) << "  connection "
+              << bj::serialize(o.at("connection")) << " "
+              << bj::value_to<std::string>(o.at("direction"));
+    const std::string release_on = bj::value_to<std::string>(o.at("release_on"));
+    if (!release_on.empty()) std::cout << "  waits for " << release_on;
+    std::cout << "\n";
+  }
 }
 
 }  // namespace
@@ -222,7 +265,11 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
   add->add_option("--tox,--toxicity", o.toxicity, "Chance per connection, 0 to 1 (default 1)");
   add->add_flag("-u,--upstream", o.upstream_stream, "Apply to client -> server data");
   add->add_flag("-d,--downstream", o.downstream_stream, "Apply to server -> client data (default)");
-  add->add_option("-a,--attribute", o.attributes, "Attribute key=value (repeatable)");
+  add->add_option("-a,--attribute", o.attributes,
+                  "Attribute key=value (repeatable); text values as they are, e.g. framing=line");
+  add->add_option("--connection", o.target_connection, "Only the proxy's k-th connection");
+  add->add_option("--every", o.target_every, "Only every n-th connection");
+  add->add_option("--client", o.target_client, "Only connections from this IP address");
   add->callback([&] {
     bj::object attributes;
     if (!ParseAttributes(o.attributes, attributes)) {
@@ -234,6 +281,7 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
                     {"attributes", attributes}};
     if (!o.toxic_name.empty()) body["name"] = o.toxic_name;
     if (o.toxicity >= 0) body["toxicity"] = o.toxicity;
+    if (auto target = TargetJson(o); !target.empty()) body["target"] = std::move(target);
     exit_code = Call(o, "POST", "/proxies/" + Escape(o.proxy) + "/toxics", bj::serialize(body),
                      [&](const bj::value& v) {
                        std::cout << "added toxic to " << o.proxy << ":\n";
@@ -266,6 +314,44 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
   remove_toxic->alias("delete");
   remove_toxic->add_option("proxy", o.proxy, "Proxy name")->required();
   remove_toxic->add_option("-n,--toxicName", o.toxic_name, "Toxic name")->required();
+  auto* holds = ctl->add_subcommand("holds", "List what hold toxics are parking right now");
+  holds->callback([&] {
+    exit_code = Call(o, "GET", "/holds", "",
+                     [](const bj::value& v) { PrintHolds(v.at("holds").as_array()); });
+  });
+
+  auto* release = ctl->add_subcommand(
+      "release", "Release a hold: its oldest parked connection, one connection, or all");
+  release->add_option("proxy", o.proxy, "Proxy name")->required();
+  release->add_option("hold", o.toxic_name, "Name of the hold toxic")->required();
+  release->add_option("--connection", o.target_connection, "Release this connection only");
+  release->add_flag("--all", o.all, "Release every connection the hold parks");
+  release->callback([&] {
+    std::string path =
+        "/proxies/" + Escape(o.proxy) + "/holds/" + Escape(o.toxic_name) + "/release";
+    if (o.all) {
+      path += "?all=1";
+    } else if (o.target_connection > 0) {
+      path += "?connection=" + std::to_string(o.target_connection);
+    }
+    exit_code = Call(o, "POST", path, "", [](const bj::value& v) {
+      std::cout << "released:\n";
+      PrintHolds(v.at("released").as_array());
+    });
+  });
+
+  auto* events = ctl->add_subcommand("events", "Print fault decisions from the event log");
+  events->add_option("--since", o.since, "Only events after this sequence number")
+      ->capture_default_str();
+  events->callback([&] {
+    exit_code =
+        Call(o, "GET", "/events?since=" + std::to_string(o.since), "", [](const bj::value& v) {
+          const auto& list = v.at("events").as_array();
+          if (list.empty()) std::cout << "no events\n";
+          for (const auto& e : list) PrintEvent(e.as_object());
+        });
+  });
+
   remove_toxic->callback([&] {
     exit_code = Call(o, "DELETE", "/proxies/" + Escape(o.proxy) + "/toxics/" + Escape(o.toxic_name),
                      "", [&](const bj::value&) {

@@ -1,10 +1,11 @@
 #pragma once
 // `faultline ctl`: a client for the proxy API (faultline's or Toxiproxy's), with
 // toxiproxy-cli's verbs: list, inspect, create, delete, toggle, toxic add|update|remove,
-// plus reset and populate.
+// plus reset and populate, and faultline's own: holds, release, events.
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,12 @@ struct CtlOptions {
   bool upstream_stream = false;
   bool downstream_stream = false;
   std::vector<std::string> attributes;  // k=v
+  std::uint64_t target_connection = 0;  // toxic add --connection; release --connection
+  std::uint64_t target_every = 0;
+  std::string target_client;
+  // holds and events
+  bool all = false;
+  std::uint64_t since = 0;
 };
 
 void SetupCtlCommand(CLI::App& app, CtlOptions& options, int& exit_code);

@@ -62,9 +62,26 @@ TEST_CASE("ctl exits 2 on bad input and 3 when the server is unreachable", "[cli
   CHECK(s.Ctl({"create", "x", "-l", "127.0.0.1:0", "-u", "127.0.0.1:1"}) == 0);
   CHECK(s.Ctl({"toxic", "add", "x", "-t", "latency", "-a", "latency"}) == 2);       // not k=v
   CHECK(s.Ctl({"toxic", "add", "x", "-t", "latency", "-a", "latency=fast"}) == 2);  // not a number
+  CHECK(s.Ctl({"release", "x", "nohold"}) == 2);                                    // 404
   CHECK(s.Ctl({"toxic", "add", "x", "-t", "nope", "-a", "a=1"}) == 2);  // server says no
   CHECK(s.Ctl({"frobnicate"}) == 2);                                    // usage
   std::vector<const char*> unreachable = {"faultline", "ctl", "--url", "http://127.0.0.1:1",
                                           "list"};
   CHECK(cli::Main(5, unreachable.data()) == 3);
+}
+
+TEST_CASE("ctl adds frame toxics with text attributes and a target, and drives holds",
+          "[cli][ctl][hold]") {
+  Server s;
+  CHECK(s.Ctl({"create", "db", "-l", "127.0.0.1:0", "-u", "127.0.0.1:5432"}) == 0);
+  CHECK(s.Ctl({"toxic", "add", "db", "-t", "hold", "-n", "gate", "-u", "-a", "framing=line", "-a",
+               "match=^COMMIT", "-a", "release_on=other/point", "--connection", "2"}) == 0);
+  auto toxic = s.proxies.Get("db")->toxics.at(0);
+  CHECK(toxic.Text("framing") == "line");
+  CHECK(toxic.Text("match") == "^COMMIT");
+  CHECK(toxic.target.connection == 2);
+  CHECK(s.Ctl({"holds"}) == 0);
+  CHECK(s.Ctl({"release", "db", "gate"}) == 2);  // 409: nothing is held
+  CHECK(s.Ctl({"events", "--since", "0"}) == 0);
+  CHECK(s.Ctl({"toxic", "add", "db", "-t", "hold", "-a", "framing=lines"}) == 2);
 }
