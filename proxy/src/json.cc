@@ -171,6 +171,7 @@ bj::object ToJson(const ProxyState& proxy) {
   object["toxics"] = std::move(toxics);
   // faultline's own fields appear only when used, so Toxiproxy clients see their shape.
   if (proxy.spec.seed) object["seed"] = *proxy.spec.seed;
+  if (proxy.spec.protocol == "udp") object["protocol"] = "udp";
   return object;
 }
 
@@ -269,7 +270,8 @@ core::Result<ProxyState> ProxyFromJson(const bj::value& value) {
   auto object = AsObject(value, "a proxy");
   if (!object) return object.error();
   if (auto ok = OnlyKnownFields(
-          **object, {"name", "listen", "upstream", "enabled", "toxics", "seed"}, "proxy");
+          **object, {"name", "listen", "upstream", "enabled", "toxics", "seed", "protocol"},
+          "proxy");
       !ok) {
     return ok.error();
   }
@@ -277,12 +279,13 @@ core::Result<ProxyState> ProxyFromJson(const bj::value& value) {
   for (const auto& entry : **object) {
     const std::string_view key = entry.key();
     const bj::value& v = entry.value();
-    if (key == "name" || key == "listen" || key == "upstream") {
+    if (key == "name" || key == "listen" || key == "upstream" || key == "protocol") {
       auto s = GetString(v, key);
       if (!s) return s.error();
-      (key == "name"     ? proxy.spec.name
-       : key == "listen" ? proxy.spec.listen
-                         : proxy.spec.upstream) = *s;
+      (key == "name"       ? proxy.spec.name
+       : key == "listen"   ? proxy.spec.listen
+       : key == "upstream" ? proxy.spec.upstream
+                           : proxy.spec.protocol) = *s;
     } else if (key == "enabled") {
       if (!v.is_bool()) return BadField(key, "must be true or false");
       proxy.spec.enabled = v.as_bool();
@@ -318,9 +321,10 @@ core::Result<ProxyPatch> ProxyPatchFromJson(const bj::value& value) {
   auto object = AsObject(value, "a proxy update");
   if (!object) return object.error();
   // "name", "toxics" and "seed" are accepted (clients send the whole proxy back) but ignored:
-  // a proxy's seed is fixed when it is created.
+  // a proxy's seed is fixed when it is created. So is its protocol, which the server checks.
   if (auto ok = OnlyKnownFields(
-          **object, {"name", "listen", "upstream", "enabled", "toxics", "seed"}, "proxy update");
+          **object, {"name", "listen", "upstream", "enabled", "toxics", "seed", "protocol"},
+          "proxy update");
       !ok) {
     return ok.error();
   }
@@ -328,10 +332,10 @@ core::Result<ProxyPatch> ProxyPatchFromJson(const bj::value& value) {
   for (const auto& entry : **object) {
     const std::string_view key = entry.key();
     const bj::value& v = entry.value();
-    if (key == "listen" || key == "upstream") {
+    if (key == "listen" || key == "upstream" || key == "protocol") {
       auto s = GetString(v, key);
       if (!s) return s.error();
-      (key == "listen" ? patch.listen : patch.upstream) = *s;
+      (key == "listen" ? patch.listen : key == "upstream" ? patch.upstream : patch.protocol) = *s;
     } else if (key == "enabled") {
       if (!v.is_bool()) return BadField(key, "must be true or false");
       patch.enabled = v.as_bool();

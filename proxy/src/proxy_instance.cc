@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "session.h"
+#include "udp_relay.h"
 
 namespace faultline::proxy {
 namespace {
@@ -89,11 +90,12 @@ ProxyInstance::ProxyInstance(Runtime& runtime, ProxySpec spec, ProxyMetrics metr
 ProxyInstance::~ProxyInstance() = default;
 
 std::string ProxyInstance::listen_address() const {
+  if (relay_) return relay_->listen_address();
   return acceptor_ ? FormatEndpoint(bound_) : spec_.listen;
 }
 
 core::Status ProxyInstance::Start() {
-  if (acceptor_) return core::Ok();
+  if (running()) return core::Ok();
   auto upstream = ResolveEndpoints(runtime_.resolver, "upstream", spec_.upstream);
   if (!upstream) return upstream.error();
   if (upstream->front().port() == 0) {
@@ -102,6 +104,10 @@ core::Status ProxyInstance::Start() {
   auto listen = ResolveEndpoints(runtime_.resolver, "listen", spec_.listen);
   if (!listen) return listen.error();
 
+  if (spec_.protocol == "udp") {
+    upstream_endpoints_ = std::move(*upstream);
+    return StartUdp(listen->front());
+  }
   const tcp::endpoint endpoint = listen->front();
   tcp::acceptor acceptor(runtime_.control);
   boost::system::error_code ec;
@@ -119,6 +125,20 @@ core::Status ProxyInstance::Start() {
   upstream_endpoints_ = std::move(*upstream);
   acceptor_.emplace(std::move(acceptor));
   Accept();
+  return core::Ok();
+}
+
+core::Status ProxyInstance::StartUdp(const tcp::endpoint& listen) {
+  using boost::asio::ip::udp;
+  std::vector<udp::endpoint> upstream;
+  for (const tcp::endpoint& e : upstream_endpoints_) upstream.emplace_back(e.address(), e.port());
+  auto relay = std::make_shared<UdpRelay>(runtime_, spec_.name, spec_.seed.value_or(runtime_.seed),
+                                          std::move(upstream), metrics_, connections_);
+  relay->SetToxics(toxics());
+  if (auto ok = relay->Start(udp::endpoint(listen.address(), listen.port())); !ok) return ok;
+  relay_ = std::move(relay);
+  // Like the TCP listener: a proxy that asked for port 0 keeps the port it got.
+  spec_.listen = relay_->listen_address();
   return core::Ok();
 }
 
@@ -172,6 +192,11 @@ void ProxyInstance::Broadcast(void (*action)(Session&, const std::shared_ptr<con
 }
 
 void ProxyInstance::Stop() {
+  if (relay_) {
+    relay_->Stop();
+    connections_ = relay_->flows_opened();
+    relay_.reset();
+  }
   if (acceptor_) {
     boost::system::error_code ignored;
     acceptor_->close(ignored);
@@ -186,6 +211,10 @@ void ProxyInstance::SetToxics(std::shared_ptr<const ToxicSet> toxics) {
   {
     std::lock_guard lock(mutex_);
     toxics_ = toxics;
+  }
+  if (relay_) {
+    relay_->SetToxics(toxics);
+    return;
   }
   Broadcast([](Session& session,
                const std::shared_ptr<const ToxicSet>& set) { session.ApplyToxics(set); },

@@ -1,7 +1,8 @@
 #pragma once
 // One named proxy: its listener, its live sessions and its current toxic set. Listener
 // operations run on the control thread; sessions run on workers and report back through
-// Remove(), which is thread-safe.
+// Remove(), which is thread-safe. A UDP proxy has a UdpRelay instead of the listener and
+// sessions; the methods below delegate to it.
 
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@
 namespace faultline::proxy {
 
 class Session;
+class UdpRelay;
 
 class ProxyInstance final : public std::enable_shared_from_this<ProxyInstance> {
  public:
@@ -37,7 +39,7 @@ class ProxyInstance final : public std::enable_shared_from_this<ProxyInstance> {
 
   const std::string& name() const { return spec_.name; }
   const ProxySpec& spec() const { return spec_; }
-  bool running() const { return acceptor_.has_value(); }
+  bool running() const { return acceptor_.has_value() || relay_ != nullptr; }
   // The address clients connect to: the bound one while running, else as configured.
   std::string listen_address() const;
   const std::vector<boost::asio::ip::tcp::endpoint>& upstream_endpoints() const {
@@ -49,6 +51,7 @@ class ProxyInstance final : public std::enable_shared_from_this<ProxyInstance> {
   void Remove(const std::shared_ptr<Session>& session);
 
  private:
+  core::Status StartUdp(const boost::asio::ip::tcp::endpoint& listen);
   void Accept();
   void Broadcast(void (*action)(Session&, const std::shared_ptr<const ToxicSet>&),
                  const std::shared_ptr<const ToxicSet>& toxics);
@@ -57,6 +60,7 @@ class ProxyInstance final : public std::enable_shared_from_this<ProxyInstance> {
   ProxySpec spec_;
   ProxyMetrics metrics_;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::shared_ptr<UdpRelay> relay_;  // while a UDP proxy runs
   boost::asio::ip::tcp::endpoint bound_;
   boost::asio::steady_timer retry_timer_;
   std::vector<boost::asio::ip::tcp::endpoint> upstream_endpoints_;

@@ -68,6 +68,24 @@ void RunWorker(Worker& worker, std::chrono::microseconds spin) {
   }
 }
 
+// A UDP proxy relays whole datagrams: only toxics that delay, pace, drop, copy or reorder
+// them apply, and a frame-aware one must take each datagram as one frame (raw framing).
+core::Status CheckToxicForProtocol(const ToxicSpec& toxic, std::string_view protocol) {
+  if (protocol != "udp") return core::Ok();
+  static constexpr std::string_view kUdpToxics[] = {"latency", "bandwidth", "drop", "duplicate",
+                                                    "reorder"};
+  if (std::find(std::begin(kUdpToxics), std::end(kUdpToxics), toxic.type) == std::end(kUdpToxics)) {
+    return core::MakeError("toxic type '" + toxic.type + "' is not supported on a UDP proxy", 400);
+  }
+  if (const std::string& framing = toxic.Text("framing"); !framing.empty() && framing != "raw") {
+    return core::MakeError("framing '" + framing + "' of toxic type '" + toxic.type +
+                               "' is not supported on a UDP proxy (each datagram is one frame: "
+                               "use raw)",
+                           400);
+  }
+  return core::Ok();
+}
+
 }  // namespace
 
 Resolver SystemResolver() {
@@ -141,7 +159,7 @@ class ProxyServer::Impl {
   core::Result<ProxyState> Create(ProxySpec spec, std::vector<ToxicSpec> toxics) {
     if (auto ok = ValidateName("proxy", spec.name); !ok) return ok.error();
     if (proxies_.count(spec.name) != 0) return core::MakeError("proxy already exists", 409);
-    auto set = BuildToxicSet(std::move(toxics));
+    auto set = BuildToxicSet(std::move(toxics), spec.protocol);
     if (!set) return set.error();
     if (auto ok = Validate(spec); !ok) return ok.error();
     auto instance = MakeInstance(spec);
@@ -167,7 +185,7 @@ class ProxyServer::Impl {
         return core::MakeError(where + ": name appears twice", 400);
       }
       if (auto ok = Validate(p.spec); !ok) return core::MakeError(where + ": " + ok.message(), 400);
-      auto set = BuildToxicSet(p.toxics);
+      auto set = BuildToxicSet(p.toxics, p.spec.protocol);
       if (!set) return core::MakeError(where + ": " + set.message(), set.code());
     }
     std::vector<ProxyState> result;
@@ -176,7 +194,8 @@ class ProxyServer::Impl {
       auto it = proxies_.find(p.spec.name);
       if (it != proxies_.end()) {
         const ProxySpec& old = it->second->spec();
-        if (old.listen == p.spec.listen && old.upstream == p.spec.upstream) {
+        if (old.listen == p.spec.listen && old.upstream == p.spec.upstream &&
+            old.protocol == p.spec.protocol) {
           result.push_back(State(*it->second));
           continue;
         }
@@ -213,6 +232,10 @@ class ProxyServer::Impl {
     auto proxy = Find(name);
     if (!proxy) return NotFound();
     ProxySpec spec = proxy->spec();
+    if (patch.protocol && *patch.protocol != spec.protocol) {
+      return core::MakeError("field 'protocol' cannot be changed (delete and re-create the proxy)",
+                             400);
+    }
     spec.listen = patch.listen.value_or(spec.listen);
     spec.upstream = patch.upstream.value_or(spec.upstream);
     spec.enabled = patch.enabled.value_or(proxy->running());
@@ -269,6 +292,7 @@ class ProxyServer::Impl {
       if (auto ok = ValidateName("toxic", toxic.name); !ok) return ok.error();
     }
     if (auto ok = ValidateToxic(toxic); !ok) return core::MakeError(ok.message(), 400);
+    if (auto ok = CheckToxicForProtocol(toxic, proxy->spec().protocol); !ok) return ok.error();
     ToxicSet set = *proxy->toxics();
     if (FindToxic(set, toxic.name)) return core::MakeError("toxic already exists", 409);
     set.For(toxic.stream).push_back(toxic);
@@ -288,6 +312,7 @@ class ProxyServer::Impl {
     if (patch.toxicity) updated.toxicity = *patch.toxicity;
     if (patch.target) updated.target = *patch.target;
     if (auto ok = ValidateToxic(updated); !ok) return core::MakeError(ok.message(), 400);
+    if (auto ok = CheckToxicForProtocol(updated, proxy->spec().protocol); !ok) return ok.error();
     *toxic = updated;
     proxy->SetToxics(std::make_shared<const ToxicSet>(std::move(set)));
     return updated;
@@ -382,6 +407,10 @@ class ProxyServer::Impl {
   }
 
   core::Status Validate(const ProxySpec& spec) const {
+    if (spec.protocol != "tcp" && spec.protocol != "udp") {
+      return core::MakeError("protocol '" + spec.protocol + "' is not supported (use tcp or udp)",
+                             400);
+    }
     if (spec.upstream.empty()) return core::MakeError("missing required field: upstream", 400);
     if (auto parts = SplitHostPort(spec.upstream); !parts) {
       return core::MakeError("upstream: " + parts.message(), 400);
@@ -392,7 +421,8 @@ class ProxyServer::Impl {
     return core::Ok();
   }
 
-  core::Result<ToxicSet> BuildToxicSet(std::vector<ToxicSpec> toxics) const {
+  core::Result<ToxicSet> BuildToxicSet(std::vector<ToxicSpec> toxics,
+                                       std::string_view protocol) const {
     ToxicSet set;
     for (std::size_t i = 0; i < toxics.size(); ++i) {
       ToxicSpec& toxic = toxics[i];
@@ -403,6 +433,9 @@ class ProxyServer::Impl {
         }
       }
       if (auto ok = ValidateToxic(toxic); !ok) {
+        return core::MakeError(label + ": " + ok.message(), 400);
+      }
+      if (auto ok = CheckToxicForProtocol(toxic, protocol); !ok) {
         return core::MakeError(label + ": " + ok.message(), 400);
       }
       if (FindToxic(set, toxic.name)) {

@@ -1,12 +1,14 @@
 #pragma once
-// ProxyServer: the set of named TCP proxies, their toxics, and the threads that carry their
-// traffic. This is what the HTTP API (api.h) and the config loader drive; every method is
-// safe to call from any thread, and each change is complete when the call returns: a new
-// listener is bound, a removed one is closed, and every live connection of the proxy runs
-// the new toxic chain.
+// ProxyServer: the set of named TCP and UDP proxies, their toxics, and the threads that carry
+// their traffic. This is what the HTTP API (api.h) and the config loader drive; every method
+// is safe to call from any thread, and each change is complete when the call returns: a new
+// listener is bound, a removed one is closed, and every live connection (UDP: flow) of the
+// proxy runs the new toxic chain.
 //
 // Errors carry an HTTP status in Error::code: 400 bad input, 404 unknown proxy or toxic,
-// 409 name or listen address already taken.
+// 409 name or listen address already taken. A UDP proxy accepts only the toxics that make
+// sense per datagram (latency, bandwidth, drop, duplicate, reorder; raw framing); others are
+// a 400 naming the type.
 
 #include <chrono>
 #include <cstdint>
@@ -35,6 +37,9 @@ struct ProxySpec {
   bool enabled = true;
   // The root of this proxy's random decisions; unset: the server's --seed.
   std::optional<std::uint64_t> seed;
+  // "tcp", or "udp": relay datagrams, one flow per client address (udp_relay.h). Fixed for
+  // the life of the proxy.
+  std::string protocol = "tcp";
 };
 
 // A proxy as the API shows it. `spec.listen` is the bound address once enabled.
@@ -47,6 +52,8 @@ struct ProxyPatch {
   std::optional<std::string> listen;
   std::optional<std::string> upstream;
   std::optional<bool> enabled;
+  // Clients send the whole proxy back; the protocol may be present but must not change.
+  std::optional<std::string> protocol;
 };
 
 struct ToxicPatch {
