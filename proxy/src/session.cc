@@ -120,7 +120,12 @@ class Session::Flow final : public PipelineSink {
 
   // PipelineSink
   void Deliver(Chunk chunk) override {
-    if (session_.state_ == State::kOpen) Write(chunk.data.data(), chunk.data.size(), &chunk.data);
+    if (session_.state_ != State::kOpen) return;
+    Write(chunk.data.data(), chunk.data.size(), &chunk.data);
+    // Written at once: keep the buffer for the next read (Write took it if it queued).
+    if (chunk.data.capacity() > spare_.capacity()) spare_ = std::move(chunk.data);
+    // Data a stage held (latency, hold) has gone out: reading may resume below the mark.
+    if (paused_ && OutputEmpty()) WaitReadable();
   }
   void DeliverEnd() override {
     if (session_.state_ != State::kOpen) return;
@@ -237,11 +242,20 @@ class Session::Flow final : public PipelineSink {
             return;
           }
         } else {
-          pipeline_.Push(
-              Chunk{std::vector<char>(buffer, buffer + n), session_.worker_.clock.Now()});
+          // A recycled buffer: no allocation per read while data streams through toxics.
+          std::vector<char> data = std::move(spare_);
+          data.assign(buffer, buffer + n);
+          pipeline_.Push(Chunk{std::move(data), session_.worker_.clock.Now()});
+          if (!OutputEmpty()) {
+            paused_ = true;  // as without toxics: resume once the destination has caught up
+            return;
+          }
         }
         if (session_.state_ != State::kOpen) return;
-        if (static_cast<std::size_t>(n) < kScratchSize) break;
+        if (static_cast<std::size_t>(n) < kScratchSize) {
+          std::vector<char>().swap(spare_);  // the burst is over: an idle flow owns no buffer
+          break;
+        }
         streaming_ = true;  // a full buffer: a bulk transfer, worth the zero-copy path
         continue;
       }
@@ -342,6 +356,7 @@ class Session::Flow final : public PipelineSink {
   Pipeline pipeline_;
   std::deque<Pending> out_;
   std::size_t out_bytes_ = 0;
+  std::vector<char> spare_;  // a delivered chunk's buffer, reused by the next read
   Pipe pipe_;
   std::size_t in_pipe_ = 0;  // bytes read into pipe_ and not yet written out
   bool splice_failed_ = false;

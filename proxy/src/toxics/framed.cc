@@ -75,12 +75,15 @@ void FramedStage::OnChunk(Chunk chunk) {
     }
     return;
   }
-  if (pass_from == 0 && start == size && !ends_.empty()) {
-    context_.Emit(std::move(chunk));  // the whole read passed: forward it as it came
-  } else {
-    EmitRange(chunk, pass_from, start);
-    partial_.insert(partial_.end(), chunk.data.begin() + static_cast<std::ptrdiff_t>(start),
-                    chunk.data.end());
+  partial_.insert(partial_.end(), chunk.data.begin() + static_cast<std::ptrdiff_t>(start),
+                  chunk.data.end());
+  if (start > pass_from) {
+    // The passing frames at the end of the read go on in the read's own buffer: no copy when
+    // they start it, a move within it otherwise, and never an allocation.
+    chunk.data.resize(start);
+    chunk.data.erase(chunk.data.begin(),
+                     chunk.data.begin() + static_cast<std::ptrdiff_t>(pass_from));
+    context_.Emit(std::move(chunk));
   }
   if (!scanned) Fail(scanned.message());
 }
