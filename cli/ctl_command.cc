@@ -68,8 +68,12 @@ void PrintToxics(const bj::array& toxics) {
 void PrintProxy(const bj::object& p) {
   std::cout << bj::value_to<std::string>(p.at("name")) << ": "
             << bj::value_to<std::string>(p.at("listen")) << " -> "
-            << bj::value_to<std::string>(p.at("upstream"))
-            << (p.at("enabled").as_bool() ? " (enabled)" : " (disabled)") << "\n";
+            << bj::value_to<std::string>(p.at("upstream"));
+  if (const auto* protocol = p.if_contains("protocol"); protocol && protocol->is_string()) {
+    std::cout << " (" << protocol->as_string().c_str() << ")";
+  }
+  if (const auto* seed = p.if_contains("seed")) std::cout << " seed " << bj::serialize(*seed);
+  std::cout << (p.at("enabled").as_bool() ? " (enabled)" : " (disabled)") << "\n";
   PrintToxics(p.at("toxics").as_array());
 }
 
@@ -201,11 +205,17 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
       ->required();
   create->add_option("-u,--upstream", o.upstream, "Address to forward to (host:port)")->required();
   create->add_flag("--disabled", o.disabled, "Create it disabled");
+  create->add_option("--protocol", o.protocol, "tcp, or udp for a datagram relay")
+      ->check(CLI::IsMember({"tcp", "udp"}));
+  create->add_option("--seed", o.seed,
+                     "Root of this proxy's random decisions (default: the server's --seed)");
   create->callback([&] {
     bj::object body{{"name", o.proxy},
                     {"listen", o.listen},
                     {"upstream", o.upstream},
                     {"enabled", !o.disabled}};
+    if (!o.protocol.empty()) body["protocol"] = o.protocol;
+    if (o.seed) body["seed"] = *o.seed;
     exit_code = Call(o, "POST", "/proxies", bj::serialize(body), [](const bj::value& v) {
       std::cout << "created ";
       PrintProxy(v.as_object());

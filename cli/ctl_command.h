@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct CtlOptions {
   std::string listen;
   std::string upstream;
   bool disabled = false;
+  std::string protocol;               // "" leaves the server's default (tcp)
+  std::optional<std::uint64_t> seed;  // unset: the server's seed
   std::string file;
   // toxics
   std::string toxic_name;

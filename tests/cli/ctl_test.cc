@@ -73,7 +73,13 @@ TEST_CASE("ctl exits 2 on bad input and 3 when the server is unreachable", "[cli
 TEST_CASE("ctl adds frame toxics with text attributes and a target, and drives holds",
           "[cli][ctl][hold]") {
   Server s;
-  CHECK(s.Ctl({"create", "db", "-l", "127.0.0.1:0", "-u", "127.0.0.1:5432"}) == 0);
+  CHECK(s.Ctl({"create", "db", "-l", "127.0.0.1:0", "-u", "127.0.0.1:5432", "--seed", "42"}) == 0);
+  CHECK(s.proxies.Get("db")->spec.seed == 42u);
+  CHECK(s.Ctl({"create", "dns", "-l", "127.0.0.1:0", "-u", "127.0.0.1:53", "--protocol", "udp"}) ==
+        0);
+  CHECK(s.proxies.Get("dns")->spec.protocol == "udp");
+  CHECK(s.Ctl({"create", "x", "-l", "127.0.0.1:0", "-u", "127.0.0.1:1", "--protocol", "sctp"}) ==
+        2);
   CHECK(s.Ctl({"toxic", "add", "db", "-t", "hold", "-n", "gate", "-u", "-a", "framing=line", "-a",
                "match=^COMMIT", "-a", "release_on=other/point", "--connection", "2"}) == 0);
   auto toxic = s.proxies.Get("db")->toxics.at(0);
