@@ -3,7 +3,9 @@
 // input also chooses. Checked for every input:
 //   - the splitter's frames tile the stream: each frame obeys its framing and max_frame;
 //   - a frame-aware toxic that never acts forwards exactly the bytes it was given, in order,
-//     or (malformed framing) a prefix of them and a reset, never anything else.
+//     or (malformed framing) a prefix of them and a reset, never anything else;
+//   - dropping the k-th frame (the path that counts frames without looking at them) forwards
+//     exactly the stream without that frame.
 
 #include <cstddef>
 #include <cstdint>
@@ -68,6 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   FrameSplitter splitter(framing);
   std::string current;
+  std::vector<std::string> frames;
   bool failed = false;
   for (const std::string& read : reads) {
     std::vector<std::size_t> ends;
@@ -90,6 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         Check(length + (framing.length_includes_header ? 0 : framing.length_bytes) ==
               current.size());
       }
+      frames.push_back(std::move(current));
       current.clear();
       start = end;
     }
@@ -100,31 +104,46 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  // The same stream through a pipeline whose toxic never acts.
-  ToxicSpec spec;
-  spec.type = "drop";
-  spec.attributes = {{"framing", std::string(FramingName(framing.kind))},
-                     {"length_bytes", static_cast<std::int64_t>(framing.length_bytes)},
-                     {"length_includes_header", framing.length_includes_header ? 1 : 0},
-                     {"frame_size", static_cast<std::int64_t>(framing.frame_size)},
-                     {"max_frame", static_cast<std::int64_t>(framing.max_frame)},
-                     {"probability", 0.0}};
-  Check(ValidateToxic(spec).ok());
-  core::ManualClock clock;
-  Collect sink;
-  Pipeline pipeline(clock, sink, 1);
-  pipeline.SetToxics({&spec, 1});
-  for (const std::string& read : reads) {
-    pipeline.Push(Chunk{std::vector<char>(read.begin(), read.end()), clock.Now()});
-  }
-  pipeline.End();
+  // The same stream through pipelines: a toxic that never acts, and one that drops frame k.
+  auto run = [&](std::int64_t frame, double probability) {
+    ToxicSpec spec;
+    spec.type = "drop";
+    spec.attributes = {{"framing", std::string(FramingName(framing.kind))},
+                       {"length_bytes", static_cast<std::int64_t>(framing.length_bytes)},
+                       {"length_includes_header", framing.length_includes_header ? 1 : 0},
+                       {"frame_size", static_cast<std::int64_t>(framing.frame_size)},
+                       {"max_frame", static_cast<std::int64_t>(framing.max_frame)},
+                       {"frame", frame},
+                       {"probability", probability}};
+    Check(ValidateToxic(spec).ok());
+    core::ManualClock clock;
+    Collect sink;
+    Pipeline pipeline(clock, sink, 1);
+    pipeline.SetToxics({&spec, 1});
+    for (const std::string& read : reads) {
+      pipeline.Push(Chunk{std::vector<char>(read.begin(), read.end()), clock.Now()});
+    }
+    pipeline.End();
+    return sink;
+  };
+  const Collect silent = run(0, 0.0);
   if (failed) {
-    Check(sink.closed);
-    Check(stream.compare(0, sink.data.size(), sink.data) == 0);
-  } else {
-    Check(!sink.closed);
-    Check(sink.ended);
-    Check(sink.data == stream);
+    Check(silent.closed);
+    Check(stream.compare(0, silent.data.size(), silent.data) == 0);
+    return 0;
   }
+  Check(!silent.closed);
+  Check(silent.ended);
+  Check(silent.data == stream);
+
+  const std::size_t k = 1 + static_cast<unsigned char>(data[2]) % 8;
+  std::string expected;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    if (i + 1 != k) expected += frames[i];
+  }
+  expected += current;  // an unfinished frame at the end goes on unchanged
+  const Collect dropped = run(static_cast<std::int64_t>(k), 1.0);
+  Check(!dropped.closed);
+  Check(dropped.data == expected);
   return 0;
 }

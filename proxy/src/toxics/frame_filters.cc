@@ -26,6 +26,7 @@ class Drop final : public FramedStage {
   }
   void FlushHeld() override {}
   std::size_t held_bytes() const override { return 0; }
+  std::uint64_t NextWanted() const override { return selector_.OnlyFrame(); }
 
   FrameSelector selector_;
 };
@@ -55,6 +56,7 @@ class Duplicate final : public FramedStage {
   }
   void FlushHeld() override {}
   std::size_t held_bytes() const override { return 0; }
+  std::uint64_t NextWanted() const override { return selector_.OnlyFrame(); }
 
   FrameSelector selector_;
   std::int64_t copies_ = 1;
@@ -112,6 +114,7 @@ class Delay final : public FramedStage {
     while (!queue_.empty()) Pop();
   }
   std::size_t held_bytes() const override { return held_; }
+  std::uint64_t NextWanted() const override { return queue_.empty() ? selector_.OnlyFrame() : 0; }
 
   void Push(Held held) {
     held_ += held.chunk.data.size();

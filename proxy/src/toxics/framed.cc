@@ -32,6 +32,7 @@ void FramedStage::OnChunk(Chunk chunk) {
     context_.Emit(std::move(chunk));
     return;
   }
+  if (SkipThrough(chunk)) return;
   ends_.clear();
   const core::Status scanned = splitter_.Scan(chunk.data, ends_);
   const std::size_t size = chunk.data.size();
@@ -86,6 +87,28 @@ void FramedStage::OnChunk(Chunk chunk) {
     context_.Emit(std::move(chunk));
   }
   if (!scanned) Fail(scanned.message());
+}
+
+bool FramedStage::SkipThrough(Chunk& chunk) {
+  const std::uint64_t wanted = NextWanted();
+  if (wanted <= index_ + 1) return false;
+  const auto skipped = splitter_.Skip(chunk.data, wanted - index_ - 1);
+  if (!skipped) return false;
+  index_ += skipped->frames;
+  if (skipped->frames == 0) {
+    partial_.insert(partial_.end(), chunk.data.begin(), chunk.data.end());
+    return true;
+  }
+  if (!partial_.empty()) {
+    // The start of the first frame, held from earlier reads; the rest of it follows.
+    Chunk held{std::move(partial_), chunk.timestamp};
+    partial_.clear();
+    context_.Emit(std::move(held));
+  }
+  partial_.assign(chunk.data.begin() + static_cast<std::ptrdiff_t>(skipped->end), chunk.data.end());
+  chunk.data.resize(skipped->end);
+  context_.Emit(std::move(chunk));
+  return true;
 }
 
 void FramedStage::OnEnd() {

@@ -41,6 +41,10 @@ class FramedStage : public Stage {
   // held that too.
   virtual void FlushHeld() = 0;
   virtual std::size_t held_bytes() const = 0;
+  // The index of the next frame the toxic may act on, if it knows it without seeing the
+  // frames before it (a frame number): those pass without being looked at, so a toxic
+  // waiting for the millionth line costs little more than none. 0: every frame matters.
+  virtual std::uint64_t NextWanted() const { return 0; }
 
   // The toxic has nothing left to do on this connection: from now on bytes pass unscanned.
   // Call only while holding nothing.
@@ -49,6 +53,8 @@ class FramedStage : public Stage {
 
  private:
   void EmitRange(const Chunk& chunk, std::size_t from, std::size_t to);
+  // Passes a read none of whose frames the toxic wants; false if it cannot tell cheaply.
+  bool SkipThrough(Chunk& chunk);
   void Fail(const std::string& reason);
 
   StageContext& context_;
@@ -68,6 +74,8 @@ class FrameSelector {
   bool Selects(std::uint64_t index, std::string_view bytes, core::Rng& rng) const;
   // Nothing after `index` can be selected (the k-th frame has gone by).
   bool ExhaustedAfter(std::uint64_t index) const { return frame_ != 0 && index >= frame_; }
+  // The k-th frame when only its number matters; 0 when content or chance decide.
+  std::uint64_t OnlyFrame() const { return match_ ? 0 : frame_; }
 
  private:
   std::uint64_t frame_;

@@ -36,6 +36,8 @@ class Place {
     if (bytes_ != 0) return index == 1;
     return HoldsAt(index, bytes);
   }
+  // The frame number of the place, when only the number matters (else 0).
+  std::uint64_t frame_only() const { return bytes_ == 0 && !match_ ? frame_ : 0; }
   static Framing Adjust(const ToxicSpec& spec, Framing framing) {
     if (spec.Int("bytes") > 0) {
       framing.kind = Framing::Kind::kPrefix;
@@ -70,6 +72,7 @@ class Point final : public FramedStage {
   }
   void FlushHeld() override {}
   std::size_t held_bytes() const override { return 0; }
+  std::uint64_t NextWanted() const override { return place_.frame_only(); }
 
   void Reach(std::optional<std::uint64_t> index) {
     context().Record("point", index, "reached");
@@ -122,6 +125,9 @@ class Hold final : public FramedStage {
     if (state_ == State::kHolding) Release("toxic removed", /*reached=*/false);
   }
   std::size_t held_bytes() const override { return held_bytes_; }
+  std::uint64_t NextWanted() const override {
+    return state_ == State::kWaiting ? place_.frame_only() : 0;
+  }
 
   void Park(Held held) {
     if (state_ != State::kHolding) {

@@ -72,6 +72,7 @@ class Reorder final : public FramedStage {
     EmitInOrder();
   }
   std::size_t held_bytes() const override { return held_bytes_; }
+  std::uint64_t NextWanted() const override { return held_.empty() ? swap_frame_ : 0; }
 
   void EmitInOrder() {
     for (Held& held : held_) context().Emit(std::move(held.chunk));

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -42,6 +43,16 @@ class FrameSplitter {
   // shorter than its own header) returns an error naming the problem; the splitter then
   // stays failed.
   core::Status Scan(std::span<const char> data, std::vector<std::size_t>& ends);
+
+  // The fast path for toxics that do not care about the next frames: counts the frames that
+  // complete inside `data` without reporting each boundary. Returns how many and the offset
+  // just past the last one, or nothing when more than `limit` complete here or the framing
+  // has no cheap count (the caller then uses Scan). Leaves the splitter as Scan would.
+  struct Skipped {
+    std::uint64_t frames = 0;
+    std::size_t end = 0;
+  };
+  std::optional<Skipped> Skip(std::span<const char> data, std::uint64_t limit);
 
   // Bytes of the unfinished frame seen so far.
   std::size_t partial() const { return partial_; }
