@@ -153,6 +153,7 @@ class UdpRelay::Flow final : public std::enable_shared_from_this<Flow> {
     env.connection = connection_;
     env.events = relay_.runtime_.events;
     env.holds = relay_.runtime_.holds;
+    env.datagrams = true;
     env.post = [&context = relay_.worker_.context](std::function<void()> task) {
       boost::asio::post(context, std::move(task));
     };

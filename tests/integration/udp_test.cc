@@ -344,16 +344,17 @@ TEST_CASE("udp: bandwidth paces datagrams without splitting them",
   UdpEchoServer echo;
   UdpHarness h;
   const auto port = h.Proxy("narrow", echo.address());
-  // 100 KB/s: 10 datagrams of 1000 bytes take about 100 ms, and each fits in a 100 ms piece.
+  // 100 KB/s: a 100 ms piece is 10,000 bytes, smaller than each datagram, yet each arrives
+  // whole; the three take about 600 ms.
   h.Toxic("narrow", R"({"type":"bandwidth","attributes":{"rate":100}})");
   UdpClient client(port);
   const auto start = Clock::now();
-  for (int i = 0; i < 10; ++i) client.Send(std::string(1000, static_cast<char>('a' + i)));
-  for (int i = 0; i < 10; ++i) {
-    CHECK(client.Receive() == std::string(1000, static_cast<char>('a' + i)));
+  for (int i = 0; i < 3; ++i) client.Send(std::string(20000, static_cast<char>('a' + i)));
+  for (int i = 0; i < 3; ++i) {
+    CHECK(client.Receive() == std::string(20000, static_cast<char>('a' + i)));
   }
   const double elapsed = Millis(Clock::now() - start);
-  CHECK(elapsed >= 80);
+  CHECK(elapsed >= 400);
   CHECK(elapsed < 5000);
 }
 

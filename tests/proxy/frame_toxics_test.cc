@@ -378,3 +378,19 @@ TEST_CASE("the event log numbers events and pages through them", "[proxy][events
   CHECK(page[0].action == "a3");
   CHECK(log.Since(5, 10).empty());
 }
+
+TEST_CASE("bandwidth keeps datagrams whole", "[proxy][toxic][bandwidth]") {
+  core::ManualClock clock;
+  Sink sink(clock);
+  PipelineEnv env;
+  env.datagrams = true;
+  Pipeline pipeline(clock, sink, 1, env);
+  const std::vector<ToxicSpec> toxics = {Toxic("bandwidth", {{"rate", 1}})};  // 100 B pieces
+  pipeline.SetToxics(toxics);
+  pipeline.Push(Chunk{std::vector<char>(250, 'x'), clock.Now()});
+  clock.Advance(249ms);
+  CHECK(sink.data.empty());
+  clock.Advance(1ms);  // 250 bytes at 1000 B/s
+  CHECK(sink.data.size() == 250);
+  CHECK(sink.times.size() == 1);  // one datagram, not three pieces
+}

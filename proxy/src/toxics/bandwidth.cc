@@ -1,7 +1,8 @@
 // bandwidth: releases data at `rate` KB/s (1 KB = 1000 bytes). A chunk leaves when its
 // transmission at that rate would have finished; chunks bigger than 100 ms of traffic go in
-// 100 ms pieces, as Toxiproxy does. rate 0 holds everything until the toxic is updated or
-// removed (a "cut cable" that, unlike Toxiproxy's, can always be undone promptly).
+// 100 ms pieces, as Toxiproxy does (datagrams stay whole: each is one piece). rate 0 holds
+// everything until the toxic is updated or removed (a "cut cable" that, unlike Toxiproxy's, can
+// always be undone promptly).
 
 #include "toxics/chunk_queue.h"
 #include "toxics/toxics.h"
@@ -54,7 +55,8 @@ class Bandwidth final : public Stage {
       if (!piece_scheduled_) {
         const auto limit =
             static_cast<std::size_t>(std::max<std::int64_t>(1, bytes_per_second_ / 10));
-        piece_size_ = std::min(queue_.front_remaining(), limit);
+        piece_size_ = context_.env().datagrams ? queue_.front_remaining()
+                                               : std::min(queue_.front_remaining(), limit);
         const auto transmit = core::Duration(static_cast<core::Duration::rep>(
             static_cast<double>(piece_size_) * 1e9 / static_cast<double>(bytes_per_second_)));
         piece_due_ = std::max(link_free_at_, now) + transmit;

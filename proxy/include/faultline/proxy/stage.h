@@ -44,6 +44,9 @@ struct PipelineEnv {
   // Runs a task on the pipeline's own thread soon; callable from any thread. Null: tasks run
   // inline (single-threaded tests).
   std::function<void(std::function<void()>)> post;
+  // Each chunk is a datagram (UDP): stages may delay, drop, copy or reorder chunks but must
+  // not cut one into pieces.
+  bool datagrams = false;
 };
 
 // What a stage may do to the rest of the connection. Provided by the Pipeline.
