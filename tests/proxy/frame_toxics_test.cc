@@ -2,8 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -393,4 +397,33 @@ TEST_CASE("bandwidth keeps datagrams whole", "[proxy][toxic][bandwidth]") {
   clock.Advance(1ms);  // 250 bytes at 1000 B/s
   CHECK(sink.data.size() == 250);
   CHECK(sink.times.size() == 1);  // one datagram, not three pieces
+}
+
+TEST_CASE("the event log writes one JSON line per event to its file", "[proxy][events]") {
+  const std::string path = "/tmp/faultline-events-test-" + std::to_string(::getpid()) + ".jsonl";
+  std::remove(path.c_str());
+  {
+    EventLog log;
+    REQUIRE(log.WriteTo(path).ok());
+    Event e;
+    e.proxy = "db";
+    e.action = "drop";
+    e.frame = 4;
+    log.Append(e);
+    e.action = "hold";
+    e.frame.reset();
+    log.Append(e);
+  }
+  std::ifstream in(path);
+  std::string first;
+  std::string second;
+  REQUIRE(std::getline(in, first));
+  REQUIRE(std::getline(in, second));
+  CHECK(first.find(R"("seq":1)") != std::string::npos);
+  CHECK(first.find(R"("frame":4)") != std::string::npos);
+  CHECK(second.find(R"("action":"hold")") != std::string::npos);
+  CHECK(second.find(R"("frame":null)") != std::string::npos);
+  std::remove(path.c_str());
+  EventLog unwritable;
+  CHECK_FALSE(unwritable.WriteTo("/nonexistent-dir/events.jsonl").ok());
 }
