@@ -34,34 +34,39 @@ int HexValue(char c) {
   return -1;
 }
 
-// Splits "/proxies/a%20b/toxics" into decoded segments; false on a malformed escape.
-bool SplitPath(std::string_view target, std::vector<std::string>& segments) {
-  const auto query = target.find('?');
-  if (query != std::string_view::npos) target = target.substr(0, query);
-  std::string current;
-  bool in_segment = false;
-  for (std::size_t i = 0; i < target.size(); ++i) {
-    const char c = target[i];
-    if (c == '/') {
-      if (in_segment) segments.push_back(std::move(current));
-      current.clear();
-      in_segment = true;
-      continue;
-    }
-    in_segment = true;
-    if (c == '%') {
-      if (i + 2 >= target.size()) return false;
-      const int hi = HexValue(target[i + 1]);
-      const int lo = HexValue(target[i + 2]);
+// Appends `text` with its %XX escapes decoded (and, in a query, '+' as a space); false on a
+// malformed escape.
+bool Decode(std::string_view text, bool plus_is_space, std::string& out) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%') {
+      if (i + 2 >= text.size()) return false;
+      const int hi = HexValue(text[i + 1]);
+      const int lo = HexValue(text[i + 2]);
       if (hi < 0 || lo < 0) return false;
-      current.push_back(static_cast<char>(hi * 16 + lo));
+      out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
     } else {
-      current.push_back(c);
+      out.push_back(plus_is_space && text[i] == '+' ? ' ' : text[i]);
     }
   }
-  if (in_segment && !current.empty()) segments.push_back(std::move(current));
   return true;
+}
+
+// Splits "/proxies/a%20b/toxics" into decoded segments; false on a malformed escape. A
+// leading and a trailing '/' make no segment; "//" makes an empty one.
+bool SplitPath(std::string_view target, std::vector<std::string>& segments) {
+  target = target.substr(0, target.find('?'));
+  if (target.starts_with('/')) target.remove_prefix(1);
+  if (target.ends_with('/')) target.remove_suffix(1);
+  if (target.empty()) return true;
+  for (std::size_t start = 0;;) {
+    const auto slash = target.find('/', start);
+    std::string segment;
+    if (!Decode(target.substr(start, slash - start), false, segment)) return false;
+    segments.push_back(std::move(segment));
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
 }
 
 // Decoded "?a=1&b=2"; false on a malformed escape. A key without '=' maps to "".
@@ -69,23 +74,6 @@ bool ParseQuery(std::string_view target, std::map<std::string, std::string>& que
   const auto mark = target.find('?');
   if (mark == std::string_view::npos) return true;
   std::string_view rest = target.substr(mark + 1);
-  auto decode = [](std::string_view text, std::string& out) {
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '+') {
-        out.push_back(' ');
-      } else if (text[i] == '%') {
-        if (i + 2 >= text.size()) return false;
-        const int hi = HexValue(text[i + 1]);
-        const int lo = HexValue(text[i + 2]);
-        if (hi < 0 || lo < 0) return false;
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-      } else {
-        out.push_back(text[i]);
-      }
-    }
-    return true;
-  };
   while (!rest.empty()) {
     const auto amp = rest.find('&');
     const std::string_view pair = rest.substr(0, amp);
@@ -94,8 +82,8 @@ bool ParseQuery(std::string_view target, std::map<std::string, std::string>& que
     const auto eq = pair.find('=');
     std::string key;
     std::string value;
-    if (!decode(pair.substr(0, eq), key)) return false;
-    if (eq != std::string_view::npos && !decode(pair.substr(eq + 1), value)) return false;
+    if (!Decode(pair.substr(0, eq), true, key)) return false;
+    if (eq != std::string_view::npos && !Decode(pair.substr(eq + 1), true, value)) return false;
     query[std::move(key)] = std::move(value);
   }
   return true;

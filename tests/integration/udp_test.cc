@@ -24,10 +24,7 @@
 
 #include <boost/json.hpp>
 
-#include "faultline/proxy/api.h"
-#include "faultline/proxy/http_server.h"
-#include "faultline/proxy/server.h"
-#include "http_client.h"
+#include "support/proxy_harness.h"
 
 using namespace faultline;
 using namespace std::chrono_literals;
@@ -126,36 +123,11 @@ class UdpClient {
   int fd_;
 };
 
-struct UdpHarness {
-  proxy::ProxyServer server{
-      proxy::ProxyServer::Options{2, 7, proxy::SystemResolver(), nullptr, 0us}};
-  proxy::Api api{server, "test"};
-  std::unique_ptr<proxy::HttpServer> http = *proxy::HttpServer::Start(api, "127.0.0.1", 0);
-  std::string url = "http://" + http->address();
-
-  cli::HttpReply Call(std::string_view method, const std::string& path,
-                      const std::string& body = "") {
-    auto reply = cli::HttpCall(url, method, path, body);
-    REQUIRE(reply);
-    return *reply;
-  }
-  // Creates a UDP proxy in front of `upstream` and returns its port; `extra` adds fields.
+// The proxy harness, creating UDP proxies.
+struct UdpHarness : testing::Harness {
   std::uint16_t Proxy(const std::string& name, const std::string& upstream,
                       const std::string& extra = "") {
-    auto r = Call("POST", "/proxies",
-                  R"({"name":")" + name + R"(","listen":"127.0.0.1:0","upstream":")" + upstream +
-                      R"(","protocol":"udp")" + extra + "}");
-    INFO(r.body);
-    REQUIRE(r.status == 201);
-    const bj::object proxy = bj::parse(r.body).as_object();
-    CHECK(proxy.at("protocol").as_string() == "udp");
-    const std::string listen(proxy.at("listen").as_string());
-    return static_cast<std::uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1)));
-  }
-  void Toxic(const std::string& proxy, const std::string& body) {
-    auto r = Call("POST", "/proxies/" + proxy + "/toxics", body);
-    INFO(r.body);
-    REQUIRE(r.status == 200);
+    return testing::Harness::Proxy(name, upstream, R"(,"protocol":"udp")" + extra);
   }
   void Delete(const std::string& proxy) {
     REQUIRE(Call("DELETE", "/proxies/" + proxy).status == 204);

@@ -8,11 +8,16 @@
 namespace faultline::proxy::toxics {
 namespace {
 
-class Drop final : public FramedStage {
+// A toxic that acts on each selected frame at once and holds nothing: drop and duplicate.
+class InstantFilter : public FramedStage {
  public:
-  Drop(const ToxicSpec& spec, StageContext& context, const Framing& framing)
+  InstantFilter(const ToxicSpec& spec, StageContext& context, const Framing& framing)
       : FramedStage(context, framing), selector_(spec) {}
   void Update(const ToxicSpec& spec) override { selector_ = FrameSelector(spec); }
+
+ protected:
+  // Does the toxic's work on one selected frame.
+  virtual void Act(std::uint64_t index, Chunk frame) = 0;
 
  private:
   bool Wants(std::uint64_t index, std::string_view bytes) override {
@@ -21,7 +26,7 @@ class Drop final : public FramedStage {
     return selected;
   }
   void TakeFrame(std::uint64_t index, Chunk frame) override {
-    context().Record("drop", index, std::to_string(frame.data.size()) + " bytes");
+    Act(index, std::move(frame));
     if (selector_.ExhaustedAfter(index)) PassEverything();
   }
   void FlushHeld() override {}
@@ -31,35 +36,33 @@ class Drop final : public FramedStage {
   FrameSelector selector_;
 };
 
-class Duplicate final : public FramedStage {
+class Drop final : public InstantFilter {
+ public:
+  using InstantFilter::InstantFilter;
+
+ private:
+  void Act(std::uint64_t index, Chunk frame) override {
+    context().Record("drop", index, std::to_string(frame.data.size()) + " bytes");
+  }
+};
+
+class Duplicate final : public InstantFilter {
  public:
   Duplicate(const ToxicSpec& spec, StageContext& context, const Framing& framing)
-      : FramedStage(context, framing), selector_(spec) {
-    Update(spec);
-  }
+      : InstantFilter(spec, context, framing), copies_(spec.Int("copies")) {}
   void Update(const ToxicSpec& spec) override {
-    selector_ = FrameSelector(spec);
+    InstantFilter::Update(spec);
     copies_ = spec.Int("copies");
   }
 
  private:
-  bool Wants(std::uint64_t index, std::string_view bytes) override {
-    const bool selected = selector_.Selects(index, bytes, context().rng());
-    if (!selected && selector_.ExhaustedAfter(index)) PassEverything();
-    return selected;
-  }
-  void TakeFrame(std::uint64_t index, Chunk frame) override {
+  void Act(std::uint64_t index, Chunk frame) override {
     context().Record("duplicate", index, std::to_string(copies_) + " extra copies");
     for (std::int64_t i = 0; i < copies_; ++i) context().Emit(frame);
     context().Emit(std::move(frame));
-    if (selector_.ExhaustedAfter(index)) PassEverything();
   }
-  void FlushHeld() override {}
-  std::size_t held_bytes() const override { return 0; }
-  std::uint64_t NextWanted() const override { return selector_.OnlyFrame(); }
 
-  FrameSelector selector_;
-  std::int64_t copies_ = 1;
+  std::int64_t copies_;
 };
 
 // Selected frames leave `delay` after they were read; the frames behind one wait for it.
