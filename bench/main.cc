@@ -1,5 +1,5 @@
-// faultline-bench: an epoll echo/discard server, a round-trip client, and `all`, the
-// benchmark of faultline against direct connections and HAProxy. Loopback only.
+// faultline-bench: an epoll echo/discard server, a minimal relay, a round-trip client, and
+// `all`, the benchmark of faultline against direct connections and HAProxy. Loopback only.
 
 #include <signal.h>
 
@@ -34,6 +34,16 @@ int main(int argc, char** argv) {
   echo->add_option("--delay-ms", delay_ms, "Echo each read this many ms later")
       ->check(CLI::NonNegativeNumber)
       ->excludes(discard);
+
+  std::string upstream;
+  CLI::App* relay = app.add_subcommand(
+      "relay",
+      "Relay to an upstream with recv/send on one epoll thread, the least a proxy that sleeps "
+      "in epoll_wait costs; prints 'port N' once listening");
+  relay->add_option("--port", port, "Port to listen on; 0 picks a free one")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  relay->add_option("--upstream", upstream, "Where to relay to, 127.0.0.1:PORT")->required();
 
   std::string target;
   int count = 10000;
@@ -79,6 +89,13 @@ int main(int argc, char** argv) {
     std::cout << "port " << fb::LocalPort(listener.get()) << std::endl;
     serve.delay = std::chrono::milliseconds(delay_ms);
     fb::Serve(std::move(listener), serve);
+  }
+  if (*relay) {
+    // Parsed first, so a bad address fails before anyone waits for the port.
+    const sockaddr_in to = fb::ParseLoopback(upstream);
+    fb::Fd listener = fb::Listen(static_cast<std::uint16_t>(port));
+    std::cout << "port " << fb::LocalPort(listener.get()) << std::endl;
+    fb::Relay(std::move(listener), to);
   }
   if (*rtt) {
     // A tenth of the work, at most 1000 round trips, warms the path up unmeasured.

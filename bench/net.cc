@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -17,6 +17,8 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <iterator>
+#include <list>
 #include <memory>
 #include <thread>
 
@@ -28,6 +30,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kServerBuffer = 256 << 10;
+constexpr std::size_t kRelayBuffer = 64 << 10;
 constexpr std::size_t kBulkChunk = 1 << 20;
 // A reply that takes this long means the target is stuck, not slow.
 constexpr int kStallMs = 10'000;
@@ -346,6 +349,164 @@ class Server {
 }  // namespace
 
 void Serve(Fd listener, const ServeOptions& options) { Server(std::move(listener), options).Run(); }
+
+namespace {
+
+// The yardstick relay. Each pair of sockets is copied both ways by recv into one buffer and
+// send out of it; bytes the receiver's socket does not take wait on the pair, and the side
+// they came from is not read until they are out, so a slow reader cannot grow the buffer.
+class Relayer {
+ public:
+  Relayer(Fd listener, const sockaddr_in& upstream)
+      : listener_(std::move(listener)),
+        epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+        upstream_(upstream),
+        buffer_(new char[kRelayBuffer]) {
+    if (!epoll_.valid()) Die(Errno("epoll_create1"));
+    SetNonBlocking(listener_.get());
+    // Level-triggered, unlike the relayed sockets: a client left in the backlog when an
+    // accept fails (out of descriptors) brings another wakeup instead of waiting for the next.
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.ptr = nullptr;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_.get(), &event) < 0) {
+      Die(Errno("epoll_ctl"));
+    }
+  }
+
+  [[noreturn]] void Run() {
+    epoll_event events[256];
+    for (;;) {
+      const int ready = ::epoll_wait(epoll_.get(), events, 256, -1);
+      if (ready < 0) {
+        if (errno == EINTR) continue;
+        Die(Errno("epoll_wait"));
+      }
+      for (int e = 0; e < ready; ++e) {
+        if (events[e].data.ptr == nullptr) {
+          Accept();
+        } else {
+          OnEvent(*static_cast<End*>(events[e].data.ptr), events[e].events);
+        }
+      }
+      // Only now: events later in the batch may still have pointed at a closed pair.
+      closed_.clear();
+    }
+  }
+
+ private:
+  struct Pair;
+  struct End {
+    Fd fd;
+    End* peer = nullptr;
+    Pair* pair = nullptr;
+    std::vector<char> unsent;  // read from the peer, not yet taken by this socket
+    // The peer hung up: read on past short reads, as no further edge will announce the EOF.
+    bool hangup = false;
+  };
+  struct Pair {
+    End client;
+    End server;
+    bool closed = false;
+    std::list<Pair>::iterator self;
+  };
+
+  void Accept() {
+    for (;;) {
+      Fd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+      if (!client.valid()) return;
+      // A blocking connect completes at once on loopback, and no round trip is timed before
+      // the client's connect has returned.
+      Fd server = TryConnect(upstream_);
+      if (!server.valid()) continue;  // the client sees its connection closed
+      SetNonBlocking(server.get());
+      const int one = 1;
+      ::setsockopt(client.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+      Pair& pair = pairs_.emplace_back();
+      pair.self = std::prev(pairs_.end());
+      pair.client.fd = std::move(client);
+      pair.server.fd = std::move(server);
+      for (auto [end, peer] :
+           {std::pair{&pair.client, &pair.server}, {&pair.server, &pair.client}}) {
+        end->peer = peer;
+        end->pair = &pair;
+        epoll_event event{};
+        event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        event.data.ptr = end;
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, end->fd.get(), &event) < 0) {
+          Die(Errno("epoll_ctl"));
+        }
+      }
+    }
+  }
+
+  void OnEvent(End& end, std::uint32_t events) {
+    if (end.pair->closed) return;
+    if (events & EPOLLERR) {
+      Close(*end.pair);
+      return;
+    }
+    if (events & (EPOLLRDHUP | EPOLLHUP)) end.hangup = true;
+    if ((events & EPOLLOUT) && !end.unsent.empty()) {
+      const ssize_t sent = Send(end, end.unsent.data(), end.unsent.size());
+      if (sent < 0) return;
+      end.unsent.erase(end.unsent.begin(), end.unsent.begin() + sent);
+      // The peer was left unread while these bytes waited; its edge has passed.
+      if (end.unsent.empty()) Pump(*end.peer);
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) Pump(end);
+  }
+
+  // Copies from `from` to its peer until `from` is drained or the peer's socket is full.
+  void Pump(End& from) {
+    End& to = *from.peer;
+    while (!from.pair->closed && to.unsent.empty()) {
+      const ssize_t n = ::recv(from.fd.get(), buffer_.get(), kRelayBuffer, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      if (n <= 0) {
+        Close(*from.pair);
+        return;
+      }
+      const ssize_t sent = Send(to, buffer_.get(), static_cast<std::size_t>(n));
+      if (sent < 0) return;
+      to.unsent.assign(buffer_.get() + sent, buffer_.get() + n);
+      // A short read took all there was: the next bytes bring a new edge. Saves the recv
+      // that would only say EAGAIN, a syscall on every round trip.
+      if (static_cast<std::size_t>(n) < kRelayBuffer && !from.hangup) return;
+    }
+  }
+
+  // What the socket took, 0 if it is full; -1 once the pair is closed for an error.
+  ssize_t Send(End& to, const char* data, std::size_t size) {
+    ssize_t n;
+    do {
+      n = ::send(to.fd.get(), data, size, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0 || errno == EAGAIN) return std::max<ssize_t>(n, 0);
+    Close(*to.pair);
+    return -1;
+  }
+
+  void Close(Pair& pair) {
+    pair.closed = true;
+    pair.client.fd.Reset();  // closing the only descriptor also leaves the epoll set
+    pair.server.fd.Reset();
+    closed_.splice(closed_.end(), pairs_, pair.self);
+  }
+
+  Fd listener_;
+  Fd epoll_;
+  sockaddr_in upstream_;
+  std::unique_ptr<char[]> buffer_;
+  std::list<Pair> pairs_;   // list: epoll holds pointers to the ends
+  std::list<Pair> closed_;  // freed after the batch of events that closed them
+};
+
+}  // namespace
+
+void Relay(Fd listener, sockaddr_in upstream) { Relayer(std::move(listener), upstream).Run(); }
 
 std::vector<double> RunClosedLoop(std::span<Fd> fds, int count, int warmup, int size,
                                   std::chrono::microseconds stagger) {

@@ -1,7 +1,8 @@
 #pragma once
-// Loopback-only sockets for the benchmark: the echo and discard servers, the closed-loop
-// round-trip client, the bulk sender and a minimal HTTP client for the proxy API. Any
-// address outside 127.0.0.0/8 is refused, so the benchmark never sends traffic off the host.
+// Loopback-only sockets for the benchmark: the echo and discard servers, the minimal relay,
+// the closed-loop round-trip client, the bulk sender and a minimal HTTP client for the proxy
+// API. Any address outside 127.0.0.0/8 is refused, so the benchmark never sends traffic off
+// the host.
 
 #include <netinet/in.h>
 
@@ -66,6 +67,13 @@ struct ServeOptions {
 
 // Serves on listen_fd until the process is killed.
 [[noreturn]] void Serve(Fd listen_fd, const ServeOptions& options);
+
+// Relays every connection accepted on `listener` to `upstream` until the process is killed:
+// one thread, edge-triggered epoll, recv and send, nothing else. What it adds to a round trip
+// is the least a user-space proxy that sleeps in epoll_wait between messages can add on this
+// host, the yardstick for the proxies; only busy polling, which never sleeps, can go below.
+// Either side's EOF or error closes both; half-close is not forwarded.
+[[noreturn]] void Relay(Fd listener, sockaddr_in upstream);
 
 // Closed loop over connected sockets: each keeps one `size`-byte request outstanding until
 // warmup + count round trips are done; returns the last `count` round trips in µs. The

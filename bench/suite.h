@@ -1,6 +1,7 @@
 #pragma once
-// `faultline-bench all`: direct connections vs faultline vs HAProxy on this host, every
-// figure the median of several repetitions, printed as a markdown table with the targets.
+// `faultline-bench all`: direct connections vs faultline vs HAProxy on this host, with a
+// minimal relay as the floor for round trips; every figure the median of several
+// repetitions, printed as a markdown table with the targets.
 
 #include <string>
 
