@@ -172,6 +172,22 @@ TEST_CASE("disabling closes connections and refuses new ones; enabling reopens",
   CHECK(again.Receive(1) == "y");
 }
 
+TEST_CASE("a stream bigger than what toxics may hold keeps flowing", "[integration][proxy][live]") {
+  // A latency toxic holds up to 4 MiB, then reading stops; as the held data drains out, reading
+  // must resume even when every write completes at once.
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  h.Toxic("echo", R"({"type":"latency","stream":"upstream","attributes":{"latency":30}})");
+  Client client(port);
+  const std::string payload = RandomBytes(12 << 20, 5);
+  std::thread writer([&] { CHECK(client.SendAll(payload)); });
+  const std::string back = client.Receive(payload.size());
+  writer.join();
+  CHECK(back.size() == payload.size());
+  CHECK(Checksum(back) == Checksum(payload));
+}
+
 TEST_CASE("toxics change under a live stream without losing a byte", "[integration][proxy][live]") {
   EchoServer echo;
   Harness h;
