@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   CLI::App* all = app.add_subcommand(
       "all",
       "Direct vs faultline vs HAProxy: round trips, throughput, idle memory, toxic "
-      "accuracy; prints a markdown table");
+      "accuracy, the cost of frame-aware toxics and hold releases; prints a markdown table");
   all->add_option("--faultline", suite.faultline, "The faultline executable")
       ->required()
       ->check(CLI::ExistingFile);

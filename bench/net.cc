@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 #include <iterator>
 #include <list>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "process.h"
@@ -590,12 +592,17 @@ std::vector<double> MeasureRoundTrips(const sockaddr_in& target, int conns, int 
 double MeasureThroughput(const sockaddr_in& target, std::uint64_t bytes) {
   Fd fd = Connect(target);
   SetReceiveTimeout(fd.get(), 60);
-  const std::vector<char> chunk(kBulkChunk, 'b');
+  // A chunk and one line more, so that each send can start where the last one left off in
+  // its line: with the same chunk each time, a chunk size that is not a multiple of the line
+  // (1 MiB is not) would leave a longer line at every seam.
+  std::vector<char> lines(kBulkChunk + kBulkLine, 'b');
+  for (std::size_t end = kBulkLine - 1; end < lines.size(); end += kBulkLine) lines[end] = '\n';
   const auto start = Clock::now();
-  for (std::uint64_t left = bytes; left > 0;) {
-    const std::size_t size = static_cast<std::size_t>(std::min<std::uint64_t>(left, kBulkChunk));
-    SendAll(fd.get(), chunk.data(), size, "bulk send");
-    left -= size;
+  for (std::uint64_t sent = 0; sent < bytes;) {
+    const std::size_t size =
+        static_cast<std::size_t>(std::min<std::uint64_t>(bytes - sent, kBulkChunk));
+    SendAll(fd.get(), lines.data() + sent % kBulkLine, size, "bulk send");
+    sent += size;
   }
   ::shutdown(fd.get(), SHUT_WR);
   std::uint64_t counted = 0;
@@ -606,6 +613,85 @@ double MeasureThroughput(const sockaddr_in& target, std::uint64_t bytes) {
         " bytes");
   }
   return static_cast<double>(bytes) / seconds / 1e6;
+}
+
+namespace {
+
+// recv, and the kernel's receive timestamp of the last segment read if it gave one.
+ssize_t ReceiveStamped(int fd, char* buffer, std::size_t size,
+                       std::optional<std::chrono::system_clock::time_point>& arrival) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  iovec data{buffer, size};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  const ssize_t n = ::recvmsg(fd, &message, 0);
+  arrival.reset();
+  const cmsghdr* stamp = n > 0 ? CMSG_FIRSTHDR(&message) : nullptr;
+  if (stamp != nullptr && stamp->cmsg_level == SOL_SOCKET && stamp->cmsg_type == SCM_TIMESTAMPNS) {
+    timespec at;
+    std::memcpy(&at, CMSG_DATA(stamp), sizeof at);
+    arrival = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(at.tv_sec) + std::chrono::nanoseconds(at.tv_nsec)));
+  }
+  return n;
+}
+
+}  // namespace
+
+LineService::LineService() : listener_(Listen(0)) {
+  // Accepted sockets inherit the option. The kernel turns stamping on from a work queue a
+  // moment after the first socket asks, and reads until then carry no time, so wait for a
+  // test read that has one; the listener keeps it on from then on.
+  const int one = 1;
+  if (::setsockopt(listener_.get(), SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0) {
+    Die(Errno("SO_TIMESTAMPNS"));
+  }
+  for (const auto deadline = Clock::now() + std::chrono::seconds(2);;) {
+    const Fd client = Connect(address());
+    const Fd server = Accept();
+    SendAll(client.get(), "x", 1, "line service self-test");
+    char byte;
+    std::optional<std::chrono::system_clock::time_point> arrival;
+    if (ReceiveStamped(server.get(), &byte, 1, arrival) == 1 && arrival) break;
+    if (Clock::now() > deadline) Die("the kernel gives no receive timestamps (SO_TIMESTAMPNS)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+sockaddr_in LineService::address() const { return Loopback(LocalPort(listener_.get())); }
+
+Fd LineService::Accept() {
+  pollfd ready{listener_.get(), POLLIN, 0};
+  if (::poll(&ready, 1, kStallMs) != 1) Die("no connection to the line service within 10 s");
+  Fd connection(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!connection.valid()) Die(Errno("accept"));
+  return connection;
+}
+
+LineService::Line LineService::ReadLine(const Fd& connection) {
+  Line line;
+  char buffer[256];
+  for (;;) {
+    pollfd ready{connection.get(), POLLIN, 0};
+    if (::poll(&ready, 1, kStallMs) != 1) Die("no line at the line service within 10 s");
+    std::optional<std::chrono::system_clock::time_point> arrival;
+    const ssize_t n = ReceiveStamped(connection.get(), buffer, sizeof buffer, arrival);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) Die(Errno("line service read"));
+    if (n == 0) Die("a connection to the line service closed before its line");
+    if (!arrival) Die("a read at the line service came without its arrival time");
+    const std::string_view data(buffer, static_cast<std::size_t>(n));
+    const auto newline = data.find('\n');
+    line.text.append(data.substr(0, newline));
+    if (newline == std::string_view::npos) continue;
+    if (newline + 1 != data.size()) Die("more than one line on a connection to the line service");
+    line.at = *arrival;
+    return line;
+  }
 }
 
 HttpReply HttpCall(const sockaddr_in& server, std::string_view method, std::string_view path,

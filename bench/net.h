@@ -1,8 +1,8 @@
 #pragma once
 // Loopback-only sockets for the benchmark: the echo and discard servers, the minimal relay,
-// the closed-loop round-trip client, the bulk sender and a minimal HTTP client for the proxy
-// API. Any address outside 127.0.0.0/8 is refused, so the benchmark never sends traffic off
-// the host.
+// the closed-loop round-trip client, the bulk sender, a service that timestamps lines and a
+// minimal HTTP client for the proxy API. Any address outside 127.0.0.0/8 is refused, so the
+// benchmark never sends traffic off the host.
 
 #include <netinet/in.h>
 
@@ -85,8 +85,35 @@ std::vector<double> RunClosedLoop(std::span<Fd> fds, int count, int warmup, int 
 std::vector<double> MeasureRoundTrips(const sockaddr_in& target, int conns, int count, int warmup,
                                       int size, std::chrono::microseconds stagger = {});
 
-// Sends `bytes` through one connection to a discard server; returns MB/s (10^6 bytes).
+// Sends `bytes` through one connection to a discard server; returns MB/s (10^6 bytes). The
+// data is lines of kBulkLine bytes ending in '\n', so that line-framed toxics have frames to
+// count; every target gets the same bytes.
+constexpr std::size_t kBulkLine = 100;
 double MeasureThroughput(const sockaddr_in& target, std::uint64_t bytes);
+
+// The service end for timing messages that reach one service over different connections.
+// A line's arrival time is the kernel's receive timestamp (SO_TIMESTAMPNS) of the segment
+// that completed it, not a clock read by a thread woken for it: on a host with few CPUs a
+// thread that wakes as lines arrive takes a CPU the proxy under test needs, and delays what
+// it times. With the kernel's time, nothing here needs to be awake until the lines are in.
+class LineService {
+ public:
+  struct Line {
+    std::chrono::system_clock::time_point at;  // CLOCK_REALTIME, the kernel's timestamp clock
+    std::string text;                          // without its '\n'
+  };
+
+  LineService();  // listens on a free loopback port
+  sockaddr_in address() const;
+  // The next connection to the service; dies after 10 s without one.
+  Fd Accept();
+  // The first line on a connection from Accept, for connections that carry one line each:
+  // dies if more follows it, on EOF, or after 10 s.
+  Line ReadLine(const Fd& connection);
+
+ private:
+  Fd listener_;
+};
 
 struct HttpReply {
   int status = 0;

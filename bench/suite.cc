@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,8 +12,10 @@
 #include <functional>
 #include <iostream>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <tuple>
+#include <utility>
 
 #include "net.h"
 #include "process.h"
@@ -42,6 +45,7 @@ struct Plan {
   std::uint64_t bulk_bytes;
   int idle_conns;
   int toxic_conns, toxic_count, toxic_warmup;
+  int release_rounds, release_warmup;  // hold releases, a fresh pair of connections each
 };
 
 Plan MakePlan(bool quick) {
@@ -57,7 +61,9 @@ Plan MakePlan(bool quick) {
             .idle_conns = 500,
             .toxic_conns = 100,
             .toxic_count = 500,
-            .toxic_warmup = 100};
+            .toxic_warmup = 100,
+            .release_rounds = 20,
+            .release_warmup = 5};
   }
   return {.reps = 5,
           .rss_reps = 3,
@@ -70,7 +76,9 @@ Plan MakePlan(bool quick) {
           .idle_conns = 10000,
           .toxic_conns = 100,
           .toxic_count = 10000,
-          .toxic_warmup = 1000};
+          .toxic_warmup = 1000,
+          .release_rounds = 200,
+          .release_warmup = 20};
 }
 
 // What a target offers the benchmark: an echo service and a discard service.
@@ -102,22 +110,36 @@ double Median(std::vector<double> values) {
   return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-// Runs `measure` `reps` times on each target, the targets interleaved so that noise from
-// other tenants of the host falls on all of them alike. `measure` returns one rep's figures.
-Medians Repeat(int reps, const std::vector<Target>& targets,
-               const std::function<std::vector<double>(Target)>& measure) {
-  std::array<std::vector<std::vector<double>>, kTargetCount> runs;
+// Runs `measure` `reps` times on each of `variants` variants, interleaved so that noise from
+// other tenants of the host falls on all of them alike. `measure` returns one rep's figures;
+// the result holds each variant's median figures.
+std::vector<std::vector<double>> RepeatInterleaved(
+    int reps, std::size_t variants,
+    const std::function<std::vector<double>(std::size_t)>& measure) {
+  std::vector<std::vector<std::vector<double>>> runs(variants);
   for (int rep = 0; rep < reps; ++rep) {
-    for (Target target : targets) runs[target].push_back(measure(target));
-  }
-  Medians medians;
-  for (Target target : targets) {
-    for (std::size_t figure = 0; figure < runs[target].front().size(); ++figure) {
-      std::vector<double> values;
-      for (const auto& run : runs[target]) values.push_back(run[figure]);
-      medians[target].push_back(Median(values));
+    for (std::size_t variant = 0; variant < variants; ++variant) {
+      runs[variant].push_back(measure(variant));
     }
   }
+  std::vector<std::vector<double>> medians(variants);
+  for (std::size_t variant = 0; variant < variants; ++variant) {
+    for (std::size_t figure = 0; figure < runs[variant].front().size(); ++figure) {
+      std::vector<double> values;
+      for (const auto& run : runs[variant]) values.push_back(run[figure]);
+      medians[variant].push_back(Median(values));
+    }
+  }
+  return medians;
+}
+
+// The same with the targets as the variants.
+Medians Repeat(int reps, const std::vector<Target>& targets,
+               const std::function<std::vector<double>(Target)>& measure) {
+  std::vector<std::vector<double>> per_target =
+      RepeatInterleaved(reps, targets.size(), [&](std::size_t i) { return measure(targets[i]); });
+  Medians medians;
+  for (std::size_t i = 0; i < targets.size(); ++i) medians[targets[i]] = std::move(per_target[i]);
   return medians;
 }
 
@@ -191,14 +213,96 @@ sockaddr_in CreateProxy(const sockaddr_in& api, const std::string& name,
   return ParseLoopback(JsonString(reply.body, "listen"));
 }
 
-void AddLatencyToxic(const sockaddr_in& api, const std::string& proxy, int latency_ms) {
-  const HttpReply reply =
-      HttpCall(api, "POST", "/proxies/" + proxy + "/toxics",
-               R"({"type":"latency","stream":"downstream","attributes":{"latency":)" +
-                   std::to_string(latency_ms) + R"(,"jitter":0}})");
+void AddToxic(const sockaddr_in& api, const std::string& proxy, const std::string& toxic) {
+  const HttpReply reply = HttpCall(api, "POST", "/proxies/" + proxy + "/toxics", toxic);
   if (reply.status / 100 != 2) {
-    Die("adding a latency toxic: HTTP " + std::to_string(reply.status) + " " + reply.body);
+    Die("adding " + toxic + " to " + proxy + ": HTTP " + std::to_string(reply.status) + " " +
+        reply.body);
   }
+}
+
+void AddLatencyToxic(const sockaddr_in& api, const std::string& proxy, int latency_ms) {
+  AddToxic(api, proxy,
+           R"({"type":"latency","stream":"downstream","attributes":{"latency":)" +
+               std::to_string(latency_ms) + R"(,"jitter":0}})");
+}
+
+// Line-framed drop toxics that never fire, on the upstream direction that the bulk sender
+// fills: what it costs the proxy to look at every byte. A frame number never reached is
+// the counting path (every '\n' counted, no frame visited); a regex never matching is tried
+// on every line.
+constexpr const char* kNeverReachedToxic =
+    R"({"type":"drop","stream":"upstream","attributes":{"framing":"line","frame":1000000000000}})";
+constexpr const char* kNeverMatchingToxic =
+    R"({"type":"drop","stream":"upstream","attributes":{"framing":"line","match":"NEVER"}})";
+
+// Proxy a holds its first line until proxy b's first line has passed b's point "sent".
+constexpr const char* kHoldToxic =
+    R"({"name":"wait","type":"hold","stream":"upstream","attributes":)"
+    R"({"framing":"line","frame":1,"release_on":"b/sent"}})";
+constexpr const char* kPointToxic =
+    R"({"name":"sent","type":"point","stream":"upstream","attributes":)"
+    R"({"framing":"line","frame":1}})";
+
+void SendLine(const Fd& fd, std::string_view line) {
+  // A few bytes always fit an idle socket's send buffer.
+  if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(line.size())) {
+    Die("cannot send a line to a proxy");
+  }
+}
+
+// Per round, a fresh connection to each of proxies `a` and `b`, both in front of `service`,
+// and the time from B's line reaching the service to A's, in µs; the last `rounds` rounds.
+// With `held`, a holds A until B has passed b's point: A goes first and B once faultline's
+// API (`api`) lists A as parked, so the gap is the release. Without, B and then A go at once:
+// the gap two messages on two proxied connections have anyway.
+std::vector<double> MeasureReleaseGaps(LineService& service, const sockaddr_in& api,
+                                       const sockaddr_in& a, const sockaddr_in& b, bool held,
+                                       int rounds, int warmup) {
+  std::vector<double> gaps_us;
+  gaps_us.reserve(static_cast<std::size_t>(rounds));
+  for (int round = 0; round < warmup + rounds; ++round) {
+    std::vector<Fd> fds;
+    fds.push_back(Connect(a));
+    fds.push_back(Connect(b));
+    // The proxies connect upstream when they accept; a line sent before that would time the
+    // connect too. Which connection is whose shows in the lines.
+    fds.push_back(service.Accept());
+    fds.push_back(service.Accept());
+    if (held) {
+      SendLine(fds[0], "A\n");
+      // A is parked well within the sleep, but on a busy host not always: if B passed the
+      // point first, the hold would let A through at once and the gap would time something
+      // else. The API is asked only after the sleep, so that it rarely has to be asked twice.
+      std::this_thread::sleep_for(1ms);
+      for (const auto deadline = std::chrono::steady_clock::now() + 10s;
+           JsonString(HttpCall(api, "GET", "/holds", "").body, "hold").empty();) {
+        if (std::chrono::steady_clock::now() > deadline) Die("A was not parked after 10 s");
+        std::this_thread::sleep_for(100us);
+      }
+      SendLine(fds[1], "B\n");
+    } else {
+      SendLine(fds[1], "B\n");
+      SendLine(fds[0], "A\n");
+    }
+    // Asleep while the lines travel, so as to take no CPU from the proxy: the arrival times
+    // are the kernel's, and reading the lines later loses nothing.
+    std::this_thread::sleep_for(1ms);
+    LineService::Line first = service.ReadLine(fds[2]);
+    LineService::Line second = service.ReadLine(fds[3]);
+    if (first.text == "A") std::swap(first, second);
+    if (first.text != "B" || second.text != "A") {
+      Die("the line service got '" + first.text + "' and '" + second.text + "' instead of A and B");
+    }
+    // The hold's whole point: the documentation promises this order every time.
+    if (held && second.at < first.at) Die("A reached the service before B: the hold let it go");
+    if (round >= warmup) {
+      gaps_us.push_back(std::chrono::duration<double, std::micro>(second.at - first.at).count());
+    }
+    CloseWithReset(fds);
+  }
+  return gaps_us;
 }
 
 std::string FindHaproxy(const std::string& configured) {
@@ -272,6 +376,7 @@ struct Row {
   std::string label;
   std::array<std::optional<double>, kTargetCount> values;
   int decimals;
+  bool ratio_to_direct = true;  // false where the quotient of the two would mean nothing
 };
 
 std::optional<double> Figure(const Medians& medians, Target target, std::size_t index,
@@ -333,6 +438,28 @@ int RunSuite(const SuiteOptions& options) {
   // A proxy of its own, so the toxic never touches the other measurements.
   const sockaddr_in toxic = CreateProxy(faultline.api, "toxic", services[kDirect].echo);
   AddLatencyToxic(faultline.api, "toxic", kToxicLatencyMs);
+  // The toxics that look at every byte, each on a proxy of its own beside the plain discard
+  // proxy, their yardstick.
+  const std::array<std::pair<const char*, sockaddr_in>, 3> framed_proxies = {{
+      {"no toxic", services[kFaultline].discard},
+      {"line drop, frame never reached",
+       CreateProxy(faultline.api, "framed", services[kDirect].discard)},
+      {"line drop, regex never matching",
+       CreateProxy(faultline.api, "matched", services[kDirect].discard)},
+  }};
+  AddToxic(faultline.api, "framed", kNeverReachedToxic);
+  AddToxic(faultline.api, "matched", kNeverMatchingToxic);
+  // The hold's pair of proxies, and a pair without toxics for the gap two messages on two
+  // connections have anyway.
+  LineService line_service;
+  const std::array<sockaddr_in, 2> held_pair = {
+      CreateProxy(faultline.api, "a", line_service.address()),
+      CreateProxy(faultline.api, "b", line_service.address())};
+  AddToxic(faultline.api, "a", kHoldToxic);
+  AddToxic(faultline.api, "b", kPointToxic);
+  const std::array<sockaddr_in, 2> plain_pair = {
+      CreateProxy(faultline.api, "plain_a", line_service.address()),
+      CreateProxy(faultline.api, "plain_b", line_service.address())};
 
   std::vector<Target> targets = {kDirect, kFaultline};
   const std::string haproxy_path = FindHaproxy(options.haproxy);
@@ -390,6 +517,28 @@ int RunSuite(const SuiteOptions& options) {
                        plan.toxic_warmup, std::chrono::milliseconds(kToxicLatencyMs));
   });
 
+  const std::vector<std::vector<double>> framed =
+      RepeatInterleaved(plan.reps, framed_proxies.size(), [&](std::size_t variant) {
+        const auto& [name, address] = framed_proxies[variant];
+        const double mbps = MeasureThroughput(address, plan.bulk_bytes);
+        Progress(std::string("throughput, faultline, ") + name + ": " + Fixed(mbps, 0) + " MB/s");
+        return std::vector<double>{mbps};
+      });
+  // Variant 0 sends B and A back to back through the plain pair, variant 1 releases A.
+  const std::vector<std::vector<double>> release =
+      RepeatInterleaved(plan.reps, 2, [&](std::size_t variant) {
+        const bool held = variant == 1;
+        const auto& [a, b] = held ? held_pair : plain_pair;
+        std::vector<double> us = MeasureReleaseGaps(line_service, faultline.api, a, b, held,
+                                                    plan.release_rounds, plan.release_warmup);
+        const double p50 = Percentile(us, 0.5);
+        const double p99 = Percentile(us, 0.99);
+        Progress(std::string(held ? "hold release to held data, faultline"
+                                  : "B then A back to back, faultline without toxics") +
+                 ": p50 " + Fixed(p50, 1) + " µs, p99 " + Fixed(p99, 1) + " µs");
+        return std::vector<double>{p50, p99};
+      });
+
   // Fresh processes, so memory the allocator kept from earlier runs cannot hide the growth.
   // Every target but the first, direct, which has no proxy process to weigh.
   const std::vector<Target> proxies(targets.begin() + 1, targets.end());
@@ -421,6 +570,20 @@ int RunSuite(const SuiteOptions& options) {
               2),
       MakeRow(toxic_label + ", p50 (ms)", delayed, 0, 3, 1e-3),
       MakeRow(toxic_label + ", p99 (ms)", delayed, 1, 3, 1e-3),
+      Row{"throughput, 1 conn, line drop, frame never reached³ (MB/s)",
+          {framed[0][0], framed[1][0], std::nullopt, std::nullopt},
+          0},
+      Row{"throughput, 1 conn, line drop, regex never matching³ (MB/s)",
+          {framed[0][0], framed[2][0], std::nullopt, std::nullopt},
+          0},
+      Row{"hold release to held data at the service⁴, p50 (µs)",
+          {release[0][0], release[1][0], std::nullopt, std::nullopt},
+          1,
+          false},
+      Row{"hold release to held data at the service⁴, p99 (µs)",
+          {release[0][1], release[1][1], std::nullopt, std::nullopt},
+          1,
+          false},
   };
 
   std::cout << "\n## faultline-bench" << (options.quick ? " (quick)" : "") << "\n\n"
@@ -429,7 +592,8 @@ int RunSuite(const SuiteOptions& options) {
             << "-byte requests, closed loop; faultline --threads " << threads
             << (options.busy_poll.empty() ? "" : " --busy-poll " + options.busy_poll)
             << ", HAProxy nbthread " << threads << "; " << std::thread::hardware_concurrency()
-            << " CPUs; bulk " << (plan.bulk_bytes >> 20) << " MiB.\n\n"
+            << " CPUs; bulk " << (plan.bulk_bytes >> 20) << " MiB in " << kBulkLine
+            << "-byte lines.\n\n"
             << "| measurement | direct | faultline | HAProxy | ideal relay² | faultline ÷ direct | "
                "faultline ÷ HAProxy |\n|---|---:|---:|---:|---:|---:|---:|\n";
   for (const Row& row : rows) {
@@ -437,14 +601,26 @@ int RunSuite(const SuiteOptions& options) {
               << Cell(row.values[kFaultline], row.decimals) << " | "
               << Cell(row.values[kHaproxy], row.decimals) << " | "
               << Cell(row.values[kRelay], row.decimals, "") << " | "
-              << Ratio(row.values[kFaultline], row.values[kDirect]) << " | "
-              << Ratio(row.values[kFaultline], row.values[kHaproxy]) << " |\n";
+              << (row.ratio_to_direct ? Ratio(row.values[kFaultline], row.values[kDirect]) : "")
+              << " | " << Ratio(row.values[kFaultline], row.values[kHaproxy]) << " |\n";
   }
   std::cout << "\n¹ direct: the echo server itself delays each reply by " << kToxicLatencyMs
             << " ms (one timerfd), the least a delay costs on this host.\n"
             << "² faultline-bench relay: one thread, edge-triggered epoll, recv and send, nothing "
                "else; what it adds to direct is the least a user-space relay that sleeps in "
-               "epoll_wait adds on this host (busy polling can go below it).\n";
+               "epoll_wait adds on this host (busy polling can go below it).\n"
+            << "³ direct: faultline's discard proxy without a toxic, interleaved with these runs. "
+               "Drop toxics (line framing, upstream) that never fire: one waits for line "
+               "10^12, so it counts every line; the other tries the regex NEVER on every line.\n"
+            << "⁴ From B's line reaching the service to A's, by the kernel's receive "
+               "timestamps: proxy a holds A, sent first, until B passes a point on proxy b; B is "
+               "sent once the API lists A as parked. direct: two proxies without toxics, B then A "
+               "sent at once, the gap two messages on two connections have anyway. "
+            << plan.release_rounds << " rounds a run, fresh connections each"
+            << (threads > 1 ? "; faultline hands connections to its threads in turn, so a and b "
+                              "are served by different ones and the release crosses threads"
+                            : "")
+            << ".\n";
 
   std::cout << "\n| target | goal | measured | verdict |\n|---|---|---|---|\n";
   std::optional<double> speedup;
@@ -471,6 +647,15 @@ int RunSuite(const SuiteOptions& options) {
                 Signed(excess, 3) + " ms (host floor " + Signed(floor, 3) + " ms)",
                 excess <= limit);
   }
+  const double kept = framed[1][0] / framed[0][0];
+  PrintTarget("throughput, line drop toxic never firing", "≥ 90% of no toxic", kept,
+              Fixed(kept * 100, 1) + "% (" + Fixed(framed[1][0], 0) + " of " +
+                  Fixed(framed[0][0], 0) + " MB/s)",
+              kept >= 0.9);
+  const double release_p50 = release[1][0];
+  PrintTarget("hold release p50", "≤ 50 µs", release_p50,
+              Fixed(release_p50, 1) + " µs (back to back " + Fixed(release[0][0], 1) + " µs)",
+              release_p50 <= 50);
   std::cout << std::flush;
   return 0;
 }
