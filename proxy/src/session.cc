@@ -232,7 +232,16 @@ class Session::Flow final : public PipelineSink {
         if (step == Step::kIdle) break;
         continue;
       }
-      const ssize_t n = ::recv(fd, buffer, kScratchSize, MSG_DONTWAIT);
+      // Streaming through toxics, reads land straight in the buffer the last chunk left
+      // behind (resizing fills only what that chunk did not use); otherwise in the scratch.
+      std::vector<char> data;
+      char* target = buffer;
+      if (!pipeline_.bypass() && spare_.capacity() >= kScratchSize) {
+        data = std::move(spare_);
+        data.resize(kScratchSize);
+        target = data.data();
+      }
+      const ssize_t n = ::recv(fd, target, kScratchSize, MSG_DONTWAIT);
       if (n > 0) {
         bytes_->Increment(static_cast<double>(n));
         if (pipeline_.bypass()) {
@@ -242,9 +251,12 @@ class Session::Flow final : public PipelineSink {
             return;
           }
         } else {
-          // A recycled buffer: no allocation per read while data streams through toxics.
-          std::vector<char> data = std::move(spare_);
-          data.assign(buffer, buffer + n);
+          if (target == buffer) {
+            data = std::move(spare_);  // reuse its allocation, if any
+            data.assign(buffer, buffer + n);
+          } else {
+            data.resize(static_cast<std::size_t>(n));
+          }
           pipeline_.Push(Chunk{std::move(data), session_.worker_.clock.Now()});
           if (!OutputEmpty()) {
             paused_ = true;  // as without toxics: resume once the destination has caught up

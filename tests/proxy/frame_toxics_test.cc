@@ -427,3 +427,32 @@ TEST_CASE("the event log writes one JSON line per event to its file", "[proxy][e
   EventLog unwritable;
   CHECK_FALSE(unwritable.WriteTo("/nonexistent-dir/events.jsonl").ok());
 }
+
+TEST_CASE("dropping the k-th line is exact on large reads of any size", "[proxy][toxic][drop]") {
+  // Large reads go through the path that counts lines in bulk instead of visiting each.
+  core::Rng rng(99);
+  std::string text;
+  std::vector<std::string> lines;
+  while (text.size() < 300000) {
+    std::string line(rng.Below(300), 'x');
+    for (char& c : line) c = static_cast<char>('a' + rng.Below(26));
+    line += '\n';
+    lines.push_back(line);
+    text += line;
+  }
+  for (std::uint64_t k : {std::uint64_t{1}, std::uint64_t{777}, std::uint64_t{lines.size()}}) {
+    core::ManualClock clock;
+    Conn c(clock, {Toxic("drop", {{"framing", kLine}, {"frame", static_cast<std::int64_t>(k)}})});
+    for (std::size_t at = 0; at < text.size();) {
+      const std::size_t n = 1 + rng.Below(70000);
+      c.Push(text.substr(at, n));
+      at += n;
+    }
+    std::string expected;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (i + 1 != k) expected += lines[i];
+    }
+    CAPTURE(k);
+    CHECK(c.sink.data == expected);
+  }
+}
