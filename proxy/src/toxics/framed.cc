@@ -36,11 +36,20 @@ void FramedStage::OnChunk(Chunk chunk) {
   ends_.clear();
   const core::Status scanned = splitter_.Scan(chunk.data, ends_);
   const std::size_t size = chunk.data.size();
+  if (partial_passed_ && ends_.empty()) {
+    // More of a frame whose beginning already went on: it follows.
+    context_.Emit(std::move(chunk));
+    if (!scanned) Fail(scanned.message());
+    return;
+  }
   std::size_t start = 0;      // where the next frame begins in chunk.data
   std::size_t pass_from = 0;  // where the run of passing frames not yet emitted begins
   for (const std::size_t end : ends_) {
     ++index_;
-    if (!partial_.empty()) {
+    if (partial_passed_) {
+      // This frame's beginning already went on, so it passes: its bytes open the run.
+      partial_passed_ = false;
+    } else if (!partial_.empty()) {
       // The frame began in an earlier read: it is assembled, and stands alone.
       partial_.insert(partial_.end(), chunk.data.begin(),
                       chunk.data.begin() + static_cast<std::ptrdiff_t>(end));
@@ -95,16 +104,29 @@ bool FramedStage::SkipThrough(Chunk& chunk) {
   const auto skipped = splitter_.Skip(chunk.data, wanted - index_ - 1);
   if (!skipped) return false;
   index_ += skipped->frames;
-  if (skipped->frames == 0) {
-    partial_.insert(partial_.end(), chunk.data.begin(), chunk.data.end());
+  const std::size_t size = chunk.data.size();
+  if (skipped->frames > 0 || partial_passed_) {
+    // The start of the first frame, held from earlier reads, goes on ahead of the rest.
+    if (!partial_.empty()) {
+      Chunk held{std::move(partial_), chunk.timestamp};
+      partial_.clear();
+      context_.Emit(std::move(held));
+    }
+  }
+  if (wanted > index_ + 1) {
+    // The unfinished frame at the end is not wanted either: the whole read goes on as it
+    // came, and that frame's remaining bytes will pass when they come.
+    if (skipped->frames == 0 && !partial_passed_ && !partial_.empty()) {
+      Chunk held{std::move(partial_), chunk.timestamp};
+      partial_.clear();
+      context_.Emit(std::move(held));
+    }
+    partial_passed_ = skipped->frames == 0 ? partial_passed_ || size > 0 : skipped->end < size;
+    context_.Emit(std::move(chunk));
     return true;
   }
-  if (!partial_.empty()) {
-    // The start of the first frame, held from earlier reads; the rest of it follows.
-    Chunk held{std::move(partial_), chunk.timestamp};
-    partial_.clear();
-    context_.Emit(std::move(held));
-  }
+  // The unfinished frame at the end is the one the toxic wants: it waits for its bytes.
+  partial_passed_ = false;
   partial_.assign(chunk.data.begin() + static_cast<std::ptrdiff_t>(skipped->end), chunk.data.end());
   chunk.data.resize(skipped->end);
   context_.Emit(std::move(chunk));

@@ -62,6 +62,9 @@ class FramedStage : public Stage {
   std::vector<std::size_t> ends_;  // scratch for Scan
   std::vector<char> partial_;      // bytes of the unfinished frame
   std::uint64_t index_ = 0;        // frames seen
+  // The unfinished frame's bytes so far have gone on already (it was not wanted), so it can
+  // only pass; partial_ is then empty.
+  bool partial_passed_ = false;
   bool transparent_ = false;
   bool failed_ = false;
 };
