@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "support/lines.h"
 #include "support/net.h"
 #include "support/proxy_harness.h"
 
@@ -130,18 +131,6 @@ class LineRecorder {
   std::thread thread_;
 };
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      out.push_back(text.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return out;
-}
-
 std::string Numbered(int count) {
   std::string text;
   for (int i = 1; i <= count; ++i) text += "line " + std::to_string(i) + "\n";
@@ -165,13 +154,13 @@ TEST_CASE("reorder permutes lines by seed and delivers every one", "[integration
     REQUIRE(client.SendAll(request));
     const std::string reply = client.Receive(request.size());
     REQUIRE(h.Call("DELETE", "/proxies/lines").status == 204);
-    return Lines(reply);
+    return SplitLines(reply);
   };
   const auto first = run(11);
   REQUIRE(first.size() == 40);
-  CHECK(first != Lines(request));
+  CHECK(first != SplitLines(request));
   auto sorted = first;
-  auto expected = Lines(request);
+  auto expected = SplitLines(request);
   std::sort(sorted.begin(), sorted.end());
   std::sort(expected.begin(), expected.end());
   CHECK(sorted == expected);  // nothing lost, nothing added

@@ -15,10 +15,12 @@
 #include "faultline/proxy/events.h"
 #include "faultline/proxy/holds.h"
 #include "faultline/proxy/pipeline.h"
+#include "support/lines.h"
 
 using namespace faultline;
 using namespace faultline::proxy;
 using namespace std::chrono_literals;
+using faultline::testing::SplitLines;
 
 namespace {
 
@@ -98,18 +100,6 @@ struct Conn {
 std::string Lines(int from, int to) {
   std::string out;
   for (int i = from; i <= to; ++i) out += std::to_string(i) + "\n";
-  return out;
-}
-
-std::vector<std::string> SplitLines(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      out.push_back(text.substr(start, i - start));
-      start = i + 1;
-    }
-  }
   return out;
 }
 
