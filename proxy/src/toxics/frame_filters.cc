@@ -81,7 +81,6 @@ class Delay final : public FramedStage {
   struct Held {
     Chunk chunk;
     core::TimePoint due;
-    bool end = false;
   };
 
   bool Wants(std::uint64_t index, std::string_view bytes) override {
@@ -108,13 +107,14 @@ class Delay final : public FramedStage {
   void TakeEnd() override {
     if (queue_.empty()) {
       context().EmitEnd();
-      return;
+    } else {
+      end_.Hold();
     }
-    Push(Held{Chunk{}, context().clock().Now(), true});
   }
   void FlushHeld() override {
     timer_->Cancel();
     while (!queue_.empty()) Pop();
+    end_.Release(context());
   }
   std::size_t held_bytes() const override { return held_; }
   std::uint64_t NextWanted() const override { return queue_.empty() ? selector_.OnlyFrame() : 0; }
@@ -128,16 +128,16 @@ class Delay final : public FramedStage {
     Held held = std::move(queue_.front());
     queue_.pop_front();
     held_ -= held.chunk.data.size();
-    if (held.end) {
-      context().EmitEnd();
-    } else {
-      context().Emit(std::move(held.chunk));
-    }
+    context().Emit(std::move(held.chunk));
   }
   void Release() {
     const core::TimePoint now = context().clock().Now();
     while (!queue_.empty() && queue_.front().due <= now) Pop();
-    if (!queue_.empty()) timer_->ArmAt(queue_.front().due, [this] { Release(); });
+    if (queue_.empty()) {
+      end_.Release(context());
+    } else {
+      timer_->ArmAt(queue_.front().due, [this] { Release(); });
+    }
   }
 
   FrameSelector selector_;
@@ -145,6 +145,7 @@ class Delay final : public FramedStage {
   core::Duration delay_{};
   std::deque<Held> queue_;
   std::size_t held_ = 0;
+  HeldEnd end_;
   bool selected_ = false;
 };
 

@@ -4,11 +4,11 @@
 // by the API, or by the point it waits for, and then announces itself as reached, so holds
 // can chain. Each acts once per connection.
 
-#include <deque>
 #include <memory>
 #include <string>
 
 #include "faultline/proxy/holds.h"
+#include "toxics/chunk_queue.h"
 #include "toxics/framed.h"
 
 namespace faultline::proxy::toxics {
@@ -109,41 +109,34 @@ class Hold final : public FramedStage {
 
  private:
   enum class State { kWaiting, kHolding, kDone };
-  struct Held {
-    Chunk chunk;
-    bool end = false;
-  };
 
   bool Wants(std::uint64_t index, std::string_view bytes) override {
     if (state_ == State::kWaiting && place_.HoldsAt(index, bytes)) Catch(index);
     return state_ == State::kHolding;
   }
-  void TakeFrame(std::uint64_t, Chunk frame) override { Park(Held{std::move(frame)}); }
-  void TakeTail(Chunk tail) override { Park(Held{std::move(tail)}); }
-  void TakeEnd() override { Park(Held{Chunk{}, true}); }
+  void TakeFrame(std::uint64_t, Chunk frame) override { Park(std::move(frame)); }
+  void TakeTail(Chunk tail) override { Park(std::move(tail)); }
+  void TakeEnd() override {
+    if (state_ == State::kHolding) {
+      end_.Hold();
+    } else {
+      context().EmitEnd();  // released while the end was on its way in
+    }
+  }
   void FlushHeld() override {
     if (state_ == State::kHolding) Release("toxic removed", /*reached=*/false);
   }
-  std::size_t held_bytes() const override { return held_bytes_; }
+  std::size_t held_bytes() const override { return queue_.bytes(); }
   std::uint64_t NextWanted() const override {
     return state_ == State::kWaiting ? place_.frame_only() : 0;
   }
 
-  void Park(Held held) {
+  void Park(Chunk chunk) {
     if (state_ != State::kHolding) {
-      Send(std::move(held));  // released while this data was on its way in
+      context().Emit(std::move(chunk));  // released while this data was on its way in
       return;
     }
-    held_bytes_ += held.chunk.data.size();
-    queue_.push_back(std::move(held));
-  }
-
-  void Send(Held held) {
-    if (held.end) {
-      context().EmitEnd();
-    } else {
-      context().Emit(std::move(held.chunk));
-    }
+    queue_.Push(std::move(chunk));
   }
 
   void ArmTimeout() {
@@ -201,12 +194,8 @@ class Hold final : public FramedStage {
     timer_->Cancel();
     Unpark();
     context().Record("release", frame_, reason);
-    while (!queue_.empty()) {
-      Held held = std::move(queue_.front());
-      queue_.pop_front();
-      held_bytes_ -= held.chunk.data.size();
-      Send(std::move(held));
-    }
+    queue_.Drain([this](Chunk chunk) { context().Emit(std::move(chunk)); });
+    end_.Release(context());
     PassEverything();
     // A released hold counts as its own point reached once its data has gone, so holds can
     // wait on holds.
@@ -222,8 +211,8 @@ class Hold final : public FramedStage {
   State state_ = State::kWaiting;
   std::optional<std::uint64_t> frame_;
   std::uint64_t parked_id_ = 0;
-  std::deque<Held> queue_;
-  std::size_t held_bytes_ = 0;
+  ChunkQueue queue_;
+  HeldEnd end_;
 };
 
 }  // namespace
