@@ -86,6 +86,18 @@ void Pipeline::Push(Chunk chunk) {
   EmitFrom(nullptr, std::move(chunk));
 }
 
+bool Pipeline::Offer(std::span<const char> data, core::TimePoint now) {
+  if (ended_) return false;
+  for (const auto& slot : slots_) {
+    Stage* stage = slot->stage();
+    if (stage == nullptr || stage->PassUnchanged(data)) continue;
+    // The stages before this one passed the bytes on unchanged: this one receives them.
+    stage->OnChunk(Chunk{std::vector<char>(data.begin(), data.end()), now});
+    return false;
+  }
+  return true;
+}
+
 void Pipeline::End() {
   if (ended_) return;
   ended_ = true;

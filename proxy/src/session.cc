@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <boost/asio/connect.hpp>
@@ -43,6 +44,12 @@ struct Pipe {
 constexpr std::size_t kPooledPipes = 32;
 constexpr int kPipeCapacity = 1 << 20;
 constexpr std::size_t kSpliceBatch = 1 << 20;
+
+// Streaming through toxics, the toxics see the socket's bytes here, a splice batch at a time.
+char* PeekBuffer() {
+  thread_local std::unique_ptr<char[]> buffer(new char[kSpliceBatch]);
+  return buffer.get();
+}
 
 std::vector<Pipe>& FreePipes() {
   thread_local std::vector<Pipe> pipes;
@@ -198,6 +205,87 @@ class Session::Flow final : public PipelineSink {
     return Step::kStop;
   }
 
+  // Streaming through toxics: the toxics see a copy of the bytes waiting in the socket. When
+  // they let them pass unchanged (a frame toxic waiting for a later frame), the bytes
+  // themselves go on through the pipe, so they are copied once rather than in and out.
+  Step ForwardPeeked(const char* peeked, std::size_t size) {
+    bytes_->Increment(static_cast<double>(size));
+    if (pipeline_.Offer({peeked, size}, session_.worker_.clock.Now())) {
+      owed_ = size;
+      if (SpliceOwed() == Step::kStop) return Step::kStop;
+    } else {
+      // A toxic took a copy: the socket's bytes are done with.
+      for (std::size_t left = size; left > 0;) {
+        const ssize_t n = ::recv(from_.native_handle(), nullptr, left, MSG_TRUNC | MSG_DONTWAIT);
+        if (n > 0) {
+          left -= static_cast<std::size_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+          continue;
+        } else {
+          session_.Abort(/*propagate_reset=*/n < 0 && errno == ECONNRESET);
+          return Step::kStop;
+        }
+      }
+      if (session_.state_ != State::kOpen) return Step::kStop;
+      if (!OutputEmpty()) {
+        paused_ = true;  // resume once the destination has caught up
+        return Step::kStop;
+      }
+    }
+    if (size < kSpliceBatch) {
+      streaming_ = false;
+      return Step::kIdle;
+    }
+    return Step::kAgain;
+  }
+
+  // Moves bytes the toxics let pass (owed_), still in the source socket, to the destination.
+  Step SpliceOwed() {
+    if (!pipe_.valid()) pipe_ = AcquirePipe();
+    if (!pipe_.valid() || splice_failed_) return CopyOwed();
+    const ssize_t n = ::splice(from_.native_handle(), nullptr, pipe_.write, nullptr, owed_,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) {
+      owed_ -= static_cast<std::size_t>(n);
+      in_pipe_ += static_cast<std::size_t>(n);
+      if (!DrainPipe()) return Step::kStop;
+      if (in_pipe_ > 0) {
+        paused_ = true;
+        WaitWritable();
+        return Step::kStop;
+      }
+      return Step::kAgain;
+    }
+    if (n < 0 && errno == EINTR) return Step::kAgain;
+    if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+      splice_failed_ = true;
+      return CopyOwed();
+    }
+    // The bytes were there when peeked; only a broken connection loses them.
+    session_.Abort(/*propagate_reset=*/n < 0 && errno == ECONNRESET);
+    return Step::kStop;
+  }
+
+  // SpliceOwed without a pipe: through user space.
+  Step CopyOwed() {
+    char* buffer = Scratch();
+    const ssize_t n =
+        ::recv(from_.native_handle(), buffer, std::min(owed_, kScratchSize), MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) return Step::kAgain;
+    if (n <= 0) {
+      session_.Abort(/*propagate_reset=*/n < 0 && errno == ECONNRESET);
+      return Step::kStop;
+    }
+    owed_ -= static_cast<std::size_t>(n);
+    Write(buffer, static_cast<std::size_t>(n), nullptr);
+    if (session_.state_ != State::kOpen) return Step::kStop;
+    if (!OutputEmpty()) {
+      paused_ = true;
+      return Step::kStop;
+    }
+    return Step::kAgain;
+  }
+
   // Writes what the pipe holds; false if the connection was aborted.
   bool DrainPipe() {
     while (in_pipe_ > 0) {
@@ -226,11 +314,24 @@ class Session::Flow final : public PipelineSink {
         paused_ = true;
         return;
       }
-      if (streaming_ && pipeline_.bypass() && OutputEmpty() && !splice_failed_) {
-        const Step step = SpliceBatch();
+      if (owed_ > 0) {
+        if (SpliceOwed() == Step::kStop) return;
+        continue;
+      }
+      if (streaming_ && OutputEmpty() && !splice_failed_) {
+        Step step = Step::kAgain;
+        if (pipeline_.bypass()) {
+          step = SpliceBatch();
+        } else {
+          char* peek = PeekBuffer();
+          const ssize_t n = ::recv(fd, peek, kSpliceBatch, MSG_PEEK | MSG_DONTWAIT);
+          // Nothing, the end or an error: the plain read below says which.
+          if (n <= 0) streaming_ = false;
+          if (n > 0) step = ForwardPeeked(peek, static_cast<std::size_t>(n));
+        }
         if (step == Step::kStop) return;
         if (step == Step::kIdle) break;
-        continue;
+        if (streaming_) continue;
       }
       // Streaming through toxics, reads land straight in the buffer the last chunk left
       // behind (resizing fills only what that chunk did not use); otherwise in the scratch.
@@ -371,6 +472,9 @@ class Session::Flow final : public PipelineSink {
   std::vector<char> spare_;  // a delivered chunk's buffer, reused by the next read
   Pipe pipe_;
   std::size_t in_pipe_ = 0;  // bytes read into pipe_ and not yet written out
+  // Bytes the toxics counted as passed that are still in the source socket: they go out
+  // before anything else is read.
+  std::size_t owed_ = 0;
   bool splice_failed_ = false;
   // Small messages go through recv/send (fewest system calls); once a read fills the whole
   // scratch buffer the flow is streaming and switches to splice until the burst ends.

@@ -88,6 +88,13 @@ struct Conn {
   void Push(const std::string& text) {
     pipeline.Push(Chunk{std::vector<char>(text.begin(), text.end()), clock_.Now()});
   }
+  // As the proxy offers bytes still in the socket: if the toxics let them pass, the caller
+  // forwards them itself, so they are appended to the sink's data here.
+  bool Offer(const std::string& text) {
+    const bool passed = pipeline.Offer(text, clock_.Now());
+    if (passed) sink.data += text;
+    return passed;
+  }
 
   Mailbox mailbox;
   Sink sink;
@@ -435,7 +442,12 @@ TEST_CASE("dropping the k-th line is exact on large reads of any size", "[proxy]
     Conn c(clock, {Toxic("drop", {{"framing", kLine}, {"frame", static_cast<std::int64_t>(k)}})});
     for (std::size_t at = 0; at < text.size();) {
       const std::size_t n = 1 + rng.Below(70000);
-      c.Push(text.substr(at, n));
+      // Reads arrive both ways: copied in (Push), or offered while still in the socket.
+      if (rng.Below(2) == 0) {
+        c.Push(text.substr(at, n));
+      } else {
+        c.Offer(text.substr(at, n));
+      }
       at += n;
     }
     std::string expected;
@@ -445,4 +457,64 @@ TEST_CASE("dropping the k-th line is exact on large reads of any size", "[proxy]
     CAPTURE(k);
     CHECK(c.sink.data == expected);
   }
+}
+
+TEST_CASE("offered bytes a frame toxic does not want pass without a copy",
+          "[proxy][toxic][offer]") {
+  core::ManualClock clock;
+  Conn c(clock, {Toxic("drop", {{"framing", kLine}, {"frame", 5}})});
+  CHECK(c.Offer("1\n2\n"));
+  CHECK(c.Offer("3\n4"));  // line 4 is unfinished, and not the wanted one
+  CHECK(c.sink.data == "1\n2\n3\n4");
+  // Line 5 completes here: the toxic takes a copy, drops it and lets the rest through.
+  CHECK_FALSE(c.Offer("\n5\n6\n"));
+  CHECK(c.sink.data == "1\n2\n3\n4\n6\n");
+  // Nothing is left to drop: everything passes.
+  CHECK(c.Offer("7\n"));
+  CHECK(c.sink.data == "1\n2\n3\n4\n6\n7\n");
+}
+
+TEST_CASE("an offer that would reach the wanted frame is declined unchanged",
+          "[proxy][toxic][offer]") {
+  core::ManualClock clock;
+  Conn c(clock, {Toxic("drop", {{"framing", kLine}, {"frame", 3}})});
+  CHECK(c.Offer("1\n"));
+  // Line 3 begins in this read, unfinished: the toxic must see it whole.
+  CHECK_FALSE(c.Offer("2\n3"));
+  CHECK(c.sink.data == "1\n2\n");
+  c.Push("33\n4\n");
+  CHECK(c.sink.data == "1\n2\n4\n");
+}
+
+TEST_CASE("a toxic holding data declines offers, so nothing overtakes it",
+          "[proxy][toxic][offer]") {
+  core::ManualClock clock;
+  Conn c(clock, {Toxic("delay", {{"framing", kLine}, {"frame", 2}, {"delay", 50}})});
+  CHECK_FALSE(c.Offer("1\n2\n"));
+  CHECK(c.sink.data == "1\n");
+  CHECK_FALSE(c.Offer("3\n"));  // line 2 is still held
+  clock.Advance(50ms);
+  CHECK(c.sink.data == "1\n2\n3\n");
+  CHECK(c.Offer("4\n"));
+}
+
+TEST_CASE("an offer passed by one toxic reaches the next one that needs it",
+          "[proxy][toxic][offer]") {
+  core::ManualClock clock;
+  Conn c(clock, {Toxic("drop", {{"framing", kLine}, {"frame", 1000}}, "far"),
+                 Toxic("latency", {{"latency", 20}}, "slow")});
+  CHECK_FALSE(c.Offer("a\nb\n"));
+  CHECK(c.sink.data.empty());
+  clock.Advance(20ms);
+  CHECK(c.sink.data == "a\nb\n");
+  // The drop counted those two lines: the 1000th is still 998 lines away.
+  std::string lines;
+  for (int i = 3; i <= 1001; ++i) lines += std::to_string(i) + "\n";
+  c.Push(lines);
+  clock.Advance(20ms);
+  std::string expected = "a\nb\n";
+  for (int i = 3; i <= 1001; ++i) {
+    if (i != 1000) expected += std::to_string(i) + "\n";
+  }
+  CHECK(c.sink.data == expected);
 }

@@ -89,6 +89,7 @@ class Delay final : public FramedStage {
     return selected_ || !queue_.empty();
   }
   void TakeFrame(std::uint64_t index, Chunk frame) override {
+    last_taken_ = index;
     core::TimePoint due = frame.timestamp;
     if (selected_) {
       due += delay_;
@@ -135,6 +136,8 @@ class Delay final : public FramedStage {
     while (!queue_.empty() && queue_.front().due <= now) Pop();
     if (queue_.empty()) {
       end_.Release(context());
+      // The delayed frame and those queued behind it have gone: nothing is left to act on.
+      if (selector_.ExhaustedAfter(last_taken_)) PassEverything();
     } else {
       timer_->ArmAt(queue_.front().due, [this] { Release(); });
     }
@@ -146,6 +149,7 @@ class Delay final : public FramedStage {
   std::deque<Held> queue_;
   std::size_t held_ = 0;
   HeldEnd end_;
+  std::uint64_t last_taken_ = 0;
   bool selected_ = false;
 };
 

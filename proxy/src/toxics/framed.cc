@@ -133,6 +133,21 @@ bool FramedStage::SkipThrough(Chunk& chunk) {
   return true;
 }
 
+bool FramedStage::PassUnchanged(std::span<const char> data) {
+  if (failed_ || !partial_.empty() || held_bytes() > 0) return false;
+  if (transparent_) return true;
+  const std::uint64_t wanted = NextWanted();
+  if (wanted < index_ + 2) return false;
+  // Fewer frames complete here than it takes to reach the wanted one, so the unfinished
+  // frame at the end is not the wanted one either. Skip changes nothing when it declines.
+  const auto skipped = splitter_.Skip(data, wanted - index_ - 2);
+  if (!skipped) return false;
+  index_ += skipped->frames;
+  partial_passed_ =
+      skipped->frames == 0 ? partial_passed_ || !data.empty() : skipped->end < data.size();
+  return true;
+}
+
 void FramedStage::OnEnd() {
   if (failed_) return;
   if (!partial_.empty()) {

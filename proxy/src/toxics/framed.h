@@ -24,6 +24,7 @@ class FramedStage : public Stage {
   FramedStage(StageContext& context, const Framing& framing);
 
   void OnChunk(Chunk chunk) final;
+  bool PassUnchanged(std::span<const char> data) final;
   void OnEnd() final;
   void Flush() final;
   std::size_t buffered_bytes() const final { return partial_.size() + held_bytes(); }

@@ -44,6 +44,11 @@ class Pipeline {
   void SetToxics(std::span<const ToxicSpec> toxics, std::string_view client_ip = {});
 
   void Push(Chunk chunk);
+  // Offers bytes the caller can forward by itself without copying them. True: no active stage
+  // needs them; they count as passed, and the caller must send them on, unchanged and ahead
+  // of anything else. False: a stage needs them and the pipeline has taken a copy (as Push
+  // would), so the caller drops its own.
+  bool Offer(std::span<const char> data, core::TimePoint now);
   void End();
 
   // True when no toxic acts on this direction, so bytes may go straight to the sink.

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,11 @@ class Stage {
  public:
   virtual ~Stage() = default;
   virtual void OnChunk(Chunk chunk) = 0;
+  // Bytes the proxy could forward itself without copying them (they are still in the kernel).
+  // A stage that would emit exactly these bytes at once, unchanged, counts them as passed
+  // (frames seen, bytes done) and returns true. Otherwise it returns false having changed
+  // nothing, and OnChunk receives them next.
+  virtual bool PassUnchanged(std::span<const char> data) { return false; }
   // The source reached end of stream. Forward it (EmitEnd) after any buffered data.
   virtual void OnEnd() = 0;
   // The toxic's attributes changed. Data the stage holds stays and is not lost.
