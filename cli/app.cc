@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "ctl_command.h"
+#include "inject_command.h"
 #include "proxy_command.h"
 #include "version.h"
 
@@ -15,8 +16,10 @@ int Main(int argc, const char* const* argv) {
   int exit_code = kExitOk;
   ProxyOptions proxy_options;
   CtlOptions ctl_options;
+  InjectOptions inject_options;
   SetupProxyCommand(app, proxy_options, exit_code);
   SetupCtlCommand(app, ctl_options, exit_code);
+  SetupInjectCommand(app, inject_options, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,436 @@
+#include "inject_command.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "app.h"
+#include "faultline/core/duration.h"
+#include "faultline/core/random.h"
+#include "faultline/core/rule.h"
+#include "faultline/injector/control.h"
+
+namespace faultline::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using inject::ControlTable;
+
+constexpr const char* kGrammar = R"(Rules, one line each:
+  [rule ID:] CALLS [FILTER...] -> [P%]ACTION(ARGS) [OPTION...]
+  fsync path=/var/lib/app/* -> delay(50ms)
+  connect port=5432 -> fail(ECONNREFUSED) times=3
+  rule r2: point:plan.apply after=1 -> hold(h1) timeout=10s
+  clock_gettime,gettimeofday,time -> skew(+1h)
+CALLS: a comma-separated list of connect accept send sendto sendmsg recv recvfrom recvmsg read
+  write readv writev pread pwrite open openat creat close rename renameat unlink unlinkat fsync
+  fdatasync clock_gettime gettimeofday time nanosleep clock_nanosleep, or point:NAME
+FILTER: fd=socket|file|pipe path=GLOB peer=ADDR[:PORT] port=N thread=GLOB clock=realtime|monotonic|all
+ACTION: delay(10ms | uniform 5ms 50ms | normal 10ms 2ms) fail(ERRNO) short(BYTES) hold(NAME)
+  skew(OFFSET[, RATE])
+OPTION: after=N times=N lease=DURATION timeout=DURATION (hold, default 60s)
+Statically linked programs, Go programs, raw syscalls and io_uring bypass LD_PRELOAD; see
+docs/injector.md.)";
+
+std::string Prefix() { return "faultline inject: "; }
+
+core::Result<std::vector<core::Rule>> LoadRules(const std::vector<std::string>& lines,
+                                                const std::string& file) {
+  std::vector<core::Rule> rules;
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) return core::MakeError("cannot read " + file + ": " + std::strerror(errno));
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = core::ParseRules(text.str());
+    if (!parsed) return core::MakeError(file + ":" + parsed.message().substr(5));
+    rules = std::move(*parsed);
+  }
+  for (const std::string& line : lines) {
+    auto rule = core::ParseRule(line);
+    if (!rule) return rule.error();
+    rules.push_back(std::move(*rule));
+  }
+  return rules;
+}
+
+std::string ExecutableDir() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : self.parent_path().string();
+}
+
+core::Result<std::string> FindLibrary(const std::string& given) {
+  std::vector<std::string> candidates;
+  if (!given.empty()) {
+    candidates.push_back(given);
+  } else if (const char* env = std::getenv("FAULTLINE_INJECT_LIB"); env != nullptr && *env) {
+    candidates.push_back(env);
+  } else {
+    const std::string dir = ExecutableDir();
+    candidates = {dir + "/libfaultline_inject.so", dir + "/../injector/libfaultline_inject.so",
+                  dir + "/../lib/faultline/libfaultline_inject.so"};
+  }
+  for (const std::string& candidate : candidates) {
+    std::error_code ec;
+    if (fs::is_regular_file(candidate, ec)) return fs::canonical(candidate, ec).string();
+  }
+  return core::MakeError("cannot find libfaultline_inject.so (looked at " + candidates.front() +
+                         (candidates.size() > 1 ? " and next to it" : "") +
+                         "); pass --lib PATH or set FAULTLINE_INJECT_LIB");
+}
+
+// The program execvp would run, for the checks below.
+std::string ResolveCommand(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return {};
+}
+
+// What LD_PRELOAD cannot reach: a statically linked ELF (no interpreter) or a Go program.
+std::string PreloadWarning(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  Elf64_Ehdr header{};
+  if (!in.read(reinterpret_cast<char*>(&header), sizeof header)) return {};
+  if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
+    return {};  // a script: its
+                // interpreter is dynamic
+  if (header.e_ident[EI_CLASS] != ELFCLASS64) return {};
+  bool dynamic = false;
+  for (int i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr program{};
+    in.seekg(static_cast<std::streamoff>(header.e_phoff + i * header.e_phentsize));
+    if (!in.read(reinterpret_cast<char*>(&program), sizeof program)) break;
+    dynamic = dynamic || program.p_type == PT_INTERP;
+  }
+  if (!dynamic) {
+    return path + " is statically linked: LD_PRELOAD cannot reach it, so no rule will apply";
+  }
+  // Go binaries (1.13 on) have a .go.buildinfo section and call the kernel directly.
+  in.clear();
+  in.seekg(0);
+  std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (contents.find(std::string_view(".go.buildinfo\0", 14)) != std::string::npos) {
+    return path +
+           " is a Go program: it makes system calls without libc, so most rules "
+           "will not apply (points and cgo calls still do)";
+  }
+  return {};
+}
+
+pid_t g_child = 0;
+
+void Forward(int signal) {
+  if (g_child > 0) ::kill(g_child, signal);
+}
+
+int RunUnderShim(InjectOptions& options) {
+  if (options.command.empty()) {
+    std::cerr << Prefix() << "no command: faultline inject [--rule RULE]... -- CMD [ARGS...]\n";
+    return kExitBadInput;
+  }
+  auto rules = LoadRules(options.rules, options.rules_file);
+  if (!rules) {
+    std::cerr << Prefix() << rules.message() << "\n";
+    return kExitBadInput;
+  }
+  std::uint64_t seed = 0;
+  if (options.seed.empty()) {
+    seed = core::RandomSeed();
+  } else {
+    auto [end, ec] =
+        std::from_chars(options.seed.data(), options.seed.data() + options.seed.size(), seed);
+    if (ec != std::errc() || end != options.seed.data() + options.seed.size()) {
+      std::cerr << Prefix() << "--seed must be a non-negative integer, got '" << options.seed
+                << "'\n";
+      return kExitBadInput;
+    }
+  }
+  auto library = FindLibrary(options.library);
+  if (!library) {
+    std::cerr << Prefix() << library.message() << "\n";
+    return kExitHarnessError;
+  }
+  const std::string program = ResolveCommand(options.command[0]);
+  if (program.empty()) {
+    std::cerr << Prefix() << "command not found: " << options.command[0] << "\n";
+    return kExitBadInput;
+  }
+  if (const std::string warning = PreloadWarning(program); !warning.empty()) {
+    std::cerr << Prefix() << "warning: " << warning << "\n";
+  }
+  auto table = ControlTable::Create(ControlTable::DefaultPath(), seed);
+  if (!table) {
+    std::cerr << Prefix() << table.message() << "\n";
+    return kExitHarnessError;
+  }
+  if (auto ok = table->Set(*rules); !ok) {
+    table->Unlink();
+    std::cerr << Prefix() << ok.message() << "\n";
+    return kExitBadInput;
+  }
+
+  std::string preload = *library;
+  if (const char* existing = std::getenv("LD_PRELOAD"); existing != nullptr && *existing) {
+    preload += std::string(":") + existing;
+  }
+  const pid_t parent = ::getpid();
+  std::vector<char*> argv;
+  for (std::string& arg : options.command) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  const pid_t child = ::fork();
+  if (child < 0) {
+    table->Unlink();
+    std::cerr << Prefix() << "fork: " << std::strerror(errno) << "\n";
+    return kExitHarnessError;
+  }
+  if (child == 0) {
+    // The program dies with its launcher, so nothing outlives a killed faultline.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(kExitHarnessError);
+    ::setenv("LD_PRELOAD", preload.c_str(), 1);
+    ::setenv("FAULTLINE_INJECT_TABLE", table->path().c_str(), 1);
+    ::execvp(argv[0], argv.data());
+    std::fprintf(stderr, "faultline inject: cannot run %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  g_child = child;
+  struct sigaction forward {};
+  forward.sa_handler = Forward;
+  ::sigemptyset(&forward.sa_mask);
+  forward.sa_flags = SA_RESTART;
+  for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(signal, &forward, nullptr);
+  if (!options.quiet) {
+    std::cerr << Prefix() << "pid " << child << ", seed " << seed << " (pass --seed " << seed
+              << " to repeat); change rules with: faultline inject set --target " << child
+              << " RULE" << std::endl;
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  table->Unlink();
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return kExitHarnessError;
+}
+
+core::Result<ControlTable> Target(const InjectOptions& options) {
+  if (options.target <= 0) return core::MakeError("--target PID is required");
+  return ControlTable::ForProcess(options.target);
+}
+
+int Set(InjectOptions& options) {
+  auto table = Target(options);
+  if (!table) {
+    std::cerr << Prefix() << table.message() << "\n";
+    return kExitBadInput;
+  }
+  auto rules = LoadRules(options.rules, options.rules_file);
+  if (!rules) {
+    std::cerr << Prefix() << rules.message() << "\n";
+    return kExitBadInput;
+  }
+  if (rules->empty()) {
+    std::cerr << Prefix() << "no rule given: faultline inject set --target PID RULE...\n";
+    return kExitBadInput;
+  }
+  if (auto ok = table->Set(*rules); !ok) {
+    std::cerr << Prefix() << ok.message() << "\n";
+    return kExitBadInput;
+  }
+  const inject::Status status = table->Read();
+  for (const inject::RuleStatus& rule : status.rules) std::cout << rule.text << "\n";
+  return kExitOk;
+}
+
+int Clear(InjectOptions& options) {
+  auto table = Target(options);
+  if (!table) {
+    std::cerr << Prefix() << table.message() << "\n";
+    return kExitBadInput;
+  }
+  auto removed = table->Clear(options.ids);
+  if (!removed) {
+    std::cerr << Prefix() << removed.message() << "\n";
+    return kExitBadInput;
+  }
+  std::cout << "cleared " << *removed << (*removed == 1 ? " rule" : " rules") << "\n";
+  return kExitOk;
+}
+
+int Release(InjectOptions& options) {
+  auto table = Target(options);
+  if (!table) {
+    std::cerr << Prefix() << table.message() << "\n";
+    return kExitBadInput;
+  }
+  core::Duration wait{0};
+  if (!options.wait.empty()) {
+    auto parsed = core::ParseDuration(options.wait);
+    if (!parsed) {
+      std::cerr << Prefix() << "--wait: " << parsed.message() << "\n";
+      return kExitBadInput;
+    }
+    wait = *parsed;
+  }
+  // With --wait, keep looking until a thread is parked there: a script can release "as soon
+  // as A is held" without racing it.
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  std::size_t released = table->Release(options.hold, options.all);
+  while (released == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    released = table->Release(options.hold, options.all);
+  }
+  if (released == 0) {
+    std::cerr << Prefix() << "nothing is held at " << options.hold << "\n";
+    return 1;
+  }
+  std::cout << "released " << released << (released == 1 ? " thread" : " threads") << " held at "
+            << options.hold << "\n";
+  return kExitOk;
+}
+
+int ShowStatus(InjectOptions& options) {
+  auto table = Target(options);
+  if (!table) {
+    std::cerr << Prefix() << table.message() << "\n";
+    return kExitBadInput;
+  }
+  const inject::Status status = table->Read();
+  if (options.prometheus) {
+    std::cout << inject::PrometheusText(status);
+    return kExitOk;
+  }
+  if (options.json) {
+    boost::json::object out;
+    out["seed"] = status.seed;
+    out["errors"] = status.errors;
+    boost::json::array rules;
+    for (const auto& rule : status.rules) {
+      rules.push_back({{"id", rule.id},
+                       {"rule", rule.text},
+                       {"hits", rule.hits},
+                       {"fires", rule.fires},
+                       {"expired", rule.expired}});
+    }
+    out["rules"] = std::move(rules);
+    boost::json::array held;
+    for (const auto& h : status.held) {
+      held.push_back({{"hold", h.hold},
+                      {"rule", h.rule},
+                      {"pid", h.pid},
+                      {"tid", h.tid},
+                      {"held_seconds", h.held_seconds}});
+    }
+    out["held"] = std::move(held);
+    boost::json::array calls;
+    for (const auto& c : status.calls) {
+      calls.push_back({{"call", c.call}, {"action", c.action}, {"count", c.count}});
+    }
+    out["calls"] = std::move(calls);
+    std::cout << boost::json::serialize(out) << "\n";
+    return kExitOk;
+  }
+  std::cout << "seed " << status.seed << "\n";
+  if (status.rules.empty()) std::cout << "no rules\n";
+  for (const auto& rule : status.rules) {
+    std::cout << rule.text << "    hits=" << rule.hits << " acted=" << rule.fires
+              << (rule.expired ? " (lease expired)" : "") << "\n";
+  }
+  for (const auto& h : status.held) {
+    std::cout << "held at " << h.hold << ": pid " << h.pid << " thread " << h.tid << " for "
+              << h.held_seconds << "s (rule " << h.rule << ")\n";
+  }
+  for (const auto& c : status.calls) {
+    std::cout << c.call << " " << c.action << " " << c.count << "\n";
+  }
+  if (status.errors != 0) {
+    std::cout << status.errors << " calls passed through on an internal error\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void SetupInjectCommand(CLI::App& app, InjectOptions& options, int& exit_code) {
+  CLI::App* inject = app.add_subcommand(
+      "inject",
+      "Run a program under the fault-injection shim (LD_PRELOAD), or change a running one's "
+      "rules");
+  inject->footer(
+      "Usage:\n"
+      "  faultline inject [--rule RULE]... [--rules FILE] [--seed N] -- CMD [ARGS...]\n"
+      "  faultline inject set|clear|release|status --target PID ...\n\n" +
+      std::string(kGrammar));
+  inject->add_option("--rule", options.rules, "A rule (repeatable)");
+  inject->add_option("--rules", options.rules_file, "A file of rules, one per line")
+      ->check(CLI::ExistingFile);
+  inject->add_option("--seed", options.seed,
+                     "Seed for every random choice (default: random, printed)");
+  inject->add_option("--lib", options.library,
+                     "The shim (default: $FAULTLINE_INJECT_LIB, or next to this executable)");
+  inject->add_flag("-q,--quiet", options.quiet, "Do not print the pid and seed on stderr");
+  inject->add_option("command", options.command, "The program and its arguments, after --");
+  inject->callback([inject, &options, &exit_code] {
+    if (inject->get_subcommands().empty()) exit_code = RunUnderShim(options);
+  });
+
+  auto target = [&](CLI::App* sub) {
+    sub->add_option("--target", options.target, "The pid of a program run by faultline inject")
+        ->required();
+  };
+  CLI::App* set = inject->add_subcommand("set",
+                                         "Add rules to a running program, or replace "
+                                         "those with the same id; effective at once");
+  target(set);
+  set->add_option("rule", options.rules, "Rules (each one quoted)");
+  set->add_option("--rules", options.rules_file, "A file of rules")->check(CLI::ExistingFile);
+  set->callback([&] { exit_code = Set(options); });
+
+  CLI::App* clear =
+      inject->add_subcommand("clear", "Remove rules by id (all without ids); held threads go on");
+  target(clear);
+  clear->add_option("id", options.ids, "Rule ids");
+  clear->callback([&] { exit_code = Clear(options); });
+
+  CLI::App* release =
+      inject->add_subcommand("release", "Let the oldest thread parked at a hold go on");
+  target(release);
+  release->add_option("hold", options.hold, "The hold's name")->required();
+  release->add_flag("--all", options.all, "Every thread parked there");
+  release->add_option("--wait", options.wait,
+                      "Wait up to this long (e.g. 5s) for a thread to be parked there");
+  release->callback([&] { exit_code = Release(options); });
+
+  CLI::App* status =
+      inject->add_subcommand("status", "Rules with hit counts, parked threads and counters");
+  target(status);
+  status->add_flag("--prometheus", options.prometheus, "Counters as Prometheus text");
+  status->add_flag("--json", options.json, "As JSON");
+  status->callback([&] { exit_code = ShowStatus(options); });
+}
+
+}  // namespace faultline::cli

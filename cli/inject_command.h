@@ -1,0 +1,31 @@
+#pragma once
+// `faultline inject`: run a program under libfaultline_inject.so with rules, and change the
+// rules of a running one (set, clear, release, status).
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace faultline::cli {
+
+struct InjectOptions {
+  std::vector<std::string> rules;  // --rule LINE (run) or positional RULE... (set)
+  std::string rules_file;
+  std::string seed;  // empty: random
+  std::string library;
+  bool quiet = false;
+  std::vector<std::string> command;  // after --
+  int target = 0;
+  std::vector<std::string> ids;  // clear
+  std::string hold;              // release
+  bool all = false;
+  std::string wait;  // release --wait DURATION
+  bool prometheus = false;
+  bool json = false;
+};
+
+void SetupInjectCommand(CLI::App& app, InjectOptions& options, int& exit_code);
+
+}  // namespace faultline::cli

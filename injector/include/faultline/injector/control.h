@@ -1,0 +1,100 @@
+#pragma once
+// Controlling libfaultline_inject.so from outside the process: the rule table a launched
+// program (and every process it forks or execs) reads, changed while it runs.
+//
+//   auto table = ControlTable::Create(ControlTable::DefaultPath(), seed);   // before launch
+//   table->Set(rules);                  // takes effect on the target's next matching call
+//   table->Release("h1", false);        // wakes the oldest thread parked at hold(h1)
+//   Status s = table->Read();           // rules with hit counts, parked threads, counters
+//
+// A running program's table is found from its pid (ControlTable::ForProcess): the shim maps
+// the table file, so /proc/PID/maps names it.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "faultline/core/result.h"
+#include "faultline/core/rule.h"
+
+namespace faultline::inject {
+
+struct Table;
+
+struct RuleStatus {
+  std::string id;
+  std::string text;         // canonical rule line
+  std::uint64_t hits = 0;   // calls that matched
+  std::uint64_t fires = 0;  // calls it acted on
+  bool expired = false;     // its lease ran out
+};
+
+struct HeldThread {
+  std::string hold;
+  std::string rule;
+  int pid = 0;
+  int tid = 0;
+  std::uint64_t order = 0;  // arrival order; releases go oldest first
+  double held_seconds = 0;  // how long it has waited
+};
+
+struct CallCount {
+  std::string call;    // "fsync", "point", ...
+  std::string action;  // "delay", "fail", "short", "hold", "skew", "error"
+  std::uint64_t count = 0;
+};
+
+struct Status {
+  std::uint64_t seed = 0;
+  std::vector<RuleStatus> rules;
+  std::vector<HeldThread> held;
+  std::vector<CallCount> calls;  // non-zero counts only
+  std::uint64_t errors = 0;      // calls passed through because of an internal failure
+};
+
+class ControlTable {
+ public:
+  // A fresh, unique file for a new table: $XDG_RUNTIME_DIR or /dev/shm.
+  static std::string DefaultPath();
+  // Creates the file (it must not exist) with an empty table.
+  static core::Result<ControlTable> Create(const std::string& path, std::uint64_t seed);
+  static core::Result<ControlTable> Open(const std::string& path);
+  // The table a running process under the shim uses, by its pid.
+  static core::Result<ControlTable> ForProcess(int pid);
+
+  ControlTable(ControlTable&& other) noexcept;
+  ControlTable& operator=(ControlTable&& other) noexcept;
+  ~ControlTable();
+
+  // Adds rules, or replaces those with the same id (their counters restart). Rules without
+  // an id are named r1, r2, ... (the first free). All or nothing.
+  core::Status Set(std::span<const core::Rule> rules);
+  // Removes the rules with these ids, or every rule; threads parked by a removed hold go on.
+  // Fails naming an id that is not there, removing nothing.
+  core::Result<std::size_t> Clear(std::span<const std::string> ids);
+  // Wakes the oldest thread parked at `hold` (all of them with `all`); returns how many.
+  std::size_t Release(const std::string& hold, bool all);
+  Status Read() const;
+
+  const std::string& path() const { return path_; }
+  std::uint64_t seed() const;
+  // Deletes the file; the mapping stays usable until destruction.
+  void Unlink();
+
+ private:
+  ControlTable(std::string path, int fd, Table* table)
+      : path_(std::move(path)), fd_(fd), table_(table) {}
+  core::Status Locked(const std::function<core::Status()>& change);
+
+  std::string path_;
+  int fd_ = -1;
+  Table* table_ = nullptr;
+};
+
+// The counters as Prometheus text exposition: faultline_inject_calls_total{call,action}.
+std::string PrometheusText(const Status& status);
+
+}  // namespace faultline::inject

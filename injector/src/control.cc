@@ -1,0 +1,278 @@
+#include "faultline/injector/control.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+#include "faultline/core/random.h"
+#include "table.h"
+
+namespace faultline::inject {
+namespace {
+
+std::int64_t Now(clockid_t clock) {
+  timespec ts{};
+  ::clock_gettime(clock, &ts);
+  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
+
+core::Error SystemError(const std::string& what) {
+  return core::MakeError(what + ": " + std::strerror(errno));
+}
+
+core::Result<Table*> Map(int fd, const std::string& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return SystemError("cannot stat " + path);
+  if (static_cast<std::size_t>(st.st_size) != sizeof(Table)) {
+    return core::MakeError(path + " is not a faultline rule table (or is from another version)");
+  }
+  void* memory = ::mmap(nullptr, sizeof(Table), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (memory == MAP_FAILED) return SystemError("cannot map " + path);
+  auto* table = static_cast<Table*>(memory);
+  if (!ValidTable(*table)) {
+    ::munmap(memory, sizeof(Table));
+    return core::MakeError(path + " is not a faultline rule table (or is from another version)");
+  }
+  return table;
+}
+
+// Holds whose thread's process has gone are freed, so they neither show nor take a release.
+void ForgetDeadHolders(Table& table) {
+  for (HoldSlot& slot : table.holds) {
+    if (slot.state.load(std::memory_order_acquire) != HoldSlot::kWaiting) continue;
+    if (::kill(static_cast<pid_t>(slot.pid), 0) != 0 && errno == ESRCH) {
+      std::uint32_t expected = HoldSlot::kWaiting;
+      slot.state.compare_exchange_strong(expected, HoldSlot::kFree);
+    }
+  }
+}
+
+}  // namespace
+
+std::string ControlTable::DefaultPath() {
+  const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+  std::string dir = runtime != nullptr && *runtime != '\0' ? runtime : "/dev/shm";
+  if (::access(dir.c_str(), W_OK) != 0) dir = "/tmp";
+  char suffix[17];
+  std::snprintf(suffix, sizeof suffix, "%016llx",
+                static_cast<unsigned long long>(core::RandomSeed()));
+  return dir + "/faultline-inject." + std::to_string(::getpid()) + "." + suffix;
+}
+
+core::Result<ControlTable> ControlTable::Create(const std::string& path, std::uint64_t seed) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return SystemError("cannot create " + path);
+  if (::ftruncate(fd, sizeof(Table)) != 0) {
+    const core::Error error = SystemError("cannot size " + path);
+    ::close(fd);
+    ::unlink(path.c_str());
+    return error;
+  }
+  void* memory = ::mmap(nullptr, sizeof(Table), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (memory == MAP_FAILED) {
+    const core::Error error = SystemError("cannot map " + path);
+    ::close(fd);
+    ::unlink(path.c_str());
+    return error;
+  }
+  auto* table = static_cast<Table*>(memory);
+  InitTable(*table, seed);
+  return ControlTable(path, fd, table);
+}
+
+core::Result<ControlTable> ControlTable::Open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return SystemError("cannot open " + path);
+  auto table = Map(fd, path);
+  if (!table) {
+    ::close(fd);
+    return table.error();
+  }
+  return ControlTable(path, fd, *table);
+}
+
+core::Result<ControlTable> ControlTable::ForProcess(int pid) {
+  const std::string maps = "/proc/" + std::to_string(pid) + "/maps";
+  std::ifstream in(maps);
+  if (!in) {
+    return core::MakeError("no process " + std::to_string(pid) + " (or its " + maps +
+                           " is not readable)");
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto at = line.find("/faultline-inject.");
+    if (at == std::string::npos) continue;
+    const auto start = line.rfind(' ', at);
+    std::string path = line.substr(start + 1);
+    if (path.ends_with(" (deleted)")) {
+      return core::MakeError("process " + std::to_string(pid) +
+                             "'s rule table was deleted; its launcher has ended");
+    }
+    return Open(path);
+  }
+  return core::MakeError("process " + std::to_string(pid) +
+                         " has no faultline rule table: start it with 'faultline inject -- "
+                         "CMD' (rules from FAULTLINE_INJECT_RULES alone cannot be changed)");
+}
+
+ControlTable::ControlTable(ControlTable&& other) noexcept
+    : path_(std::move(other.path_)), fd_(other.fd_), table_(other.table_) {
+  other.fd_ = -1;
+  other.table_ = nullptr;
+}
+
+ControlTable& ControlTable::operator=(ControlTable&& other) noexcept {
+  if (this != &other) {
+    this->~ControlTable();
+    new (this) ControlTable(std::move(other));
+  }
+  return *this;
+}
+
+ControlTable::~ControlTable() {
+  if (table_ != nullptr) ::munmap(table_, sizeof(Table));
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::uint64_t ControlTable::seed() const { return table_->seed; }
+
+void ControlTable::Unlink() { ::unlink(path_.c_str()); }
+
+core::Status ControlTable::Locked(const std::function<core::Status()>& change) {
+  // One writer at a time, across processes: the seqlock allows only one.
+  while (::flock(fd_, LOCK_EX) != 0) {
+    if (errno != EINTR) return SystemError("cannot lock " + path_);
+  }
+  core::Status result = change();
+  ::flock(fd_, LOCK_UN);
+  return result;
+}
+
+core::Status ControlTable::Set(std::span<const core::Rule> rules) {
+  return Locked([&]() -> core::Status {
+    std::set<std::string> taken;
+    for (std::uint32_t i = 0; i < table_->rule_count; ++i) taken.insert(table_->rules[i].id);
+    for (const core::Rule& rule : rules) {
+      if (!rule.id.empty()) taken.insert(rule.id);
+    }
+    std::vector<SlotRule> compiled;
+    int next = 1;
+    std::set<std::string> seen;
+    for (core::Rule rule : rules) {
+      if (rule.id.empty()) {
+        while (taken.count("r" + std::to_string(next)) != 0) ++next;
+        rule.id = "r" + std::to_string(next);
+        taken.insert(rule.id);
+      }
+      if (!seen.insert(rule.id).second) {
+        return core::MakeError("rule id '" + rule.id + "' is given twice");
+      }
+      auto slot = CompileRule(rule, table_->seed, Now(CLOCK_REALTIME), Now(CLOCK_MONOTONIC));
+      if (!slot) return slot.error();
+      compiled.push_back(*slot);
+    }
+    return InstallRules(*table_, compiled.data(), compiled.size());
+  });
+}
+
+core::Result<std::size_t> ControlTable::Clear(std::span<const std::string> ids) {
+  std::size_t removed = 0;
+  auto status = Locked([&]() -> core::Status {
+    std::vector<const char*> names;
+    for (const std::string& id : ids) {
+      bool present = false;
+      for (std::uint32_t i = 0; i < table_->rule_count; ++i) {
+        present = present || id == table_->rules[i].id;
+      }
+      if (!present) return core::MakeError("no rule '" + id + "'");
+      names.push_back(id.c_str());
+    }
+    removed = RemoveRules(*table_, names.data(), names.size());
+    return core::Ok();
+  });
+  if (!status) return status.error();
+  return removed;
+}
+
+std::size_t ControlTable::Release(const std::string& hold, bool all) {
+  ForgetDeadHolders(*table_);
+  return ReleaseHolds(*table_, hold.c_str(), all);
+}
+
+Status ControlTable::Read() const {
+  ForgetDeadHolders(*table_);
+  Status status;
+  status.seed = table_->seed;
+  status.errors = table_->errors.load(std::memory_order_relaxed);
+  const std::int64_t now_mono = Now(CLOCK_MONOTONIC);
+  const std::int64_t now_real = Now(CLOCK_REALTIME);
+  // A consistent copy of the rules: retry while a writer is busy.
+  while (true) {
+    const std::uint32_t before = table_->seq.load(std::memory_order_acquire);
+    if ((before & 1) != 0) continue;
+    status.rules.clear();
+    const std::uint32_t count = std::min<std::uint32_t>(table_->rule_count, kMaxRules);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const SlotRule& rule = table_->rules[i];
+      RuleStatus entry;
+      entry.id = std::string(rule.id, strnlen(rule.id, sizeof rule.id));
+      entry.text = std::string(rule.text, strnlen(rule.text, sizeof rule.text));
+      entry.hits = table_->counters[i].hits.load(std::memory_order_relaxed);
+      entry.fires = table_->counters[i].fires.load(std::memory_order_relaxed);
+      entry.expired = rule.expires_mono_ns != 0 && now_mono >= rule.expires_mono_ns;
+      status.rules.push_back(std::move(entry));
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (table_->seq.load(std::memory_order_relaxed) == before) break;
+  }
+  for (const HoldSlot& slot : table_->holds) {
+    if (slot.state.load(std::memory_order_acquire) != HoldSlot::kWaiting) continue;
+    HeldThread held;
+    held.hold = std::string(slot.name, strnlen(slot.name, sizeof slot.name));
+    held.rule = std::string(slot.rule, strnlen(slot.rule, sizeof slot.rule));
+    held.pid = static_cast<int>(slot.pid);
+    held.tid = static_cast<int>(slot.tid);
+    held.order = slot.ticket;
+    held.held_seconds = static_cast<double>(now_real - slot.since_ns) / 1e9;
+    status.held.push_back(std::move(held));
+  }
+  std::sort(status.held.begin(), status.held.end(),
+            [](const HeldThread& a, const HeldThread& b) { return a.order < b.order; });
+  for (int call = 0; call < kCallCount; ++call) {
+    for (int outcome = 0; outcome < kOutcomeCount; ++outcome) {
+      const std::uint64_t n = table_->outcomes[call][outcome].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      status.calls.push_back(CallCount{CallName(static_cast<Call>(call)),
+                                       OutcomeName(static_cast<Outcome>(outcome)), n});
+    }
+  }
+  return status;
+}
+
+std::string PrometheusText(const Status& status) {
+  prometheus::Registry registry;
+  auto& calls = prometheus::BuildCounter()
+                    .Name("faultline_inject_calls_total")
+                    .Help("Intercepted calls a rule acted on, by call and action")
+                    .Register(registry);
+  for (const CallCount& count : status.calls) {
+    calls.Add({{"call", count.call}, {"action", count.action}})
+        .Increment(static_cast<double>(count.count));
+  }
+  return prometheus::TextSerializer().Serialize(registry.Collect());
+}
+
+}  // namespace faultline::inject

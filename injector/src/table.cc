@@ -1,0 +1,219 @@
+#include "table.h"
+
+#include <arpa/inet.h>
+#include <linux/futex.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+
+#include "faultline/core/random.h"
+
+namespace faultline::inject {
+namespace {
+
+constexpr const char* kCallNames[kCallCount] = {
+    "connect",       "accept",       "send",   "sendto",    "sendmsg",         "recv",
+    "recvfrom",      "recvmsg",      "read",   "write",     "readv",           "writev",
+    "pread",         "pwrite",       "open",   "openat",    "creat",           "close",
+    "rename",        "renameat",     "unlink", "unlinkat",  "fsync",           "fdatasync",
+    "clock_gettime", "gettimeofday", "time",   "nanosleep", "clock_nanosleep", "point"};
+
+constexpr const char* kOutcomeNames[kOutcomeCount] = {"delay", "fail", "short",
+                                                      "hold",  "skew", "error"};
+
+template <std::size_t N>
+bool CopyText(char (&field)[N], const std::string& text) {
+  if (text.size() >= N) return false;
+  std::memcpy(field, text.data(), text.size());
+  field[text.size()] = '\0';
+  return true;
+}
+
+void BeginWrite(Table& table) {
+  table.seq.fetch_add(1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+}
+
+void EndWrite(Table& table) {
+  std::uint64_t armed = 0;
+  for (std::uint32_t i = 0; i < table.rule_count; ++i) armed |= table.rules[i].calls;
+  table.armed.store(armed, std::memory_order_relaxed);
+  table.seq.fetch_add(1, std::memory_order_release);
+}
+
+void Wake(std::atomic<std::uint32_t>& word) {
+  // Shared (not FUTEX_PRIVATE): the waiter may be another process mapping the same file.
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, INT_MAX, nullptr,
+            nullptr, 0);
+}
+
+}  // namespace
+
+const char* CallName(Call call) { return call < kCallCount ? kCallNames[call] : "?"; }
+const char* OutcomeName(Outcome outcome) {
+  return outcome < kOutcomeCount ? kOutcomeNames[outcome] : "?";
+}
+
+void InitTable(Table& table, std::uint64_t seed) {
+  table.magic = kTableMagic;
+  table.version = kTableVersion;
+  table.size = sizeof(Table);
+  table.seed = seed;
+}
+
+bool ValidTable(const Table& table) {
+  return table.magic == kTableMagic && table.version == kTableVersion &&
+         table.size == sizeof(Table);
+}
+
+core::Result<SlotRule> CompileRule(const core::Rule& rule, std::uint64_t seed,
+                                   std::int64_t now_realtime_ns, std::int64_t now_mono_ns) {
+  SlotRule slot{};
+  const std::string text = core::FormatRule(rule);
+  if (rule.id.empty()) return core::MakeError("rule '" + text + "' has no id");
+  if (!CopyText(slot.id, rule.id))
+    return core::MakeError("rule id '" + rule.id + "' is too long (at most 31 characters)");
+  if (!CopyText(slot.text, text)) {
+    return core::MakeError("rule '" + text + "' is too long for the table (at most " +
+                           std::to_string(kRuleTextSize - 1) + " characters)");
+  }
+  if (!CopyText(slot.point, rule.point))
+    return core::MakeError("point name '" + rule.point + "' is too long (at most 63 characters)");
+  if (!CopyText(slot.path, rule.path))
+    return core::MakeError("path glob '" + rule.path + "' is too long (at most 127 characters)");
+  if (!CopyText(slot.thread, rule.thread))
+    return core::MakeError("thread glob '" + rule.thread + "' is too long (at most 15 characters)");
+  if (!CopyText(slot.hold, rule.action.hold))
+    return core::MakeError("hold name '" + rule.action.hold +
+                           "' is too long (at most 47 characters)");
+
+  if (rule.point.empty()) {
+    const auto known = core::KnownCalls();
+    for (const std::string& call : rule.calls) {
+      for (std::size_t i = 0; i < known.size(); ++i) {
+        if (known[i] == call) slot.calls |= std::uint64_t{1} << i;
+      }
+    }
+  } else {
+    slot.calls = std::uint64_t{1} << kPoint;
+  }
+  if (!rule.peer_address.empty()) {
+    if (::inet_pton(AF_INET, rule.peer_address.c_str(), slot.peer_address) == 1) {
+      slot.peer_family = AF_INET;
+    } else if (::inet_pton(AF_INET6, rule.peer_address.c_str(), slot.peer_address) == 1) {
+      slot.peer_family = AF_INET6;
+    } else {
+      return core::MakeError("peer address '" + rule.peer_address + "' is not an IP address");
+    }
+  }
+  slot.peer_port = rule.peer_port;
+  slot.fd_kind = static_cast<std::uint8_t>(rule.fd);
+  slot.clock = static_cast<std::uint8_t>(rule.clock);
+  slot.action = static_cast<std::uint8_t>(rule.action.kind);
+  slot.dist_kind = static_cast<std::uint8_t>(rule.action.delay.kind());
+  slot.dist_a_ns = rule.action.delay.a().count();
+  slot.dist_b_ns = rule.action.delay.b().count();
+  slot.error = rule.action.error;
+  slot.short_bytes = rule.action.short_bytes;
+  slot.skew_offset_ns = rule.action.skew_offset.count();
+  slot.skew_rate = rule.action.skew_rate;
+  slot.skew_since_ns = now_realtime_ns;
+  slot.skew_since_mono_ns = now_mono_ns;
+  slot.ppm = rule.probability.ppm();
+  slot.after = rule.after;
+  slot.times = rule.times;
+  slot.expires_mono_ns = rule.lease ? now_mono_ns + rule.lease->count() : 0;
+  slot.timeout_ns = rule.timeout.count();
+  slot.stream = core::DeriveSeed(seed, {"inject", rule.id});
+  return slot;
+}
+
+core::Status InstallRules(Table& table, const SlotRule* rules, std::size_t count) {
+  std::size_t added = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    bool found = false;
+    for (std::uint32_t j = 0; j < table.rule_count; ++j) {
+      found = found || std::strcmp(table.rules[j].id, rules[i].id) == 0;
+    }
+    if (!found) ++added;
+  }
+  if (table.rule_count + added > kMaxRules) {
+    return core::MakeError("too many rules: a process takes at most " + std::to_string(kMaxRules));
+  }
+  BeginWrite(table);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::uint32_t at = 0;
+    while (at < table.rule_count && std::strcmp(table.rules[at].id, rules[i].id) != 0) ++at;
+    if (at == table.rule_count) ++table.rule_count;
+    table.rules[at] = rules[i];
+    table.counters[at].hits.store(0, std::memory_order_relaxed);
+    table.counters[at].fires.store(0, std::memory_order_relaxed);
+  }
+  EndWrite(table);
+  return core::Ok();
+}
+
+std::size_t RemoveRules(Table& table, const char* const* ids, std::size_t count) {
+  BeginWrite(table);
+  std::uint32_t kept = 0;
+  std::size_t removed = 0;
+  for (std::uint32_t i = 0; i < table.rule_count; ++i) {
+    bool remove = count == 0;
+    for (std::size_t k = 0; k < count && !remove; ++k) {
+      remove = std::strcmp(table.rules[i].id, ids[k]) == 0;
+    }
+    if (remove) {
+      ++removed;
+      continue;
+    }
+    if (kept != i) {
+      table.rules[kept] = table.rules[i];
+      table.counters[kept].hits.store(table.counters[i].hits.load(std::memory_order_relaxed),
+                                      std::memory_order_relaxed);
+      table.counters[kept].fires.store(table.counters[i].fires.load(std::memory_order_relaxed),
+                                       std::memory_order_relaxed);
+    }
+    ++kept;
+  }
+  table.rule_count = kept;
+  EndWrite(table);
+  // A removed hold lets its threads go, as a removed hold toxic does.
+  for (HoldSlot& slot : table.holds) {
+    if (slot.state.load(std::memory_order_acquire) != HoldSlot::kWaiting) continue;
+    bool listed = false;
+    for (std::uint32_t i = 0; i < table.rule_count && !listed; ++i) {
+      listed = std::strcmp(table.rules[i].id, slot.rule) == 0;
+    }
+    std::uint32_t expected = HoldSlot::kWaiting;
+    if (!listed && slot.state.compare_exchange_strong(expected, HoldSlot::kReleased,
+                                                      std::memory_order_acq_rel)) {
+      Wake(slot.state);
+    }
+  }
+  return removed;
+}
+
+std::size_t ReleaseHolds(Table& table, const char* hold, bool all) {
+  std::size_t released = 0;
+  while (true) {
+    HoldSlot* oldest = nullptr;
+    for (HoldSlot& slot : table.holds) {
+      if (slot.state.load(std::memory_order_acquire) != HoldSlot::kWaiting) continue;
+      if (hold != nullptr && std::strcmp(slot.name, hold) != 0) continue;
+      if (oldest == nullptr || slot.ticket < oldest->ticket) oldest = &slot;
+    }
+    if (oldest == nullptr) return released;
+    std::uint32_t expected = HoldSlot::kWaiting;
+    if (oldest->state.compare_exchange_strong(expected, HoldSlot::kReleased,
+                                              std::memory_order_acq_rel)) {
+      Wake(oldest->state);
+      ++released;
+      if (!all) return released;
+    }
+  }
+}
+
+}  // namespace faultline::inject
