@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string_view>
+
 #include "ctl_command.h"
 #include "inject_command.h"
 #include "proxy_command.h"
@@ -20,6 +22,16 @@ int Main(int argc, const char* const* argv) {
   SetupProxyCommand(app, proxy_options, exit_code);
   SetupCtlCommand(app, ctl_options, exit_code);
   SetupInjectCommand(app, inject_options, exit_code);
+  // `faultline inject [OPTIONS] -- CMD ARGS...`: the program's own arguments are never
+  // options of ours, whatever they look like.
+  if (argc > 2 && std::string_view(argv[1]) == "inject") {
+    for (int i = 2; i < argc; ++i) {
+      if (std::string_view(argv[i]) != "--") continue;
+      inject_options.command.assign(argv + i + 1, argv + argc);
+      argc = i;
+      break;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

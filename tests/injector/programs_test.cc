@@ -1,0 +1,254 @@
+// Real programs under `faultline inject`: what each rule does to them is what a user sees.
+
+#include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/run.h"
+
+using faultline::testing::Background;
+using faultline::testing::RunProgram;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kFaultline = FAULTLINE_BIN;
+
+std::vector<std::string> Inject(std::vector<std::string> rules, std::vector<std::string> command,
+                                bool quiet = true) {
+  std::vector<std::string> argv = {kFaultline, "inject"};
+  if (quiet) argv.push_back("-q");
+  for (const std::string& rule : rules) {
+    argv.push_back("--rule");
+    argv.push_back(rule);
+  }
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  return argv;
+}
+
+long long NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::vector<long long> Numbers(const std::string& text) {
+  std::vector<long long> out;
+  std::istringstream in(text);
+  std::string word;
+  while (in >> word) {
+    if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0]))) {
+      out.push_back(std::stoll(word));
+    }
+  }
+  return out;
+}
+
+// The pid of the program a non-quiet `faultline inject` launched, from its first line.
+int LaunchedPid(Background& launcher) {
+  REQUIRE(launcher.WaitForOutput("faultline inject: pid ", 10s));
+  std::smatch match;
+  const std::string output = launcher.Output();
+  REQUIRE(std::regex_search(output, match, std::regex("faultline inject: pid ([0-9]+)")));
+  return std::stoi(match[1]);
+}
+
+struct TempDir {
+  TempDir() {
+    char pattern[] = "/tmp/faultline-programs.XXXXXX";
+    path = ::mkdtemp(pattern);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string path;
+};
+
+}  // namespace
+
+TEST_CASE("date shows a +1h skew, and the skew changes while a program runs",
+          "[injector][programs][clock]") {
+  const auto skewed =
+      RunProgram(Inject({"clock_gettime,gettimeofday,time -> skew(+1h)"}, {"date", "+%s"}));
+  REQUIRE(skewed.exit_code == 0);
+  CHECK(std::abs(std::stoll(skewed.out) - NowSeconds() - 3600) <= 60);
+  const auto plain = RunProgram(Inject({}, {"date", "+%s"}));
+  CHECK(std::abs(std::stoll(plain.out) - NowSeconds()) <= 60);
+
+  // A running program: no rule at first, then one set from outside.
+  Background program(Inject({},
+                            {"python3", "-c",
+                             "import time\n"
+                             "for _ in range(2000):\n"
+                             "    print(int(time.time()), flush=True)\n"
+                             "    time.sleep(0.005)\n"},
+                            /*quiet=*/false));
+  const int pid = LaunchedPid(program);
+  const long long start = NowSeconds();
+  REQUIRE(program.WaitForOutput(std::to_string(start).substr(0, 6), 10s));
+  const auto set = RunProgram({kFaultline, "inject", "set", "--target", std::to_string(pid),
+                               "clock_gettime,gettimeofday,time -> skew(+1h)"});
+  INFO(set.err);
+  REQUIRE(set.exit_code == 0);
+  CHECK_THAT(set.out, Catch::Contains("rule r1: clock_gettime,gettimeofday,time -> skew(+1h)"));
+  // Lines an hour ahead appear: look for the first digits of start + 3600.
+  CHECK(program.WaitForOutput(std::to_string(start + 3600).substr(0, 7), 10s));
+  const auto status =
+      RunProgram({kFaultline, "inject", "status", "--target", std::to_string(pid), "--prometheus"});
+  CHECK_THAT(
+      status.out,
+      Catch::Contains(R"(faultline_inject_calls_total{action="skew",call="clock_gettime"})"));
+}
+
+TEST_CASE("an fsync delay of 50 ms is what the program measures", "[injector][programs]") {
+  TempDir dir;
+  const std::string script =
+      "import os, time\n"
+      "fd = os.open('" +
+      dir.path +
+      "/f', os.O_WRONLY | os.O_CREAT)\n"
+      "t = time.monotonic(); os.fsync(fd); print(time.monotonic() - t)\n";
+  const auto delayed = RunProgram(Inject({"fsync -> delay(50ms)"}, {"python3", "-c", script}));
+  REQUIRE(delayed.exit_code == 0);
+  const double seconds = std::stod(delayed.out);
+  CHECK(seconds >= 0.050);
+  CHECK(seconds < 2.0);  // generous: the host is shared
+}
+
+TEST_CASE("curl sees a refused connect; http.server under the shim serves it otherwise",
+          "[injector][programs][net]") {
+  TempDir dir;
+  // The server itself runs under the shim with no rule; each accept is delayed by 200 ms.
+  Background server(Inject(
+      {"accept -> delay(200ms)"},
+      {"python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir.path}));
+  REQUIRE(server.WaitForOutput("Serving HTTP on", 10s));
+  std::smatch match;
+  const std::string banner = server.Output();
+  REQUIRE(std::regex_search(banner, match, std::regex("port ([0-9]+)")));
+  const std::string port = match[1];
+  const std::string url = "http://127.0.0.1:" + port + "/";
+
+  const auto start = std::chrono::steady_clock::now();
+  const auto ok =
+      RunProgram(Inject({}, {"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", url}));
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out == "200");
+  CHECK(took >= 200ms);
+
+  const auto refused = RunProgram(Inject({"connect port=" + port + " -> fail(ECONNREFUSED)"},
+                                         {"curl", "-sS", "-o", "/dev/null", url}));
+  CHECK(refused.exit_code == 7);  // curl: couldn't connect
+  CHECK_THAT(refused.err, Catch::Contains("onnect"));
+}
+
+TEST_CASE("a thread held at a named point goes on when released from the CLI",
+          "[injector][programs][hold]") {
+  TempDir dir;
+  Background probe(Inject({"point:probe -> hold(h1)"}, {CALL_PROBE, "faultline_point", dir.path},
+                          /*quiet=*/false));
+  const int pid = LaunchedPid(probe);
+  const auto released = RunProgram(
+      {kFaultline, "inject", "release", "--target", std::to_string(pid), "h1", "--wait", "10s"});
+  INFO(released.err);
+  CHECK(released.exit_code == 0);
+  CHECK(released.out == "released 1 thread held at h1\n");
+  CHECK(probe.Wait(10s) == 0);
+  CHECK_THAT(probe.Output(), Catch::Contains("ok 0"));
+
+  // Nothing held there any more: release says so.
+  Background idle(Inject({}, {"sleep", "5"}, /*quiet=*/false));
+  const auto nothing = RunProgram(
+      {kFaultline, "inject", "release", "--target", std::to_string(LaunchedPid(idle)), "h1"});
+  CHECK(nothing.exit_code == 1);
+  CHECK_THAT(nothing.err, Catch::Contains("nothing is held at h1"));
+}
+
+TEST_CASE("a hold lets go by itself at its timeout", "[injector][programs][hold]") {
+  TempDir dir;
+  const auto start = std::chrono::steady_clock::now();
+  const auto ran = RunProgram(
+      Inject({"point:probe -> hold(h1) timeout=300ms"}, {CALL_PROBE, "faultline_point", dir.path}));
+  CHECK(ran.out == "ok 0\n");
+  CHECK(std::chrono::steady_clock::now() - start >= 300ms);
+}
+
+TEST_CASE("without the shim a named point is a no-op", "[injector][programs][hold]") {
+  TempDir dir;
+  const auto ran = RunProgram({CALL_PROBE, "faultline_point", dir.path});
+  CHECK(ran.exit_code == 0);
+  CHECK(ran.out == "ok 0\n");
+}
+
+TEST_CASE(
+    "rules reach programs exec'd and spawned with an empty environment by a "
+    "multithreaded program",
+    "[injector][programs][exec]") {
+  const auto ran =
+      RunProgram(Inject({"clock_gettime,gettimeofday,time -> skew(+1h)"}, {FORK_EXEC_PROBE}));
+  REQUIRE(ran.exit_code == 0);
+  const std::vector<long long> times = Numbers(ran.out);
+  REQUIRE(times.size() == 2);
+  for (long long t : times) CHECK(std::abs(t - NowSeconds() - 3600) <= 60);
+}
+
+TEST_CASE("sqlite3, sort and cp meet their faults", "[injector][programs][files]") {
+  TempDir dir;
+  const std::string db = dir.path + "/t.db";
+  const std::string sql = "create table t(x); insert into t values(1); select count(*) from t;";
+  const auto plain = RunProgram(Inject({}, {"sqlite3", db, sql}));
+  CHECK(plain.exit_code == 0);
+  CHECK(plain.out == "1\n");
+  const auto failing =
+      RunProgram(Inject({"fsync,fdatasync -> fail(EIO)"}, {"sqlite3", dir.path + "/u.db", sql}));
+  CHECK(failing.exit_code != 0);
+  CHECK_THAT(failing.err, Catch::Contains("disk I/O error"));
+
+  const std::string input = dir.path + "/input.txt";
+  REQUIRE(RunProgram({"sh", "-c", "printf 'b\\na\\n' > " + input}).exit_code == 0);
+  CHECK(RunProgram(Inject({}, {"sort", input})).out == "a\nb\n");
+  const auto denied = RunProgram(Inject({"open path=*input.txt -> fail(EACCES)"}, {"sort", input}));
+  CHECK(denied.exit_code != 0);
+  CHECK_THAT(denied.err, Catch::Contains("Permission denied"));
+
+  const std::string copy = dir.path + "/copy.txt";
+  CHECK(RunProgram(Inject({}, {"cp", input, copy})).exit_code == 0);
+  CHECK(std::filesystem::file_size(copy) == 4);
+  const auto refused = RunProgram(
+      Inject({"open,openat path=*input.txt -> fail(EACCES)"}, {"cp", input, dir.path + "/c2"}));
+  CHECK(refused.exit_code != 0);
+  CHECK_THAT(refused.err, Catch::Contains("Permission denied"));
+}
+
+TEST_CASE("faultline inject rejects bad input with exit code 2 and says why",
+          "[injector][programs][cli]") {
+  const auto bad_rule = RunProgram(Inject({"fsync -> dealy(1ms)"}, {"true"}));
+  CHECK(bad_rule.exit_code == 2);
+  CHECK_THAT(bad_rule.err, Catch::Contains("did you mean delay?"));
+  const auto missing = RunProgram(Inject({}, {"no-such-command-here"}));
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.err, Catch::Contains("command not found"));
+  const auto no_target = RunProgram({kFaultline, "inject", "status", "--target", "999999999"});
+  CHECK(no_target.exit_code == 2);
+  const auto not_injected =
+      RunProgram({kFaultline, "inject", "status", "--target", std::to_string(::getpid())});
+  CHECK(not_injected.exit_code == 2);
+  CHECK_THAT(not_injected.err, Catch::Contains("has no faultline rule table"));
+}
+
+TEST_CASE("the program's exit status comes back through faultline inject",
+          "[injector][programs][cli]") {
+  CHECK(RunProgram(Inject({}, {"sh", "-c", "exit 7"})).exit_code == 7);
+  CHECK(RunProgram(Inject({}, {"sh", "-c", "kill -TERM $$"})).exit_code == 128 + 15);
+}
