@@ -2,14 +2,24 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <string_view>
 
 #include "ctl_command.h"
+#include "faultline/core/random.h"
 #include "inject_command.h"
 #include "proxy_command.h"
 #include "version.h"
 
 namespace faultline::cli {
+
+std::optional<std::uint64_t> SeedFromOption(std::string_view text) {
+  if (text.empty()) return core::RandomSeed();
+  std::uint64_t seed = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return seed;
+}
 
 int Main(int argc, const char* const* argv) {
   CLI::App app{"faultline: chaos and timing fault injection for real services", "faultline"};

@@ -11,7 +11,6 @@
 #include <boost/json.hpp>
 
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -22,7 +21,6 @@
 
 #include "app.h"
 #include "faultline/core/duration.h"
-#include "faultline/core/random.h"
 #include "faultline/core/rule.h"
 #include "faultline/injector/control.h"
 
@@ -156,18 +154,13 @@ int RunUnderShim(InjectOptions& options) {
     std::cerr << Prefix() << rules.message() << "\n";
     return kExitBadInput;
   }
-  std::uint64_t seed = 0;
-  if (options.seed.empty()) {
-    seed = core::RandomSeed();
-  } else {
-    auto [end, ec] =
-        std::from_chars(options.seed.data(), options.seed.data() + options.seed.size(), seed);
-    if (ec != std::errc() || end != options.seed.data() + options.seed.size()) {
-      std::cerr << Prefix() << "--seed must be a non-negative integer, got '" << options.seed
-                << "'\n";
-      return kExitBadInput;
-    }
+  const std::optional<std::uint64_t> seed_option = SeedFromOption(options.seed);
+  if (!seed_option) {
+    std::cerr << Prefix() << "--seed must be a non-negative integer, got '" << options.seed
+              << "'\n";
+    return kExitBadInput;
   }
+  const std::uint64_t seed = *seed_option;
   auto library = FindLibrary(options.library);
   if (!library) {
     std::cerr << Prefix() << library.message() << "\n";

@@ -4,13 +4,11 @@
 #include <signal.h>
 #include <sys/resource.h>
 
-#include <charconv>
 #include <iostream>
 
 #include "app.h"
 #include "config_file.h"
 #include "faultline/core/duration.h"
-#include "faultline/core/random.h"
 #include "faultline/proxy/api.h"
 #include "faultline/proxy/http_server.h"
 #include "faultline/proxy/server.h"
@@ -78,18 +76,13 @@ class StopSignals {
 }  // namespace
 
 int RunProxy(const ProxyOptions& options) {
-  std::uint64_t seed = 0;
-  if (options.seed.empty()) {
-    seed = core::RandomSeed();
-  } else {
-    auto [end, ec] =
-        std::from_chars(options.seed.data(), options.seed.data() + options.seed.size(), seed);
-    if (ec != std::errc() || end != options.seed.data() + options.seed.size()) {
-      std::cerr << "faultline proxy: --seed must be a non-negative integer, got '" << options.seed
-                << "'\n";
-      return kExitBadInput;
-    }
+  const std::optional<std::uint64_t> seed_option = SeedFromOption(options.seed);
+  if (!seed_option) {
+    std::cerr << "faultline proxy: --seed must be a non-negative integer, got '" << options.seed
+              << "'\n";
+    return kExitBadInput;
   }
+  const std::uint64_t seed = *seed_option;
   std::vector<proxy::ProxyState> initial;
   if (!options.config.empty()) {
     auto proxies = LoadProxyConfig(options.config);
