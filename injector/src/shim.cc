@@ -455,6 +455,13 @@ Verdict Slow(const CallInfo& info) {
   return verdict;
 }
 
+// The slow path for a call whose only fact is its descriptor.
+Verdict SlowOnFd(Call call, int fd) {
+  CallInfo info{call};
+  info.fd = fd;
+  return Slow(info);
+}
+
 template <typename T>
 T Failed(const Verdict& verdict, T value = static_cast<T>(-1)) {
   errno = verdict.error;
@@ -484,6 +491,25 @@ int LimitIov(const iovec* iov, int count, std::uint64_t limit, iovec* out, int c
   return n;
 }
 constexpr int kIovCopy = 64;
+
+// readv and writev after the fast path: failed, or with at most the rule's bytes.
+template <typename Real>
+ssize_t VectorCall(Call call, Real real, int fd, const iovec* iov, int count) {
+  const Verdict v = SlowOnFd(call, fd);
+  if (v.fail) return Failed<ssize_t>(v);
+  if (v.limit == UINT64_MAX || iov == nullptr || count <= 0) return real(fd, iov, count);
+  iovec shorter[kIovCopy];
+  return real(fd, shorter, LimitIov(iov, count, v.limit, shorter, kIovCopy));
+}
+
+// A copy of a message header whose buffers (copied into `iov`) hold at most `limit` bytes.
+msghdr Shortened(const msghdr& message, std::uint64_t limit, iovec (&iov)[kIovCopy]) {
+  msghdr shorter = message;
+  shorter.msg_iov = iov;
+  shorter.msg_iovlen = static_cast<std::size_t>(
+      LimitIov(message.msg_iov, static_cast<int>(message.msg_iovlen), limit, iov, kIovCopy));
+  return shorter;
+}
 
 // ---------------------------------------------------------------------------------------
 // Exec and spawn: the environment carries the shim over.
@@ -665,9 +691,7 @@ FL_EXPORT int connect(int fd, const sockaddr* address, socklen_t length) {
 FL_EXPORT int accept(int fd, sockaddr* address, socklen_t* length) {
   auto real = FL_REAL(accept);
   FL_PASS_IF_DISARMED(kAccept, real, fd, address, length);
-  CallInfo info{kAccept};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kAccept, fd);
   if (v.fail) return Failed<int>(v);
   return real(fd, address, length);
 }
@@ -675,9 +699,7 @@ FL_EXPORT int accept(int fd, sockaddr* address, socklen_t* length) {
 FL_EXPORT int accept4(int fd, sockaddr* address, socklen_t* length, int flags) {
   auto real = FL_REAL(accept4);
   FL_PASS_IF_DISARMED(kAccept, real, fd, address, length, flags);
-  CallInfo info{kAccept};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kAccept, fd);
   if (v.fail) return Failed<int>(v);
   return real(fd, address, length, flags);
 }
@@ -685,9 +707,7 @@ FL_EXPORT int accept4(int fd, sockaddr* address, socklen_t* length, int flags) {
 FL_EXPORT ssize_t send(int fd, const void* data, size_t size, int flags) {
   auto real = FL_REAL(send);
   FL_PASS_IF_DISARMED(kSend, real, fd, data, size, flags);
-  CallInfo info{kSend};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kSend, fd);
   if (v.fail) return Failed<ssize_t>(v);
   return real(fd, data, Limit(size, v), flags);
 }
@@ -718,19 +738,14 @@ FL_EXPORT ssize_t sendmsg(int fd, const msghdr* message, int flags) {
   if (v.fail) return Failed<ssize_t>(v);
   if (v.limit == UINT64_MAX || message == nullptr) return real(fd, message, flags);
   iovec iov[kIovCopy];
-  msghdr shorter = *message;
-  shorter.msg_iov = iov;
-  shorter.msg_iovlen = static_cast<std::size_t>(
-      LimitIov(message->msg_iov, static_cast<int>(message->msg_iovlen), v.limit, iov, kIovCopy));
+  const msghdr shorter = Shortened(*message, v.limit, iov);
   return real(fd, &shorter, flags);
 }
 
 FL_EXPORT ssize_t recv(int fd, void* buffer, size_t size, int flags) {
   auto real = FL_REAL(recv);
   FL_PASS_IF_DISARMED(kRecv, real, fd, buffer, size, flags);
-  CallInfo info{kRecv};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kRecv, fd);
   if (v.fail) return Failed<ssize_t>(v);
   return real(fd, buffer, Limit(size, v), flags);
 }
@@ -740,9 +755,7 @@ FL_EXPORT ssize_t __recv_chk(int fd, void* buffer, size_t size, size_t buffer_si
   static Fn slot = nullptr;
   auto real = RealNamed(&slot, "__recv_chk");
   FL_PASS_IF_DISARMED(kRecv, real, fd, buffer, size, buffer_size, flags);
-  CallInfo info{kRecv};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kRecv, fd);
   if (v.fail) return Failed<ssize_t>(v);
   return real(fd, buffer, Limit(size, v), buffer_size, flags);
 }
@@ -751,9 +764,7 @@ FL_EXPORT ssize_t recvfrom(int fd, void* buffer, size_t size, int flags, sockadd
                            socklen_t* from_length) {
   auto real = FL_REAL(recvfrom);
   FL_PASS_IF_DISARMED(kRecvfrom, real, fd, buffer, size, flags, from, from_length);
-  CallInfo info{kRecvfrom};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kRecvfrom, fd);
   if (v.fail) return Failed<ssize_t>(v);
   return real(fd, buffer, Limit(size, v), flags, from, from_length);
 }
@@ -764,9 +775,7 @@ FL_EXPORT ssize_t __recvfrom_chk(int fd, void* buffer, size_t size, size_t buffe
   static Fn slot = nullptr;
   auto real = RealNamed(&slot, "__recvfrom_chk");
   FL_PASS_IF_DISARMED(kRecvfrom, real, fd, buffer, size, buffer_size, flags, from, from_length);
-  CallInfo info{kRecvfrom};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kRecvfrom, fd);
   if (v.fail) return Failed<ssize_t>(v);
   return real(fd, buffer, Limit(size, v), buffer_size, flags, from, from_length);
 }
@@ -774,16 +783,11 @@ FL_EXPORT ssize_t __recvfrom_chk(int fd, void* buffer, size_t size, size_t buffe
 FL_EXPORT ssize_t recvmsg(int fd, msghdr* message, int flags) {
   auto real = FL_REAL(recvmsg);
   FL_PASS_IF_DISARMED(kRecvmsg, real, fd, message, flags);
-  CallInfo info{kRecvmsg};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kRecvmsg, fd);
   if (v.fail) return Failed<ssize_t>(v);
   if (v.limit == UINT64_MAX || message == nullptr) return real(fd, message, flags);
   iovec iov[kIovCopy];
-  msghdr shorter = *message;
-  shorter.msg_iov = iov;
-  shorter.msg_iovlen = static_cast<std::size_t>(
-      LimitIov(message->msg_iov, static_cast<int>(message->msg_iovlen), v.limit, iov, kIovCopy));
+  msghdr shorter = Shortened(*message, v.limit, iov);
   const ssize_t n = real(fd, &shorter, flags);
   // What the kernel reports back goes to the caller's header.
   message->msg_namelen = shorter.msg_namelen;
@@ -797,9 +801,7 @@ FL_EXPORT ssize_t recvmsg(int fd, msghdr* message, int flags) {
 FL_EXPORT ssize_t read(int fd, void* buffer, size_t size) {
   auto real = FL_REAL(read);
   FL_PASS_IF_DISARMED(kRead, real, fd, buffer, size);
-  CallInfo info{kRead};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kRead, fd);
   if (v.fail) return Failed<ssize_t>(v);
   return real(fd, buffer, Limit(size, v));
 }
@@ -809,9 +811,7 @@ FL_EXPORT ssize_t __read_chk(int fd, void* buffer, size_t size, size_t buffer_si
   static Fn slot = nullptr;
   auto real = RealNamed(&slot, "__read_chk");
   FL_PASS_IF_DISARMED(kRead, real, fd, buffer, size, buffer_size);
-  CallInfo info{kRead};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kRead, fd);
   if (v.fail) return Failed<ssize_t>(v);
   return real(fd, buffer, Limit(size, v), buffer_size);
 }
@@ -819,9 +819,7 @@ FL_EXPORT ssize_t __read_chk(int fd, void* buffer, size_t size, size_t buffer_si
 FL_EXPORT ssize_t write(int fd, const void* data, size_t size) {
   auto real = FL_REAL(write);
   FL_PASS_IF_DISARMED(kWrite, real, fd, data, size);
-  CallInfo info{kWrite};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kWrite, fd);
   if (v.fail) return Failed<ssize_t>(v);
   return real(fd, data, Limit(size, v));
 }
@@ -829,25 +827,13 @@ FL_EXPORT ssize_t write(int fd, const void* data, size_t size) {
 FL_EXPORT ssize_t readv(int fd, const iovec* iov, int count) {
   auto real = FL_REAL(readv);
   FL_PASS_IF_DISARMED(kReadv, real, fd, iov, count);
-  CallInfo info{kReadv};
-  info.fd = fd;
-  const Verdict v = Slow(info);
-  if (v.fail) return Failed<ssize_t>(v);
-  if (v.limit == UINT64_MAX || iov == nullptr || count <= 0) return real(fd, iov, count);
-  iovec shorter[kIovCopy];
-  return real(fd, shorter, LimitIov(iov, count, v.limit, shorter, kIovCopy));
+  return VectorCall(kReadv, real, fd, iov, count);
 }
 
 FL_EXPORT ssize_t writev(int fd, const iovec* iov, int count) {
   auto real = FL_REAL(writev);
   FL_PASS_IF_DISARMED(kWritev, real, fd, iov, count);
-  CallInfo info{kWritev};
-  info.fd = fd;
-  const Verdict v = Slow(info);
-  if (v.fail) return Failed<ssize_t>(v);
-  if (v.limit == UINT64_MAX || iov == nullptr || count <= 0) return real(fd, iov, count);
-  iovec shorter[kIovCopy];
-  return real(fd, shorter, LimitIov(iov, count, v.limit, shorter, kIovCopy));
+  return VectorCall(kWritev, real, fd, iov, count);
 }
 
 // pread and pwrite: off_t is 64-bit on this ABI, so the *64 names take the same arguments.
@@ -857,9 +843,7 @@ FL_EXPORT ssize_t writev(int fd, const iovec* iov, int count) {
     static Fn slot = nullptr;                                                 \
     auto real = RealNamed(&slot, #name);                                      \
     FL_PASS_IF_DISARMED(kPread, real, fd, buffer, size, offset);              \
-    CallInfo info{kPread};                                                    \
-    info.fd = fd;                                                             \
-    const Verdict v = Slow(info);                                             \
+    const Verdict v = SlowOnFd(kPread, fd);                                   \
     if (v.fail) return Failed<ssize_t>(v);                                    \
     return real(fd, buffer, Limit(size, v), offset);                          \
   }                                                                           \
@@ -869,9 +853,7 @@ FL_EXPORT ssize_t writev(int fd, const iovec* iov, int count) {
     static Fn slot = nullptr;                                                 \
     auto real = RealNamed(&slot, #chk_name);                                  \
     FL_PASS_IF_DISARMED(kPread, real, fd, buffer, size, offset, buffer_size); \
-    CallInfo info{kPread};                                                    \
-    info.fd = fd;                                                             \
-    const Verdict v = Slow(info);                                             \
+    const Verdict v = SlowOnFd(kPread, fd);                                   \
     if (v.fail) return Failed<ssize_t>(v);                                    \
     return real(fd, buffer, Limit(size, v), offset, buffer_size);             \
   }
@@ -884,9 +866,7 @@ FL_PREAD(pread64, __pread64_chk)
     static Fn slot = nullptr;                                                   \
     auto real = RealNamed(&slot, #name);                                        \
     FL_PASS_IF_DISARMED(kPwrite, real, fd, data, size, offset);                 \
-    CallInfo info{kPwrite};                                                     \
-    info.fd = fd;                                                               \
-    const Verdict v = Slow(info);                                               \
+    const Verdict v = SlowOnFd(kPwrite, fd);                                    \
     if (v.fail) return Failed<ssize_t>(v);                                      \
     return real(fd, data, Limit(size, v), offset);                              \
   }
@@ -970,9 +950,7 @@ FL_EXPORT int creat64(const char* path, mode_t mode) {
 FL_EXPORT int close(int fd) {
   auto real = FL_REAL(close);
   FL_PASS_IF_DISARMED(kClose, real, fd);
-  CallInfo info{kClose};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kClose, fd);
   if (v.fail) return Failed<int>(v);
   return real(fd);
 }
@@ -1022,9 +1000,7 @@ FL_EXPORT int unlinkat(int dir, const char* path, int flags) noexcept {
 FL_EXPORT int fsync(int fd) {
   auto real = FL_REAL(fsync);
   FL_PASS_IF_DISARMED(kFsync, real, fd);
-  CallInfo info{kFsync};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kFsync, fd);
   if (v.fail) return Failed<int>(v);
   return real(fd);
 }
@@ -1032,9 +1008,7 @@ FL_EXPORT int fsync(int fd) {
 FL_EXPORT int fdatasync(int fd) {
   auto real = FL_REAL(fdatasync);
   FL_PASS_IF_DISARMED(kFdatasync, real, fd);
-  CallInfo info{kFdatasync};
-  info.fd = fd;
-  const Verdict v = Slow(info);
+  const Verdict v = SlowOnFd(kFdatasync, fd);
   if (v.fail) return Failed<int>(v);
   return real(fd);
 }
