@@ -4,7 +4,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
-#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "support/run.h"
 
 using faultline::testing::RunProgram;
+using faultline::testing::TempDir;
 
 namespace {
 
@@ -62,15 +62,6 @@ const std::vector<std::pair<std::string, std::string>> kSymbols = {
     {"nanosleep", "nanosleep"},
     {"clock_nanosleep", "clock_nanosleep"},
     {"faultline_point", "point:probe"},
-};
-
-struct TempDir {
-  TempDir() {
-    char pattern[] = "/tmp/faultline-probe.XXXXXX";
-    path = ::mkdtemp(pattern);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
 };
 
 faultline::testing::Ran Probe(const std::string& symbol, const std::string& rules) {

@@ -19,6 +19,7 @@
 
 using faultline::testing::Background;
 using faultline::testing::RunProgram;
+using faultline::testing::TempDir;
 using namespace std::chrono_literals;
 
 namespace {
@@ -64,15 +65,6 @@ int LaunchedPid(Background& launcher) {
   REQUIRE(std::regex_search(output, match, std::regex("faultline inject: pid ([0-9]+)")));
   return std::stoi(match[1]);
 }
-
-struct TempDir {
-  TempDir() {
-    char pattern[] = "/tmp/faultline-programs.XXXXXX";
-    path = ::mkdtemp(pattern);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -92,6 +93,16 @@ Ran RunProgram(const std::vector<std::string>& argv, const std::vector<std::stri
   ::waitpid(pid, &status, 0);
   ran.exit_code = Decode(status);
   return ran;
+}
+
+TempDir::TempDir() {
+  char pattern[] = "/tmp/faultline-test.XXXXXX";
+  if (::mkdtemp(pattern) != nullptr) path = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  if (!path.empty()) std::filesystem::remove_all(path, ignored);
 }
 
 Background::Background(const std::vector<std::string>& argv, const std::vector<std::string>& env) {

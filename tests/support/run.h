@@ -22,6 +22,15 @@ struct Ran {
 Ran RunProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
                std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// A fresh directory under /tmp, removed with everything in it on destruction.
+struct TempDir {
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string path;
+};
+
 // A program running in the background, its stdout and stderr going to a file. Killed (its
 // process group) on destruction.
 class Background {
