@@ -230,17 +230,19 @@ int RunUnderShim(InjectOptions& options) {
   return kExitHarnessError;
 }
 
-core::Result<ControlTable> Target(const InjectOptions& options) {
-  if (options.target <= 0) return core::MakeError("--target PID is required");
-  return ControlTable::ForProcess(options.target);
-}
-
-int Set(InjectOptions& options) {
-  auto table = Target(options);
+// Runs a control subcommand on the table of the --target process.
+int WithTarget(InjectOptions& options, int (*command)(ControlTable&, InjectOptions&)) {
+  auto table = options.target > 0
+                   ? ControlTable::ForProcess(options.target)
+                   : core::Result<ControlTable>(core::MakeError("--target PID is required"));
   if (!table) {
     std::cerr << Prefix() << table.message() << "\n";
     return kExitBadInput;
   }
+  return command(*table, options);
+}
+
+int Set(ControlTable& table, InjectOptions& options) {
   auto rules = LoadRules(options.rules, options.rules_file);
   if (!rules) {
     std::cerr << Prefix() << rules.message() << "\n";
@@ -250,22 +252,17 @@ int Set(InjectOptions& options) {
     std::cerr << Prefix() << "no rule given: faultline inject set --target PID RULE...\n";
     return kExitBadInput;
   }
-  if (auto ok = table->Set(*rules); !ok) {
+  if (auto ok = table.Set(*rules); !ok) {
     std::cerr << Prefix() << ok.message() << "\n";
     return kExitBadInput;
   }
-  const inject::Status status = table->Read();
+  const inject::Status status = table.Read();
   for (const inject::RuleStatus& rule : status.rules) std::cout << rule.text << "\n";
   return kExitOk;
 }
 
-int Clear(InjectOptions& options) {
-  auto table = Target(options);
-  if (!table) {
-    std::cerr << Prefix() << table.message() << "\n";
-    return kExitBadInput;
-  }
-  auto removed = table->Clear(options.ids);
+int Clear(ControlTable& table, InjectOptions& options) {
+  auto removed = table.Clear(options.ids);
   if (!removed) {
     std::cerr << Prefix() << removed.message() << "\n";
     return kExitBadInput;
@@ -274,12 +271,7 @@ int Clear(InjectOptions& options) {
   return kExitOk;
 }
 
-int Release(InjectOptions& options) {
-  auto table = Target(options);
-  if (!table) {
-    std::cerr << Prefix() << table.message() << "\n";
-    return kExitBadInput;
-  }
+int Release(ControlTable& table, InjectOptions& options) {
   core::Duration wait{0};
   if (!options.wait.empty()) {
     auto parsed = core::ParseDuration(options.wait);
@@ -292,10 +284,10 @@ int Release(InjectOptions& options) {
   // With --wait, keep looking until a thread is parked there: a script can release "as soon
   // as A is held" without racing it.
   const auto deadline = std::chrono::steady_clock::now() + wait;
-  std::size_t released = table->Release(options.hold, options.all);
+  std::size_t released = table.Release(options.hold, options.all);
   while (released == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    released = table->Release(options.hold, options.all);
+    released = table.Release(options.hold, options.all);
   }
   if (released == 0) {
     std::cerr << Prefix() << "nothing is held at " << options.hold << "\n";
@@ -306,13 +298,8 @@ int Release(InjectOptions& options) {
   return kExitOk;
 }
 
-int ShowStatus(InjectOptions& options) {
-  auto table = Target(options);
-  if (!table) {
-    std::cerr << Prefix() << table.message() << "\n";
-    return kExitBadInput;
-  }
-  const inject::Status status = table->Read();
+int ShowStatus(ControlTable& table, InjectOptions& options) {
+  const inject::Status status = table.Read();
   if (options.prometheus) {
     std::cout << inject::PrometheusText(status);
     return kExitOk;
@@ -401,13 +388,13 @@ void SetupInjectCommand(CLI::App& app, InjectOptions& options, int& exit_code) {
   target(set);
   set->add_option("rule", options.rules, "Rules (each one quoted)");
   set->add_option("--rules", options.rules_file, "A file of rules")->check(CLI::ExistingFile);
-  set->callback([&] { exit_code = Set(options); });
+  set->callback([&] { exit_code = WithTarget(options, Set); });
 
   CLI::App* clear =
       inject->add_subcommand("clear", "Remove rules by id (all without ids); held threads go on");
   target(clear);
   clear->add_option("id", options.ids, "Rule ids");
-  clear->callback([&] { exit_code = Clear(options); });
+  clear->callback([&] { exit_code = WithTarget(options, Clear); });
 
   CLI::App* release =
       inject->add_subcommand("release", "Let the oldest thread parked at a hold go on");
@@ -416,14 +403,14 @@ void SetupInjectCommand(CLI::App& app, InjectOptions& options, int& exit_code) {
   release->add_flag("--all", options.all, "Every thread parked there");
   release->add_option("--wait", options.wait,
                       "Wait up to this long (e.g. 5s) for a thread to be parked there");
-  release->callback([&] { exit_code = Release(options); });
+  release->callback([&] { exit_code = WithTarget(options, Release); });
 
   CLI::App* status =
       inject->add_subcommand("status", "Rules with hit counts, parked threads and counters");
   target(status);
   status->add_flag("--prometheus", options.prometheus, "Counters as Prometheus text");
   status->add_flag("--json", options.json, "As JSON");
-  status->callback([&] { exit_code = ShowStatus(options); });
+  status->callback([&] { exit_code = WithTarget(options, ShowStatus); });
 }
 
 }  // namespace faultline::cli
