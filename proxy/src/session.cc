@@ -175,13 +175,7 @@ class Session::Flow final : public PipelineSink {
                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) {
       bytes_->Increment(static_cast<double>(n));
-      in_pipe_ += static_cast<std::size_t>(n);
-      if (!DrainPipe()) return Step::kStop;
-      if (in_pipe_ > 0) {
-        paused_ = true;
-        WaitWritable();
-        return Step::kStop;
-      }
+      if (!SendPiped(static_cast<std::size_t>(n))) return Step::kStop;
       if (static_cast<std::size_t>(n) < kSpliceBatch) {
         streaming_ = false;  // the burst is over: back to plain reads
         return Step::kIdle;
@@ -247,14 +241,7 @@ class Session::Flow final : public PipelineSink {
                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) {
       owed_ -= static_cast<std::size_t>(n);
-      in_pipe_ += static_cast<std::size_t>(n);
-      if (!DrainPipe()) return Step::kStop;
-      if (in_pipe_ > 0) {
-        paused_ = true;
-        WaitWritable();
-        return Step::kStop;
-      }
-      return Step::kAgain;
+      return SendPiped(static_cast<std::size_t>(n)) ? Step::kAgain : Step::kStop;
     }
     if (n < 0 && errno == EINTR) return Step::kAgain;
     if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
@@ -284,6 +271,17 @@ class Session::Flow final : public PipelineSink {
       return Step::kStop;
     }
     return Step::kAgain;
+  }
+
+  // Sends the `n` bytes just spliced into the pipe, and what it held before; false when the
+  // flow must stop reading: aborted, or the destination lags and resumes it when writable.
+  bool SendPiped(std::size_t n) {
+    in_pipe_ += n;
+    if (!DrainPipe()) return false;
+    if (in_pipe_ == 0) return true;
+    paused_ = true;
+    WaitWritable();
+    return false;
   }
 
   // Writes what the pipe holds; false if the connection was aborted.
