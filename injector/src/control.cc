@@ -219,25 +219,22 @@ Status ControlTable::Read() const {
   status.errors = table_->errors.load(std::memory_order_relaxed);
   const std::int64_t now_mono = Now(CLOCK_MONOTONIC);
   const std::int64_t now_real = Now(CLOCK_REALTIME);
-  // A consistent copy of the rules: retry while a writer is busy.
-  while (true) {
-    const std::uint32_t before = table_->seq.load(std::memory_order_acquire);
-    if ((before & 1) != 0) continue;
-    status.rules.clear();
-    const std::uint32_t count = std::min<std::uint32_t>(table_->rule_count, kMaxRules);
-    for (std::uint32_t i = 0; i < count; ++i) {
-      const SlotRule& rule = table_->rules[i];
-      RuleStatus entry;
-      entry.id = std::string(rule.id, strnlen(rule.id, sizeof rule.id));
-      entry.text = std::string(rule.text, strnlen(rule.text, sizeof rule.text));
-      entry.hits = table_->counters[i].hits.load(std::memory_order_relaxed);
-      entry.fires = table_->counters[i].fires.load(std::memory_order_relaxed);
-      entry.expired = rule.expires_mono_ns != 0 && now_mono >= rule.expires_mono_ns;
-      status.rules.push_back(std::move(entry));
-    }
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (table_->seq.load(std::memory_order_relaxed) == before) break;
+  // Writers change rules under the exclusive file lock, so under a shared one the rules
+  // hold still: no seqlock retries, and a writer that died mid-change cannot make this spin.
+  while (::flock(fd_, LOCK_SH) != 0 && errno == EINTR) {
   }
+  const std::uint32_t count = std::min<std::uint32_t>(table_->rule_count, kMaxRules);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const SlotRule& rule = table_->rules[i];
+    RuleStatus entry;
+    entry.id = std::string(rule.id, strnlen(rule.id, sizeof rule.id));
+    entry.text = std::string(rule.text, strnlen(rule.text, sizeof rule.text));
+    entry.hits = table_->counters[i].hits.load(std::memory_order_relaxed);
+    entry.fires = table_->counters[i].fires.load(std::memory_order_relaxed);
+    entry.expired = rule.expires_mono_ns != 0 && now_mono >= rule.expires_mono_ns;
+    status.rules.push_back(std::move(entry));
+  }
+  ::flock(fd_, LOCK_UN);
   for (const HoldSlot& slot : table_->holds) {
     if (slot.state.load(std::memory_order_acquire) != HoldSlot::kWaiting) continue;
     HeldThread held;

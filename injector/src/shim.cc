@@ -102,10 +102,23 @@ inline bool Armed(Call call) {
          t_busy == 0;
 }
 
+constexpr std::int64_t ToNanoseconds(const timespec& ts) {
+  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
+
+constexpr timespec ToTimespec(std::int64_t ns) {
+  timespec ts{static_cast<time_t>(ns / 1'000'000'000LL), static_cast<long>(ns % 1'000'000'000LL)};
+  if (ts.tv_nsec < 0) {
+    ts.tv_nsec += 1'000'000'000L;
+    --ts.tv_sec;
+  }
+  return ts;
+}
+
 std::int64_t Now(clockid_t clock) {
   timespec ts{};
   ::syscall(SYS_clock_gettime, clock, &ts);
-  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+  return ToNanoseconds(ts);
 }
 
 // vDSO-speed clock reads for the slow path, through the real function.
@@ -113,12 +126,11 @@ std::int64_t ReadClock(clockid_t clock) {
   timespec ts{};
   auto real = FL_REAL(clock_gettime);
   if (real == nullptr || real(clock, &ts) != 0) return Now(clock);
-  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+  return ToNanoseconds(ts);
 }
 
 void SleepUntil(std::int64_t deadline_mono_ns) {
-  timespec ts{static_cast<time_t>(deadline_mono_ns / 1'000'000'000LL),
-              static_cast<long>(deadline_mono_ns % 1'000'000'000LL)};
+  const timespec ts = ToTimespec(deadline_mono_ns);
   while (::syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) != 0 &&
          errno == EINTR) {
   }
@@ -341,8 +353,7 @@ bool Park(const SlotRule& rule) {
   while (slot->state.load(std::memory_order_acquire) == HoldSlot::kWaiting) {
     const std::int64_t left = deadline - ReadClock(CLOCK_MONOTONIC);
     if (left <= 0) break;
-    timespec wait{static_cast<time_t>(left / 1'000'000'000LL),
-                  static_cast<long>(left % 1'000'000'000LL)};
+    const timespec wait = ToTimespec(left);
     // Shared futex: the releasing CLI is another process mapping the same table.
     ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&slot->state), FUTEX_WAIT,
               HoldSlot::kWaiting, &wait, nullptr, 0);
@@ -468,15 +479,23 @@ T Failed(const Verdict& verdict, T value = static_cast<T>(-1)) {
   return value;
 }
 
-inline std::size_t Limit(std::size_t count, const Verdict& verdict) {
+constexpr std::size_t Limit(std::size_t count, const Verdict& verdict) {
   return static_cast<std::size_t>(std::min<std::uint64_t>(count, verdict.limit));
 }
 
+// What the program reads at real time t under the verdict's skew...
 std::int64_t Skewed(std::int64_t t, const Verdict& verdict) {
   if (verdict.skew_rate == 1.0) return t + verdict.skew_offset_ns;
   const double elapsed = static_cast<double>(t - verdict.skew_pivot_ns);
   return verdict.skew_pivot_ns + verdict.skew_offset_ns +
          static_cast<std::int64_t>(elapsed * verdict.skew_rate);
+}
+
+// ...and the real time at which it reads t (the rate is positive: the grammar insists).
+std::int64_t Unskewed(std::int64_t t, const Verdict& verdict) {
+  if (verdict.skew_rate == 1.0) return t - verdict.skew_offset_ns;
+  const double elapsed = static_cast<double>(t - verdict.skew_pivot_ns - verdict.skew_offset_ns);
+  return verdict.skew_pivot_ns + static_cast<std::int64_t>(elapsed / verdict.skew_rate);
 }
 
 // A copy of an iovec array holding at most `limit` bytes; returns its length.
@@ -671,58 +690,124 @@ __attribute__((constructor(101))) void Start() {
 
 using namespace faultline::inject;
 
+// --- the uniform calls: one row each ------------------------------------------------------
+//
+// FL_WRAP(returns, name, call, (parameters), facts, (arguments)) defines `name` with the given
+// parameters: the fast path hands `arguments` to the real function; the slow path first
+// gathers `facts` for the rules' filters, fails with the rule's errno or goes on to the
+// real function. In `arguments`, LIMIT(n) marks the byte count that short() cuts; on the
+// fast path it is `n` unchanged (the pass verdict's limit is a compile-time maximum).
+//
+// facts: FD(fd)               the descriptor (fd kind, its file's path, its peer)
+//        PEER(fd, addr, len)  the descriptor and the address the call names
+//        PATH(p), PATHS(a, b) the path(s) the call names
+//        NONE                 only the thread
+//
+// The calls with more to do (vectors, message headers, open's optional mode, clock
+// readings) are written out below the table.
+
+#define FL_FACTS_FD(descriptor) info.fd = (descriptor)
+#define FL_FACTS_PEER(descriptor, address, address_length) \
+  info.fd = (descriptor);                                  \
+  info.peer = (address);                                   \
+  info.peer_length = (address_length)
+#define FL_FACTS_PATH(name) info.path = (name)
+#define FL_FACTS_PATHS(name, new_name) \
+  info.path = (name);                  \
+  info.path2 = (new_name)
+#define FL_FACTS_NONE (void)info
+#define LIMIT(count) Limit((count), v)
+
+#define FL_WRAP(returns, name, call, parameters, facts, arguments) \
+  FL_EXPORT returns name parameters {                              \
+    using Fn = returns(*) parameters;                              \
+    static Fn slot = nullptr;                                      \
+    const Fn real = RealNamed(&slot, #name);                       \
+    if (__builtin_expect(!Armed(call), 1)) {                       \
+      [[maybe_unused]] constexpr Verdict v;                        \
+      return real arguments;                                       \
+    }                                                              \
+    CallInfo info{call};                                           \
+    FL_FACTS_##facts;                                              \
+    const Verdict v = Slow(info);                                  \
+    if (v.fail) return Failed<returns>(v);                         \
+    return real arguments;                                         \
+  }
+
+// clang-format off
+// Sockets.
+FL_WRAP(int,     connect,        kConnect,   (int fd, const sockaddr* address, socklen_t length),
+        PEER(fd, address, length),           (fd, address, length))
+FL_WRAP(int,     accept,         kAccept,    (int fd, sockaddr* address, socklen_t* length),
+        FD(fd),                              (fd, address, length))
+FL_WRAP(int,     accept4,        kAccept,    (int fd, sockaddr* address, socklen_t* length, int flags),
+        FD(fd),                              (fd, address, length, flags))
+FL_WRAP(ssize_t, send,           kSend,      (int fd, const void* data, size_t size, int flags),
+        FD(fd),                              (fd, data, LIMIT(size), flags))
+FL_WRAP(ssize_t, sendto,         kSendto,    (int fd, const void* data, size_t size, int flags, const sockaddr* to, socklen_t to_length),
+        PEER(fd, to, to_length),             (fd, data, LIMIT(size), flags, to, to_length))
+FL_WRAP(ssize_t, recv,           kRecv,      (int fd, void* buffer, size_t size, int flags),
+        FD(fd),                              (fd, buffer, LIMIT(size), flags))
+FL_WRAP(ssize_t, __recv_chk,     kRecv,      (int fd, void* buffer, size_t size, size_t buffer_size, int flags),
+        FD(fd),                              (fd, buffer, LIMIT(size), buffer_size, flags))
+FL_WRAP(ssize_t, recvfrom,       kRecvfrom,  (int fd, void* buffer, size_t size, int flags, sockaddr* from, socklen_t* from_length),
+        FD(fd),                              (fd, buffer, LIMIT(size), flags, from, from_length))
+FL_WRAP(ssize_t, __recvfrom_chk, kRecvfrom,  (int fd, void* buffer, size_t size, size_t buffer_size, int flags, sockaddr* from, socklen_t* from_length),
+        FD(fd),                              (fd, buffer, LIMIT(size), buffer_size, flags, from, from_length))
+// Reads and writes. off_t is 64-bit on this ABI, so the *64 names take the same arguments.
+FL_WRAP(ssize_t, read,           kRead,      (int fd, void* buffer, size_t size),
+        FD(fd),                              (fd, buffer, LIMIT(size)))
+FL_WRAP(ssize_t, __read_chk,     kRead,      (int fd, void* buffer, size_t size, size_t buffer_size),
+        FD(fd),                              (fd, buffer, LIMIT(size), buffer_size))
+FL_WRAP(ssize_t, write,          kWrite,     (int fd, const void* data, size_t size),
+        FD(fd),                              (fd, data, LIMIT(size)))
+FL_WRAP(ssize_t, pread,          kPread,     (int fd, void* buffer, size_t size, off_t offset),
+        FD(fd),                              (fd, buffer, LIMIT(size), offset))
+FL_WRAP(ssize_t, pread64,        kPread,     (int fd, void* buffer, size_t size, off_t offset),
+        FD(fd),                              (fd, buffer, LIMIT(size), offset))
+FL_WRAP(ssize_t, __pread_chk,    kPread,     (int fd, void* buffer, size_t size, off_t offset, size_t buffer_size),
+        FD(fd),                              (fd, buffer, LIMIT(size), offset, buffer_size))
+FL_WRAP(ssize_t, __pread64_chk,  kPread,     (int fd, void* buffer, size_t size, off_t offset, size_t buffer_size),
+        FD(fd),                              (fd, buffer, LIMIT(size), offset, buffer_size))
+FL_WRAP(ssize_t, pwrite,         kPwrite,    (int fd, const void* data, size_t size, off_t offset),
+        FD(fd),                              (fd, data, LIMIT(size), offset))
+FL_WRAP(ssize_t, pwrite64,       kPwrite,    (int fd, const void* data, size_t size, off_t offset),
+        FD(fd),                              (fd, data, LIMIT(size), offset))
+// Files.
+FL_WRAP(int,     close,          kClose,     (int fd),
+        FD(fd),                              (fd))
+FL_WRAP(int,     rename,         kRename,    (const char* from, const char* to) noexcept,
+        PATHS(from, to),                     (from, to))
+FL_WRAP(int,     renameat,       kRenameat,  (int from_dir, const char* from, int to_dir, const char* to) noexcept,
+        PATHS(from, to),                     (from_dir, from, to_dir, to))
+FL_WRAP(int,     unlink,         kUnlink,    (const char* path) noexcept,
+        PATH(path),                          (path))
+FL_WRAP(int,     unlinkat,       kUnlinkat,  (int dir, const char* path, int flags) noexcept,
+        PATH(path),                          (dir, path, flags))
+FL_WRAP(int,     fsync,          kFsync,     (int fd),
+        FD(fd),                              (fd))
+FL_WRAP(int,     fdatasync,      kFdatasync, (int fd),
+        FD(fd),                              (fd))
+// Sleeps.
+FL_WRAP(int,     nanosleep,      kNanosleep, (const timespec* request, timespec* remaining),
+        NONE,                                (request, remaining))
+// clang-format on
+
 #define FL_PASS_IF_DISARMED(call, real, ...) \
   if (__builtin_expect(!Armed(call), 1)) return real(__VA_ARGS__)
 
-// --- sockets -----------------------------------------------------------------------------
+// --- vectors and message headers: short() cuts the buffers they point to ----------------
 
-FL_EXPORT int connect(int fd, const sockaddr* address, socklen_t length) {
-  auto real = FL_REAL(connect);
-  FL_PASS_IF_DISARMED(kConnect, real, fd, address, length);
-  CallInfo info{kConnect};
-  info.fd = fd;
-  info.peer = address;
-  info.peer_length = length;
-  const Verdict v = Slow(info);
-  if (v.fail) return Failed<int>(v);
-  return real(fd, address, length);
+FL_EXPORT ssize_t readv(int fd, const iovec* iov, int count) {
+  auto real = FL_REAL(readv);
+  FL_PASS_IF_DISARMED(kReadv, real, fd, iov, count);
+  return VectorCall(kReadv, real, fd, iov, count);
 }
 
-FL_EXPORT int accept(int fd, sockaddr* address, socklen_t* length) {
-  auto real = FL_REAL(accept);
-  FL_PASS_IF_DISARMED(kAccept, real, fd, address, length);
-  const Verdict v = SlowOnFd(kAccept, fd);
-  if (v.fail) return Failed<int>(v);
-  return real(fd, address, length);
-}
-
-FL_EXPORT int accept4(int fd, sockaddr* address, socklen_t* length, int flags) {
-  auto real = FL_REAL(accept4);
-  FL_PASS_IF_DISARMED(kAccept, real, fd, address, length, flags);
-  const Verdict v = SlowOnFd(kAccept, fd);
-  if (v.fail) return Failed<int>(v);
-  return real(fd, address, length, flags);
-}
-
-FL_EXPORT ssize_t send(int fd, const void* data, size_t size, int flags) {
-  auto real = FL_REAL(send);
-  FL_PASS_IF_DISARMED(kSend, real, fd, data, size, flags);
-  const Verdict v = SlowOnFd(kSend, fd);
-  if (v.fail) return Failed<ssize_t>(v);
-  return real(fd, data, Limit(size, v), flags);
-}
-
-FL_EXPORT ssize_t sendto(int fd, const void* data, size_t size, int flags, const sockaddr* to,
-                         socklen_t to_length) {
-  auto real = FL_REAL(sendto);
-  FL_PASS_IF_DISARMED(kSendto, real, fd, data, size, flags, to, to_length);
-  CallInfo info{kSendto};
-  info.fd = fd;
-  info.peer = to;
-  info.peer_length = to_length;
-  const Verdict v = Slow(info);
-  if (v.fail) return Failed<ssize_t>(v);
-  return real(fd, data, Limit(size, v), flags, to, to_length);
+FL_EXPORT ssize_t writev(int fd, const iovec* iov, int count) {
+  auto real = FL_REAL(writev);
+  FL_PASS_IF_DISARMED(kWritev, real, fd, iov, count);
+  return VectorCall(kWritev, real, fd, iov, count);
 }
 
 FL_EXPORT ssize_t sendmsg(int fd, const msghdr* message, int flags) {
@@ -742,44 +827,6 @@ FL_EXPORT ssize_t sendmsg(int fd, const msghdr* message, int flags) {
   return real(fd, &shorter, flags);
 }
 
-FL_EXPORT ssize_t recv(int fd, void* buffer, size_t size, int flags) {
-  auto real = FL_REAL(recv);
-  FL_PASS_IF_DISARMED(kRecv, real, fd, buffer, size, flags);
-  const Verdict v = SlowOnFd(kRecv, fd);
-  if (v.fail) return Failed<ssize_t>(v);
-  return real(fd, buffer, Limit(size, v), flags);
-}
-
-FL_EXPORT ssize_t __recv_chk(int fd, void* buffer, size_t size, size_t buffer_size, int flags) {
-  using Fn = ssize_t (*)(int, void*, size_t, size_t, int);
-  static Fn slot = nullptr;
-  auto real = RealNamed(&slot, "__recv_chk");
-  FL_PASS_IF_DISARMED(kRecv, real, fd, buffer, size, buffer_size, flags);
-  const Verdict v = SlowOnFd(kRecv, fd);
-  if (v.fail) return Failed<ssize_t>(v);
-  return real(fd, buffer, Limit(size, v), buffer_size, flags);
-}
-
-FL_EXPORT ssize_t recvfrom(int fd, void* buffer, size_t size, int flags, sockaddr* from,
-                           socklen_t* from_length) {
-  auto real = FL_REAL(recvfrom);
-  FL_PASS_IF_DISARMED(kRecvfrom, real, fd, buffer, size, flags, from, from_length);
-  const Verdict v = SlowOnFd(kRecvfrom, fd);
-  if (v.fail) return Failed<ssize_t>(v);
-  return real(fd, buffer, Limit(size, v), flags, from, from_length);
-}
-
-FL_EXPORT ssize_t __recvfrom_chk(int fd, void* buffer, size_t size, size_t buffer_size, int flags,
-                                 sockaddr* from, socklen_t* from_length) {
-  using Fn = ssize_t (*)(int, void*, size_t, size_t, int, sockaddr*, socklen_t*);
-  static Fn slot = nullptr;
-  auto real = RealNamed(&slot, "__recvfrom_chk");
-  FL_PASS_IF_DISARMED(kRecvfrom, real, fd, buffer, size, buffer_size, flags, from, from_length);
-  const Verdict v = SlowOnFd(kRecvfrom, fd);
-  if (v.fail) return Failed<ssize_t>(v);
-  return real(fd, buffer, Limit(size, v), buffer_size, flags, from, from_length);
-}
-
 FL_EXPORT ssize_t recvmsg(int fd, msghdr* message, int flags) {
   auto real = FL_REAL(recvmsg);
   FL_PASS_IF_DISARMED(kRecvmsg, real, fd, message, flags);
@@ -796,84 +843,7 @@ FL_EXPORT ssize_t recvmsg(int fd, msghdr* message, int flags) {
   return n;
 }
 
-// --- read and write ----------------------------------------------------------------------
-
-FL_EXPORT ssize_t read(int fd, void* buffer, size_t size) {
-  auto real = FL_REAL(read);
-  FL_PASS_IF_DISARMED(kRead, real, fd, buffer, size);
-  const Verdict v = SlowOnFd(kRead, fd);
-  if (v.fail) return Failed<ssize_t>(v);
-  return real(fd, buffer, Limit(size, v));
-}
-
-FL_EXPORT ssize_t __read_chk(int fd, void* buffer, size_t size, size_t buffer_size) {
-  using Fn = ssize_t (*)(int, void*, size_t, size_t);
-  static Fn slot = nullptr;
-  auto real = RealNamed(&slot, "__read_chk");
-  FL_PASS_IF_DISARMED(kRead, real, fd, buffer, size, buffer_size);
-  const Verdict v = SlowOnFd(kRead, fd);
-  if (v.fail) return Failed<ssize_t>(v);
-  return real(fd, buffer, Limit(size, v), buffer_size);
-}
-
-FL_EXPORT ssize_t write(int fd, const void* data, size_t size) {
-  auto real = FL_REAL(write);
-  FL_PASS_IF_DISARMED(kWrite, real, fd, data, size);
-  const Verdict v = SlowOnFd(kWrite, fd);
-  if (v.fail) return Failed<ssize_t>(v);
-  return real(fd, data, Limit(size, v));
-}
-
-FL_EXPORT ssize_t readv(int fd, const iovec* iov, int count) {
-  auto real = FL_REAL(readv);
-  FL_PASS_IF_DISARMED(kReadv, real, fd, iov, count);
-  return VectorCall(kReadv, real, fd, iov, count);
-}
-
-FL_EXPORT ssize_t writev(int fd, const iovec* iov, int count) {
-  auto real = FL_REAL(writev);
-  FL_PASS_IF_DISARMED(kWritev, real, fd, iov, count);
-  return VectorCall(kWritev, real, fd, iov, count);
-}
-
-// pread and pwrite: off_t is 64-bit on this ABI, so the *64 names take the same arguments.
-#define FL_PREAD(name, chk_name)                                              \
-  FL_EXPORT ssize_t name(int fd, void* buffer, size_t size, off_t offset) {   \
-    using Fn = ssize_t (*)(int, void*, size_t, off_t);                        \
-    static Fn slot = nullptr;                                                 \
-    auto real = RealNamed(&slot, #name);                                      \
-    FL_PASS_IF_DISARMED(kPread, real, fd, buffer, size, offset);              \
-    const Verdict v = SlowOnFd(kPread, fd);                                   \
-    if (v.fail) return Failed<ssize_t>(v);                                    \
-    return real(fd, buffer, Limit(size, v), offset);                          \
-  }                                                                           \
-  FL_EXPORT ssize_t chk_name(int fd, void* buffer, size_t size, off_t offset, \
-                             size_t buffer_size) {                            \
-    using Fn = ssize_t (*)(int, void*, size_t, off_t, size_t);                \
-    static Fn slot = nullptr;                                                 \
-    auto real = RealNamed(&slot, #chk_name);                                  \
-    FL_PASS_IF_DISARMED(kPread, real, fd, buffer, size, offset, buffer_size); \
-    const Verdict v = SlowOnFd(kPread, fd);                                   \
-    if (v.fail) return Failed<ssize_t>(v);                                    \
-    return real(fd, buffer, Limit(size, v), offset, buffer_size);             \
-  }
-FL_PREAD(pread, __pread_chk)
-FL_PREAD(pread64, __pread64_chk)
-
-#define FL_PWRITE(name)                                                         \
-  FL_EXPORT ssize_t name(int fd, const void* data, size_t size, off_t offset) { \
-    using Fn = ssize_t (*)(int, const void*, size_t, off_t);                    \
-    static Fn slot = nullptr;                                                   \
-    auto real = RealNamed(&slot, #name);                                        \
-    FL_PASS_IF_DISARMED(kPwrite, real, fd, data, size, offset);                 \
-    const Verdict v = SlowOnFd(kPwrite, fd);                                    \
-    if (v.fail) return Failed<ssize_t>(v);                                      \
-    return real(fd, data, Limit(size, v), offset);                              \
-  }
-FL_PWRITE(pwrite)
-FL_PWRITE(pwrite64)
-
-// --- files -------------------------------------------------------------------------------
+// --- opens: the mode is optional, and all of them reach the kernel as openat -----------
 
 namespace {
 
@@ -947,73 +917,7 @@ FL_EXPORT int creat64(const char* path, mode_t mode) {
   return OpenCommon(kCreat, RealOpenat, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
-FL_EXPORT int close(int fd) {
-  auto real = FL_REAL(close);
-  FL_PASS_IF_DISARMED(kClose, real, fd);
-  const Verdict v = SlowOnFd(kClose, fd);
-  if (v.fail) return Failed<int>(v);
-  return real(fd);
-}
-
-FL_EXPORT int rename(const char* from, const char* to) noexcept {
-  auto real = FL_REAL(rename);
-  FL_PASS_IF_DISARMED(kRename, real, from, to);
-  CallInfo info{kRename};
-  info.path = from;
-  info.path2 = to;
-  const Verdict v = Slow(info);
-  if (v.fail) return Failed<int>(v);
-  return real(from, to);
-}
-
-FL_EXPORT int renameat(int from_dir, const char* from, int to_dir, const char* to) noexcept {
-  auto real = FL_REAL(renameat);
-  FL_PASS_IF_DISARMED(kRenameat, real, from_dir, from, to_dir, to);
-  CallInfo info{kRenameat};
-  info.path = from;
-  info.path2 = to;
-  const Verdict v = Slow(info);
-  if (v.fail) return Failed<int>(v);
-  return real(from_dir, from, to_dir, to);
-}
-
-FL_EXPORT int unlink(const char* path) noexcept {
-  auto real = FL_REAL(unlink);
-  FL_PASS_IF_DISARMED(kUnlink, real, path);
-  CallInfo info{kUnlink};
-  info.path = path;
-  const Verdict v = Slow(info);
-  if (v.fail) return Failed<int>(v);
-  return real(path);
-}
-
-FL_EXPORT int unlinkat(int dir, const char* path, int flags) noexcept {
-  auto real = FL_REAL(unlinkat);
-  FL_PASS_IF_DISARMED(kUnlinkat, real, dir, path, flags);
-  CallInfo info{kUnlinkat};
-  info.path = path;
-  const Verdict v = Slow(info);
-  if (v.fail) return Failed<int>(v);
-  return real(dir, path, flags);
-}
-
-FL_EXPORT int fsync(int fd) {
-  auto real = FL_REAL(fsync);
-  FL_PASS_IF_DISARMED(kFsync, real, fd);
-  const Verdict v = SlowOnFd(kFsync, fd);
-  if (v.fail) return Failed<int>(v);
-  return real(fd);
-}
-
-FL_EXPORT int fdatasync(int fd) {
-  auto real = FL_REAL(fdatasync);
-  FL_PASS_IF_DISARMED(kFdatasync, real, fd);
-  const Verdict v = SlowOnFd(kFdatasync, fd);
-  if (v.fail) return Failed<int>(v);
-  return real(fd);
-}
-
-// --- clocks and sleeps -------------------------------------------------------------------
+// --- clocks: a skew changes what they read --------------------------------------------
 
 FL_EXPORT int clock_gettime(clockid_t clock, timespec* ts) noexcept {
   auto real = FL_REAL(clock_gettime);
@@ -1023,15 +927,7 @@ FL_EXPORT int clock_gettime(clockid_t clock, timespec* ts) noexcept {
   const Verdict v = Slow(info);
   if (v.fail) return Failed<int>(v);
   const int result = real(clock, ts);
-  if (result == 0 && v.skew) {
-    const std::int64_t t = Skewed(ts->tv_sec * 1'000'000'000LL + ts->tv_nsec, v);
-    ts->tv_sec = static_cast<time_t>(t / 1'000'000'000LL);
-    ts->tv_nsec = static_cast<long>(t % 1'000'000'000LL);
-    if (ts->tv_nsec < 0) {
-      ts->tv_nsec += 1'000'000'000L;
-      --ts->tv_sec;
-    }
-  }
+  if (result == 0 && v.skew) *ts = ToTimespec(Skewed(ToNanoseconds(*ts), v));
   return result;
 }
 
@@ -1071,24 +967,30 @@ FL_EXPORT time_t time(time_t* out) noexcept {
   return now;
 }
 
-FL_EXPORT int nanosleep(const timespec* request, timespec* remaining) {
-  auto real = FL_REAL(nanosleep);
-  FL_PASS_IF_DISARMED(kNanosleep, real, request, remaining);
-  CallInfo info{kNanosleep};
-  const Verdict v = Slow(info);
-  if (v.fail) return Failed<int>(v);
-  return real(request, remaining);
-}
-
+// An absolute deadline was most likely computed from a reading of the same clock, skewed by
+// the rule that covers it: the sleep ends when the program's clock reaches the deadline, at
+// the real time the skew maps it to. (Looking up that rule counts as one reading.)
 FL_EXPORT int clock_nanosleep(clockid_t clock, int flags, const timespec* request,
                               timespec* remaining) {
   auto real = FL_REAL(clock_nanosleep);
-  FL_PASS_IF_DISARMED(kClockNanosleep, real, clock, flags, request, remaining);
-  CallInfo info{kClockNanosleep};
-  info.clock = clock;
-  const Verdict v = Slow(info);
-  // clock_nanosleep returns the error number rather than setting errno.
-  if (v.fail) return v.error;
+  const bool absolute = (flags & TIMER_ABSTIME) != 0 && request != nullptr;
+  if (__builtin_expect(!Armed(kClockNanosleep) && !(absolute && Armed(kClockGettime)), 1)) {
+    return real(clock, flags, request, remaining);
+  }
+  if (Armed(kClockNanosleep)) {
+    CallInfo info{kClockNanosleep};
+    info.clock = clock;
+    // clock_nanosleep returns the error number rather than setting errno.
+    if (const Verdict v = Slow(info); v.fail) return v.error;
+  }
+  if (absolute && Armed(kClockGettime)) {
+    CallInfo reading{kClockGettime};
+    reading.clock = clock;
+    if (const Verdict skew = Slow(reading); skew.skew) {
+      const timespec deadline = ToTimespec(Unskewed(ToNanoseconds(*request), skew));
+      return real(clock, flags, &deadline, remaining);
+    }
+  }
   return real(clock, flags, request, remaining);
 }
 

@@ -33,7 +33,11 @@ bool CopyText(char (&field)[N], const std::string& text) {
 }
 
 void BeginWrite(Table& table) {
-  table.seq.fetch_add(1, std::memory_order_relaxed);
+  // Odd already: a writer died mid-change. This change rewrites what it left and ends the
+  // write it began, so readers never see an even count over half-written rules.
+  if ((table.seq.load(std::memory_order_relaxed) & 1) == 0) {
+    table.seq.fetch_add(1, std::memory_order_relaxed);
+  }
   std::atomic_thread_fence(std::memory_order_release);
 }
 
