@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -143,6 +144,66 @@ TEST_CASE("curl sees a refused connect; http.server under the shim serves it oth
                                          {"curl", "-sS", "-o", "/dev/null", url}));
   CHECK(refused.exit_code == 7);  // curl: couldn't connect
   CHECK_THAT(refused.err, Catch::Contains("onnect"));
+}
+
+// redis-benchmark's "SET: 12345.67 requests per second, ..." as a number.
+double RequestsPerSecond(const std::string& output, const std::string& test) {
+  std::smatch match;
+  REQUIRE(std::regex_search(output, match, std::regex(test + ": ([0-9.]+) requests per second")));
+  return std::stod(match[1]);
+}
+
+TEST_CASE("redis-server under the shim: full speed with no rule, slowed by one set while it runs",
+          "[injector][programs][redis]") {
+  const std::string port = std::to_string(faultline::testing::FreeTcpPort());
+  Background redis(Inject({},
+                          {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+                           "--appendonly", "no", "--protected-mode", "no"},
+                          /*quiet=*/false));
+  const int pid = LaunchedPid(redis);
+  REQUIRE(redis.WaitForOutput("Ready to accept connections", 10s));
+  const std::vector<std::string> benchmark = {
+      "redis-benchmark", "-h", "127.0.0.1", "-p", port, "-c", "1", "-n", "300", "-t",
+      "set,get",         "-q"};
+
+  const auto plain = RunProgram(benchmark);
+  INFO(plain.out << plain.err);
+  REQUIRE(plain.exit_code == 0);
+  const double plain_set = RequestsPerSecond(plain.out, "SET");
+
+  // Every reply the server writes to a client now waits 5 ms: one client can get at most
+  // 200 replies a second.
+  const auto set = RunProgram({kFaultline, "inject", "set", "--target", std::to_string(pid),
+                               "write,writev fd=socket -> delay(5ms)"});
+  REQUIRE(set.exit_code == 0);
+  const auto slowed = RunProgram(benchmark);
+  INFO(slowed.out << slowed.err);
+  REQUIRE(slowed.exit_code == 0);
+  const double slowed_set = RequestsPerSecond(slowed.out, "SET");
+  CHECK(slowed_set <= 205);
+  CHECK(RequestsPerSecond(slowed.out, "GET") <= 205);
+  CHECK(slowed_set < plain_set / 2);
+  const auto status =
+      RunProgram({kFaultline, "inject", "status", "--target", std::to_string(pid), "--prometheus"});
+  CHECK_THAT(status.out,
+             Catch::Contains(R"(faultline_inject_calls_total{action="delay",call="write"})"));
+
+  // Cleared: back to full speed, and the server never restarted.
+  REQUIRE(RunProgram({kFaultline, "inject", "clear", "--target", std::to_string(pid)}).exit_code ==
+          0);
+  const auto cleared = RunProgram(benchmark);
+  REQUIRE(cleared.exit_code == 0);
+  CHECK(RequestsPerSecond(cleared.out, "SET") > slowed_set * 2);
+  CHECK(::kill(pid, 0) == 0);
+
+  // A failing read: the server drops the client as if it had reset, and the client says so.
+  REQUIRE(RunProgram({kFaultline, "inject", "set", "--target", std::to_string(pid),
+                      "read fd=socket -> fail(ECONNRESET)"})
+              .exit_code == 0);
+  const auto dropped = RunProgram({"redis-cli", "-h", "127.0.0.1", "-p", port, "ping"});
+  INFO(dropped.out << dropped.err);
+  CHECK(dropped.out.find("PONG") == std::string::npos);
+  CHECK(!dropped.timed_out);
 }
 
 TEST_CASE("a thread held at a named point goes on when released from the CLI",

@@ -15,6 +15,7 @@
 
 #include "faultline/proxy/server.h"
 #include "support/net.h"
+#include "support/run.h"
 
 using namespace faultline;
 using namespace faultline::testing;
@@ -25,11 +26,6 @@ extern char** environ;
 namespace {
 
 constexpr const char* kHaproxy = "/usr/sbin/haproxy";
-
-std::uint16_t FreePort() {
-  EchoServer probe;  // binds port 0; the port is free again once it closes
-  return probe.port();
-}
 
 // HAProxy in tcp mode on `port`, forwarding to `upstream`; killed when this goes away.
 class Haproxy {
@@ -80,7 +76,7 @@ TEST_CASE("client -> HAProxy -> faultline -> service", "[integration][haproxy]")
       server.Create({"svc", "127.0.0.1:0", echo.address(), true, {}},
                     {{"", "latency", proxy::Stream::kDownstream, 1.0, {{"latency", 100}}, {}}});
   REQUIRE(state);
-  const auto haproxy_port = FreePort();
+  const auto haproxy_port = faultline::testing::FreeTcpPort();
   Haproxy haproxy(haproxy_port, state->spec.listen);
   CHECK(RoundTripMs(haproxy_port) >= 100);
   Client bulk(haproxy_port);
@@ -93,7 +89,7 @@ TEST_CASE("client -> HAProxy -> faultline -> service", "[integration][haproxy]")
 TEST_CASE("client -> faultline -> HAProxy -> service", "[integration][haproxy]") {
   REQUIRE(::access(kHaproxy, X_OK) == 0);
   EchoServer echo;
-  const auto haproxy_port = FreePort();
+  const auto haproxy_port = faultline::testing::FreeTcpPort();
   Haproxy haproxy(haproxy_port, echo.address());
   proxy::ProxyServer server({1, 1, proxy::SystemResolver(), nullptr});
   auto state =

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct Ran {
 // `env` entries (NAME=value) are added to the test's own environment.
 Ran RunProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
                std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed), for a
+// server a test starts.
+std::uint16_t FreeTcpPort();
 
 // A fresh directory under /tmp, removed with everything in it on destruction.
 struct TempDir {
