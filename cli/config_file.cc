@@ -6,41 +6,14 @@
 #include <yaml-cpp/yaml.h>
 #include <boost/json.hpp>
 
+#include "faultline/experiments/yaml_json.h"
 #include "faultline/proxy/json.h"
 
 namespace faultline::cli {
 namespace {
 
 namespace bj = boost::json;
-
-// YAML scalars become JSON values: quoted ones stay strings; plain ones that read as a
-// boolean or number become one.
-bj::value YamlToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Sequence: {
-      bj::array array;
-      for (const auto& item : node) array.push_back(YamlToJson(item));
-      return array;
-    }
-    case YAML::NodeType::Map: {
-      bj::object object;
-      for (const auto& item : node) object[item.first.as<std::string>()] = YamlToJson(item.second);
-      return object;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string text = node.Scalar();
-      if (node.Tag() == "!") return bj::value(text);
-      if (text == "true") return true;
-      if (text == "false") return false;
-      boost::system::error_code ec;
-      bj::value number = bj::parse(text, ec);
-      if (!ec && number.is_number()) return number;
-      return bj::value(text);
-    }
-    default:
-      return nullptr;
-  }
-}
+using experiments::YamlToJson;
 
 std::string ReadFile(const std::string& path, bool& ok) {
   std::ifstream in(path, std::ios::binary);

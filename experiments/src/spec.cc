@@ -1,0 +1,1076 @@
+#include "faultline/experiments/spec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "faultline/core/suggest.h"
+#include "faultline/experiments/yaml_json.h"
+#include "faultline/proxy/json.h"
+
+namespace faultline::experiments {
+namespace {
+
+using namespace std::string_view_literals;
+
+constexpr std::string_view kTopKeys[] = {"name",     "description", "seed",
+                                         "duration", "services",    "proxies",
+                                         "workload", "faults",      "invariants"};
+constexpr std::string_view kServiceKeys[] = {
+    "cmd", "args", "env", "cwd", "ready", "restart", "depends_on", "inject", "stop_grace"};
+constexpr std::string_view kReadyKeys[] = {"tcp", "http", "log", "command", "timeout", "interval"};
+constexpr std::string_view kRestartPolicies[] = {"never", "on-failure", "always"};
+constexpr std::string_view kProxyKeys[] = {"listen", "upstream", "toxics"};
+constexpr std::string_view kWorkloadKeys[] = {"name",        "client", "args",     "env",
+                                              "concurrency", "ops",    "duration", "history"};
+constexpr std::string_view kFaultKeys[] = {
+    "at",    "after", "for",     "proxy",         "toxic", "service", "rule",
+    "pause", "kill",  "restart", "restart_after", "skew",  "offset",  "rate"};
+constexpr std::string_view kNemesisKeys[] = {"nemesis", "every",   "for",
+                                             "kinds",   "targets", "max_active"};
+constexpr std::string_view kInvariantKeys[] = {"name",    "probe", "http",    "every", "must",
+                                               "timeout", "final", "checker", "min"};
+constexpr std::string_view kCheckers[] = {"no-errors", "availability", "unique-ids"};
+constexpr std::string_view kProcessKinds[] = {"pause", "kill", "skew"};
+
+// The clocks a skew fault moves: what programs read the time with.
+constexpr std::string_view kClockCalls = "clock_gettime,gettimeofday,time";
+
+Location Where(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null()) return {};
+  return {mark.line + 1, mark.column + 1};
+}
+
+std::string Quote(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+std::vector<std::string_view> Names(const auto& items) {
+  std::vector<std::string_view> names;
+  for (const auto& item : items) names.push_back(item.name);
+  return names;
+}
+
+// Reads one spec, collecting every mistake with its place.
+class Reader {
+ public:
+  Reader(std::string file, std::string dir) : file_(std::move(file)), dir_(std::move(dir)) {}
+
+  SpecResult Read(std::string_view text) {
+    YAML::Node root;
+    try {
+      root = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+      Location where;
+      if (!e.mark.is_null()) where = {e.mark.line + 1, e.mark.column + 1};
+      errors_.push_back({file_, where, "not valid YAML: " + e.msg});
+      return Finish();
+    }
+    if (!root.IsMap()) {
+      Error(root, "an experiment is a mapping with at least `name` and `services`");
+      return Finish();
+    }
+    spec_.file = file_;
+    spec_.dir = dir_;
+    CheckKeys(root, kTopKeys, "the experiment");
+    if (auto name = RequiredString(root, "name", "the experiment")) {
+      if (ValidName(root["name"], *name, "experiment name")) spec_.name = *name;
+    }
+    if (const auto seed = root["seed"]) spec_.seed = UInt(seed, "seed");
+    if (const auto duration = root["duration"]) spec_.duration = Duration(duration, "duration");
+    ReadServices(root["services"]);
+    ReadProxies(root["proxies"]);
+    ReadWorkload(root["workload"]);
+    ReadFaults(root["faults"]);
+    ReadInvariants(root["invariants"]);
+    CheckReferences();
+    CheckTemplates(root);
+    return Finish();
+  }
+
+ private:
+  SpecResult Finish() {
+    SpecResult result;
+    std::stable_sort(errors_.begin(), errors_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
+    });
+    result.errors = std::move(errors_);
+    if (result.errors.empty()) result.spec = std::move(spec_);
+    return result;
+  }
+
+  void Error(const YAML::Node& node, std::string message) {
+    errors_.push_back({file_, Where(node), std::move(message)});
+  }
+  void Error(Location where, std::string message) {
+    errors_.push_back({file_, where, std::move(message)});
+  }
+
+  // Unknown keys are mistakes: a misspelt `ready` must not silently mean "no probe".
+  void CheckKeys(const YAML::Node& map, std::span<const std::string_view> known,
+                 std::string_view what) {
+    for (const auto& item : map) {
+      if (!item.first.IsScalar()) {
+        Error(item.first, "keys in " + std::string(what) + " are plain words");
+        continue;
+      }
+      const std::string key = item.first.Scalar();
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        Error(item.first,
+              "unknown key " + Quote(key) + " in " + std::string(what) + core::Suggest(key, known));
+      }
+    }
+  }
+
+  std::optional<std::string> String(const YAML::Node& node, std::string_view what) {
+    if (!node.IsScalar()) {
+      Error(node, std::string(what) + " must be a string");
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<std::string> RequiredString(const YAML::Node& map, const char* key,
+                                            std::string_view what) {
+    const YAML::Node node = map[key];
+    if (!node) {
+      Error(map, std::string(what) + " needs `" + key + "`");
+      return std::nullopt;
+    }
+    return String(node, key);
+  }
+
+  bool ValidName(const YAML::Node& node, const std::string& name, std::string_view what) {
+    static const std::regex kName("[A-Za-z0-9][A-Za-z0-9_.-]*");
+    if (!std::regex_match(name, kName)) {
+      Error(node, std::string(what) + " " + Quote(name) +
+                      ": use letters, digits, '_', '.' and '-' (it names files and metrics)");
+      return false;
+    }
+    return true;
+  }
+
+  std::optional<core::Duration> Duration(const YAML::Node& node, std::string_view what) {
+    auto text = String(node, what);
+    if (!text) return std::nullopt;
+    auto parsed = core::ParseDuration(*text);
+    if (!parsed) {
+      Error(node, std::string(what) + ": " + parsed.message());
+      return std::nullopt;
+    }
+    return *parsed;
+  }
+
+  // "1s..3s" or "2s" (both ends the same).
+  std::optional<std::pair<core::Duration, core::Duration>> DurationRange(const YAML::Node& node,
+                                                                         std::string_view what) {
+    auto text = String(node, what);
+    if (!text) return std::nullopt;
+    const auto dots = text->find("..");
+    auto low = core::ParseDuration(text->substr(0, dots));
+    auto high = dots == std::string::npos ? low : core::ParseDuration(text->substr(dots + 2));
+    if (!low || !high) {
+      Error(node, std::string(what) + ": " + (!low ? low.message() : high.message()) +
+                      " (a duration, or a range such as 1s..3s)");
+      return std::nullopt;
+    }
+    if (*high < *low) {
+      Error(node, std::string(what) + ": the range " + Quote(*text) + " ends before it starts");
+      return std::nullopt;
+    }
+    return std::pair(*low, *high);
+  }
+
+  std::optional<std::uint64_t> UInt(const YAML::Node& node, std::string_view what) {
+    std::uint64_t value = 0;
+    if (node.IsScalar()) {
+      const std::string& text = node.Scalar();
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) return value;
+    }
+    Error(node, std::string(what) + " must be a whole number");
+    return std::nullopt;
+  }
+
+  std::optional<bool> Bool(const YAML::Node& node, std::string_view what) {
+    if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) {
+      return node.Scalar() == "true";
+    }
+    Error(node, std::string(what) + " must be true or false");
+    return std::nullopt;
+  }
+
+  std::vector<std::string> StringList(const YAML::Node& node, std::string_view what) {
+    std::vector<std::string> out;
+    if (node.IsScalar()) {
+      out.push_back(node.Scalar());
+    } else if (node.IsSequence()) {
+      for (const auto& item : node) {
+        if (auto text = String(item, what)) out.push_back(*text);
+      }
+    } else {
+      Error(node, std::string(what) + " must be a string or a list of strings");
+    }
+    return out;
+  }
+
+  // `cmd` as a shell line or a list; with `args`, `cmd` is the program.
+  std::optional<Command> ReadCommand(const YAML::Node& map, const char* key,
+                                     std::string_view what) {
+    const YAML::Node node = map[key];
+    if (!node) {
+      Error(map, std::string(what) + " needs `" + key + "`");
+      return std::nullopt;
+    }
+    Command command;
+    if (node.IsSequence()) {
+      command.argv = StringList(node, key);
+    } else if (auto line = String(node, key)) {
+      command.argv = {*line};
+      command.shell = !map["args"];
+    } else {
+      return std::nullopt;
+    }
+    if (const YAML::Node args = map["args"]) {
+      if (node.IsSequence()) {
+        Error(args,
+              "`args` goes with a `" + std::string(key) + "` that is one program, not a list");
+      } else {
+        for (auto& arg : StringList(args, "args")) command.argv.push_back(std::move(arg));
+      }
+    }
+    if (command.argv.empty() || command.argv[0].empty()) {
+      Error(node, std::string(what) + ": `" + key + "` is empty");
+      return std::nullopt;
+    }
+    return command;
+  }
+
+  Environment ReadEnv(const YAML::Node& node) {
+    Environment env;
+    if (!node.IsMap()) {
+      Error(node, "`env` is a mapping of NAME: value");
+      return env;
+    }
+    for (const auto& item : node) {
+      const std::string name = item.first.Scalar();
+      static const std::regex kVariable("[A-Za-z_][A-Za-z0-9_]*");
+      if (!std::regex_match(name, kVariable)) {
+        Error(item.first, "environment variable " + Quote(name) + " is not a valid name");
+        continue;
+      }
+      if (auto value = String(item.second, "env." + name)) env.emplace_back(name, *value);
+    }
+    return env;
+  }
+
+  void ReadServices(const YAML::Node& node) {
+    if (!node) return;
+    if (!node.IsMap()) {
+      Error(node, "`services` is a mapping of NAME: {cmd: ...}");
+      return;
+    }
+    for (const auto& item : node) {
+      ServiceSpec service;
+      service.name = item.first.Scalar();
+      service.where = Where(item.first);
+      const std::string what = "service " + Quote(service.name);
+      if (!ValidName(item.first, service.name, "service name")) continue;
+      const YAML::Node body = item.second;
+      if (body.IsScalar()) {  // store: ./kvstore --port {{port.store}}
+        service.command = Command{{body.Scalar()}, true};
+        spec_.services.push_back(std::move(service));
+        continue;
+      }
+      if (!body.IsMap()) {
+        Error(body, what + " is a command line or a mapping with `cmd`");
+        continue;
+      }
+      CheckKeys(body, kServiceKeys, what);
+      if (auto command = ReadCommand(body, "cmd", what)) service.command = std::move(*command);
+      if (const auto env = body["env"]) service.env = ReadEnv(env);
+      if (const auto cwd = body["cwd"]) service.cwd = String(cwd, "cwd").value_or("");
+      if (const auto ready = body["ready"]) service.ready = ReadReady(ready, what);
+      if (const auto restart = body["restart"]) {
+        const std::string policy = String(restart, "restart").value_or("");
+        if (policy == "never") {
+          service.restart = RestartPolicy::kNever;
+        } else if (policy == "on-failure") {
+          service.restart = RestartPolicy::kOnFailure;
+        } else if (policy == "always") {
+          service.restart = RestartPolicy::kAlways;
+        } else {
+          Error(restart, what + ": restart is never, on-failure or always, not " + Quote(policy) +
+                             core::Suggest(policy, kRestartPolicies));
+        }
+      }
+      if (const auto depends = body["depends_on"]) {
+        service.depends_on = StringList(depends, "depends_on");
+        dependency_nodes_[service.name] = depends;
+      }
+      if (const auto inject = body["inject"]) ReadInject(inject, service);
+      if (const auto grace = body["stop_grace"]) {
+        service.stop_grace = Duration(grace, "stop_grace").value_or(service.stop_grace);
+      }
+      spec_.services.push_back(std::move(service));
+    }
+  }
+
+  std::optional<ReadySpec> ReadReady(const YAML::Node& node, const std::string& what) {
+    if (!node.IsMap()) {
+      Error(node, what + ": `ready` is a mapping such as {tcp: NAME} or {http: URL}");
+      return std::nullopt;
+    }
+    CheckKeys(node, kReadyKeys, what + " ready");
+    ReadySpec ready;
+    int kinds = 0;
+    if (const auto tcp = node["tcp"]) {
+      ++kinds;
+      ready.kind = ReadySpec::Kind::kTcp;
+      ready.target = String(tcp, "tcp").value_or("");
+    }
+    if (const auto http = node["http"]) {
+      ++kinds;
+      ready.kind = ReadySpec::Kind::kHttp;
+      ready.target = String(http, "http").value_or("");
+      if (!ready.target.starts_with("http://")) {
+        Error(http, what + ": ready http " + Quote(ready.target) + " must start with http://");
+      }
+    }
+    if (const auto log = node["log"]) {
+      ++kinds;
+      ready.kind = ReadySpec::Kind::kLog;
+      ready.target = String(log, "log").value_or("");
+      try {
+        std::regex check(ready.target);
+      } catch (const std::regex_error& e) {
+        Error(log,
+              what + ": ready log " + Quote(ready.target) + " is not a valid regex: " + e.what());
+      }
+    }
+    if (const auto command = node["command"]) {
+      ++kinds;
+      ready.kind = ReadySpec::Kind::kCommand;
+      if (auto parsed = ReadCommand(node, "command", what + " ready")) ready.command = *parsed;
+    }
+    if (kinds != 1) {
+      Error(node, what + ": `ready` needs exactly one of tcp, http, log or command");
+    }
+    if (const auto timeout = node["timeout"]) {
+      ready.timeout = Duration(timeout, "ready timeout").value_or(ready.timeout);
+    }
+    if (const auto interval = node["interval"]) {
+      ready.interval = Duration(interval, "ready interval").value_or(ready.interval);
+    }
+    return ready;
+  }
+
+  void ReadInject(const YAML::Node& node, ServiceSpec& service) {
+    if (node.IsScalar()) {
+      service.inject = Bool(node, "inject").value_or(false);
+      return;
+    }
+    if (!node.IsSequence()) {
+      Error(node, "`inject` is true, or a list of rules the service starts with");
+      return;
+    }
+    service.inject = true;
+    for (const auto& line : node) {
+      if (auto rule = ReadRule(line)) service.rules.push_back(std::move(*rule));
+    }
+  }
+
+  std::optional<core::Rule> ReadRule(const YAML::Node& node) {
+    auto text = String(node, "a rule");
+    if (!text) return std::nullopt;
+    auto rule = core::ParseRule(*text);
+    if (!rule) {
+      Error(node, rule.message());  // it quotes the rule
+      return std::nullopt;
+    }
+    return std::move(*rule);
+  }
+
+  std::optional<proxy::ToxicSpec> ReadToxic(const YAML::Node& node) {
+    if (!node.IsMap()) {
+      Error(node, "a toxic is a mapping such as {type: latency, latency: 100}");
+      return std::nullopt;
+    }
+    // The spec lists a toxic's attributes next to its type; the proxy's JSON nests them.
+    boost::json::object toxic;
+    boost::json::object attributes;
+    for (const auto& item : node) {
+      const std::string key = item.first.Scalar();
+      if (key == "type" || key == "name" || key == "stream" || key == "toxicity" ||
+          key == "target") {
+        toxic[key] = YamlToJson(item.second);
+      } else if (key == "attributes" && item.second.IsMap()) {
+        for (const auto& attribute : item.second) {
+          attributes[attribute.first.Scalar()] = YamlToJson(attribute.second);
+        }
+      } else {
+        attributes[key] = YamlToJson(item.second);
+      }
+    }
+    toxic["attributes"] = std::move(attributes);
+    if (const auto* type = toxic.if_contains("type");
+        type != nullptr && type->is_string() &&
+        proxy::FindToxicType(type->as_string()) == nullptr) {
+      const std::string name(type->as_string());
+      Error(node,
+            "unknown toxic type " + Quote(name) + core::Suggest(name, Names(proxy::ToxicTypes())));
+      return std::nullopt;
+    }
+    auto parsed = proxy::json::ToxicFromJson(toxic);
+    if (!parsed) {
+      Error(node, "toxic: " + parsed.message());
+      return std::nullopt;
+    }
+    if (auto ok = proxy::ValidateToxic(*parsed); !ok) {
+      Error(node, "toxic " + Quote(parsed->type) + ": " + ok.message());
+      return std::nullopt;
+    }
+    return std::move(*parsed);
+  }
+
+  void ReadProxies(const YAML::Node& node) {
+    if (!node) return;
+    if (!node.IsMap()) {
+      Error(node, "`proxies` is a mapping of NAME: {upstream: ...}");
+      return;
+    }
+    for (const auto& item : node) {
+      ProxySpec proxy;
+      proxy.name = item.first.Scalar();
+      proxy.where = Where(item.first);
+      const std::string what = "proxy " + Quote(proxy.name);
+      if (!ValidName(item.first, proxy.name, "proxy name")) continue;
+      const YAML::Node body = item.second;
+      if (!body.IsMap()) {
+        Error(body, what + " is a mapping with `upstream`");
+        continue;
+      }
+      CheckKeys(body, kProxyKeys, what);
+      if (const auto listen = body["listen"]) {
+        proxy.listen = String(listen, "listen").value_or("auto");
+        if (proxy.listen != "auto" && proxy.listen.find(':') == std::string::npos) {
+          Error(listen, what + ": listen is `auto` or HOST:PORT, not " + Quote(proxy.listen));
+        }
+      }
+      if (auto upstream = RequiredString(body, "upstream", what)) {
+        proxy.upstream = *upstream;
+        upstream_nodes_[proxy.name] = body["upstream"];
+      }
+      if (const auto toxics = body["toxics"]) {
+        if (!toxics.IsSequence()) {
+          Error(toxics, what + ": `toxics` is a list");
+        } else {
+          for (const auto& toxic : toxics) {
+            if (auto parsed = ReadToxic(toxic)) proxy.toxics.push_back(std::move(*parsed));
+          }
+        }
+      }
+      spec_.proxies.push_back(std::move(proxy));
+    }
+  }
+
+  void ReadWorkload(const YAML::Node& node) {
+    if (!node) return;
+    if (!node.IsSequence()) {
+      Error(node, "`workload` is a list of clients");
+      return;
+    }
+    for (const auto& body : node) {
+      WorkloadSpec workload;
+      workload.where = Where(body);
+      workload.name = "client" + std::to_string(spec_.workload.size() + 1);
+      if (!body.IsMap()) {
+        Error(body, "a workload entry is a mapping with `client`");
+        continue;
+      }
+      CheckKeys(body, kWorkloadKeys, "the workload");
+      if (const auto name = body["name"]) {
+        workload.name = String(name, "name").value_or(workload.name);
+        ValidName(name, workload.name, "workload name");
+      }
+      const std::string what = "workload " + Quote(workload.name);
+      if (auto command = ReadCommand(body, "client", what)) workload.command = std::move(*command);
+      if (const auto env = body["env"]) workload.env = ReadEnv(env);
+      if (const auto concurrency = body["concurrency"]) {
+        const auto n = UInt(concurrency, "concurrency");
+        if (n && (*n < 1 || *n > 1024)) {
+          Error(concurrency, what + ": concurrency is 1 to 1024");
+        } else if (n) {
+          workload.concurrency = static_cast<int>(*n);
+        }
+      }
+      if (const auto ops = body["ops"]) workload.ops = UInt(ops, "ops");
+      if (const auto duration = body["duration"])
+        workload.duration = Duration(duration, "duration");
+      if (const auto history = body["history"]) {
+        if (history.IsScalar() && (history.Scalar() == "true" || history.Scalar() == "false")) {
+          workload.history = history.Scalar() == "true";
+        } else if (auto file = String(history, "history")) {
+          workload.history = true;
+          workload.history_file = *file;
+        }
+      }
+      spec_.workload.push_back(std::move(workload));
+    }
+  }
+
+  void ReadFaults(const YAML::Node& node) {
+    if (!node) return;
+    if (!node.IsSequence()) {
+      Error(node, "`faults` is a list");
+      return;
+    }
+    for (const auto& body : node) {
+      if (!body.IsMap()) {
+        Error(body, "a fault is a mapping, such as {at: 2s, for: 3s, pause: store}");
+        continue;
+      }
+      if (body["nemesis"]) {
+        ReadNemesis(body);
+      } else {
+        ReadTimelineFault(body);
+      }
+    }
+  }
+
+  std::optional<Trigger> ReadTrigger(const YAML::Node& body) {
+    Trigger trigger;
+    if (const auto at = body["at"]) {
+      auto offset = Duration(at, "at");
+      if (!offset) return std::nullopt;
+      trigger.at = *offset;
+    }
+    if (const auto after = body["after"]) {
+      auto text = String(after, "after");
+      if (!text) return std::nullopt;
+      std::istringstream words(*text);
+      std::string first, second, rest;
+      words >> first >> second >> rest;
+      if (first == "start" && second.empty()) {
+        trigger.event = Trigger::Event::kStart;
+      } else if (first == "op" && !second.empty() && rest.empty() &&
+                 std::all_of(second.begin(), second.end(), ::isdigit) && second.size() < 19) {
+        trigger.event = Trigger::Event::kOp;
+        trigger.op = std::stoull(second);
+        if (trigger.op == 0) {
+          Error(after, "after: ops are counted from 1");
+          return std::nullopt;
+        }
+      } else if (second == "ready" && rest.empty() && !first.empty()) {
+        trigger.event = Trigger::Event::kReady;
+        trigger.service = first;
+        service_refs_.push_back({first, after, "after"});
+      } else {
+        Error(after, "after is `start`, `SERVICE ready` or `op N`, not " + Quote(*text));
+        return std::nullopt;
+      }
+    }
+    return trigger;
+  }
+
+  void ReadTimelineFault(const YAML::Node& body) {
+    CheckKeys(body, kFaultKeys, "a fault");
+    TimelineFault fault;
+    fault.where = Where(body);
+    auto trigger = ReadTrigger(body);
+    if (trigger) fault.start = *trigger;
+    if (!body["at"] && !body["after"]) {
+      Error(body, "a fault needs `at` (after the run starts) or `after` (an event)");
+    }
+    if (const auto length = body["for"]) fault.length = Duration(length, "for");
+
+    int actions = 0;
+    auto& action = fault.action;
+    if (const auto toxic = body["toxic"]) {
+      ++actions;
+      action.kind = FaultAction::Kind::kToxic;
+      if (auto parsed = ReadToxic(toxic)) action.toxic = std::move(*parsed);
+      if (const auto proxy = body["proxy"]) {
+        action.target = String(proxy, "proxy").value_or("");
+        proxy_refs_.push_back({action.target, proxy, "proxy"});
+      } else {
+        Error(toxic, "a toxic fault needs `proxy`: the proxy it goes on");
+      }
+    } else if (body["proxy"]) {
+      Error(body["proxy"], "a fault on a proxy needs `toxic`");
+    }
+    if (const auto rule = body["rule"]) {
+      ++actions;
+      action.kind = FaultAction::Kind::kRule;
+      if (auto parsed = ReadRule(rule)) action.rule = std::move(*parsed);
+      if (const auto service = body["service"]) {
+        action.target = String(service, "service").value_or("");
+        injected_refs_.push_back({action.target, service, "service"});
+      } else {
+        Error(rule, "a rule fault needs `service`: the service (run with inject) it goes on");
+      }
+    } else if (body["service"]) {
+      Error(body["service"], "a fault on a service's calls needs `rule`");
+    }
+    if (const auto pause = body["pause"]) {
+      ++actions;
+      action.kind = FaultAction::Kind::kPause;
+      action.target = String(pause, "pause").value_or("");
+      service_refs_.push_back({action.target, pause, "pause"});
+    }
+    if (const auto kill = body["kill"]) {
+      ++actions;
+      action.kind = FaultAction::Kind::kKill;
+      action.target = String(kill, "kill").value_or("");
+      service_refs_.push_back({action.target, kill, "kill"});
+      if (const auto restart = body["restart"])
+        action.restart = Bool(restart, "restart").value_or(false);
+      if (const auto after = body["restart_after"]) {
+        action.restart = true;
+        action.restart_after = Duration(after, "restart_after").value_or(core::Duration(0));
+      }
+    } else if (body["restart"] || body["restart_after"]) {
+      Error(body["restart"] ? body["restart"] : body["restart_after"],
+            "`restart` goes with `kill`");
+    }
+    if (const auto skew = body["skew"]) {
+      ++actions;
+      action.kind = FaultAction::Kind::kSkew;
+      action.target = String(skew, "skew").value_or("");
+      injected_refs_.push_back({action.target, skew, "skew"});
+      action.rule = SkewRule(body);
+    } else if (body["rate"]) {
+      Error(body["rate"], "`rate` goes with `skew`");
+    }
+    if (actions == 0) {
+      Error(body,
+            "a fault needs one action: toxic (with proxy), rule (with service), pause, kill "
+            "or skew");
+    } else if (actions > 1) {
+      Error(body, "a fault has one action; write two faults for two");
+    }
+    spec_.faults.push_back(std::move(fault));
+  }
+
+  // skew: SERVICE with offset in `for`-free form: {skew: store, offset...}. The offset and
+  // rate ride on the rule grammar so they are checked in one place.
+  core::Rule SkewRule(const YAML::Node& body) {
+    std::string offset = "+1h";
+    std::string rate;
+    if (const auto value = body["rate"]) rate = String(value, "rate").value_or("");
+    if (const auto value = body["offset"]) offset = String(value, "offset").value_or(offset);
+    const std::string line = std::string(kClockCalls) + " clock=all -> skew(" + offset +
+                             (rate.empty() ? "" : ", " + rate) + ")";
+    auto rule = core::ParseRule(line);
+    if (!rule) {
+      Error(body["skew"], "skew: " + rule.message());
+      return {};
+    }
+    return std::move(*rule);
+  }
+
+  void ReadNemesis(const YAML::Node& body) {
+    CheckKeys(body, kNemesisKeys, "a nemesis");
+    NemesisSpec nemesis;
+    nemesis.where = Where(body);
+    const std::string kind = String(body["nemesis"], "nemesis").value_or("");
+    if (kind != "random") {
+      Error(body["nemesis"], "nemesis: only `random` is known, not " + Quote(kind));
+    }
+    if (const auto every = body["every"]) {
+      if (auto range = DurationRange(every, "every")) {
+        std::tie(nemesis.every_min, nemesis.every_max) = *range;
+        nemesis.length_min = nemesis.every_min;
+        nemesis.length_max = nemesis.every_max;
+        if (nemesis.every_min.count() == 0) Error(every, "every: the gap must be above zero");
+      }
+    } else {
+      Error(body, "a nemesis needs `every`: how often it starts a fault (e.g. 1s..3s)");
+    }
+    if (const auto length = body["for"]) {
+      if (auto range = DurationRange(length, "for")) {
+        std::tie(nemesis.length_min, nemesis.length_max) = *range;
+      }
+    }
+    if (const auto kinds = body["kinds"]; kinds && kinds.IsSequence()) {
+      const auto known = NemesisKinds();
+      for (const auto& item : kinds) {
+        const std::string name = String(item, "a nemesis kind").value_or("");
+        if (std::find(known.begin(), known.end(), name) == known.end()) {
+          Error(item, "unknown nemesis kind " + Quote(name) + core::Suggest(name, known) +
+                          "; known: pause, kill, skew and the proxy's toxic types");
+        } else {
+          nemesis.kinds.push_back(name);
+        }
+      }
+    } else if (kinds) {
+      Error(kinds, "kinds is a list, such as [pause, latency]");
+    } else {
+      Error(body, "a nemesis needs `kinds`, such as [pause, latency]");
+    }
+    if (const auto targets = body["targets"]) {
+      nemesis.targets = StringList(targets, "targets");
+      for (const std::string& target : nemesis.targets) {
+        target_refs_.push_back({target, targets, "targets"});
+      }
+    }
+    if (const auto max = body["max_active"]) {
+      const auto n = UInt(max, "max_active");
+      if (n && (*n < 1 || *n > 64)) {
+        Error(max, "max_active is 1 to 64");
+      } else if (n) {
+        nemesis.max_active = static_cast<int>(*n);
+      }
+    }
+    spec_.nemeses.push_back(std::move(nemesis));
+  }
+
+  void ReadInvariants(const YAML::Node& node) {
+    if (!node) return;
+    if (!node.IsSequence()) {
+      Error(node, "`invariants` is a list");
+      return;
+    }
+    std::set<std::string> names;
+    for (const auto& body : node) {
+      if (!body.IsMap()) {
+        Error(body, "an invariant is a mapping: {probe: ...}, {final: ...} or {checker: ...}");
+        continue;
+      }
+      CheckKeys(body, kInvariantKeys, "an invariant");
+      InvariantSpec invariant;
+      invariant.where = Where(body);
+      const int kinds = (body["probe"] ? 1 : 0) + (body["http"] ? 1 : 0) + (body["final"] ? 1 : 0) +
+                        (body["checker"] ? 1 : 0);
+      if (kinds != 1) {
+        Error(body, "an invariant is one of probe (a command), http (a URL), final or checker");
+        continue;
+      }
+      if (body["probe"] || body["http"]) {
+        invariant.kind = InvariantSpec::Kind::kProbe;
+        if (body["probe"]) {
+          if (auto command = ReadCommand(body, "probe", "probe")) invariant.command = *command;
+          invariant.name = "probe " + invariant.command.Text();
+        } else {
+          invariant.url = String(body["http"], "http").value_or("");
+          if (!invariant.url.starts_with("http://")) {
+            Error(body["http"], "http " + Quote(invariant.url) + " must start with http://");
+          }
+          invariant.name = "http " + invariant.url;
+        }
+        if (const auto every = body["every"]) {
+          invariant.every = Duration(every, "every").value_or(invariant.every);
+          if (invariant.every.count() == 0) Error(every, "every: must be above zero");
+        }
+        if (const auto must = body["must"]) {
+          const std::string when = String(must, "must").value_or("");
+          if (when == "eventually") {
+            invariant.eventually = true;
+          } else if (when != "always") {
+            Error(must, "must is `always` or `eventually`, not " + Quote(when));
+          }
+        }
+      } else if (body["final"]) {
+        invariant.kind = InvariantSpec::Kind::kFinal;
+        if (auto command = ReadCommand(body, "final", "final")) invariant.command = *command;
+        invariant.name = "final " + invariant.command.Text();
+      } else {
+        invariant.kind = InvariantSpec::Kind::kChecker;
+        invariant.checker = String(body["checker"], "checker").value_or("");
+        invariant.name = invariant.checker;
+        if (std::find(std::begin(kCheckers), std::end(kCheckers), invariant.checker) ==
+            std::end(kCheckers)) {
+          Error(body["checker"], "unknown checker " + Quote(invariant.checker) +
+                                     core::Suggest(invariant.checker, kCheckers) +
+                                     "; known: no-errors, availability, unique-ids");
+        }
+        if (const auto min = body["min"]) {
+          if (invariant.checker != "availability") {
+            Error(min, "`min` goes with checker availability");
+          } else {
+            invariant.min_availability = Share(min).value_or(0);
+          }
+        } else if (invariant.checker == "availability") {
+          Error(body, "checker availability needs `min`, such as 99%");
+        }
+        if (std::none_of(spec_.workload.begin(), spec_.workload.end(),
+                         [](const WorkloadSpec& w) { return w.history; })) {
+          Error(body["checker"], "checker " + Quote(invariant.checker) +
+                                     " reads the history: give a workload `history: true`");
+        }
+      }
+      if (const auto timeout = body["timeout"]) {
+        invariant.timeout = Duration(timeout, "timeout").value_or(invariant.timeout);
+      }
+      if (const auto name = body["name"]) {
+        invariant.name = String(name, "name").value_or(invariant.name);
+      }
+      if (!names.insert(invariant.name).second) {
+        Error(body, "two invariants are named " + Quote(invariant.name) + "; give one a `name`");
+      }
+      spec_.invariants.push_back(std::move(invariant));
+    }
+  }
+
+  // "99%", "99.5%" or "0.995".
+  std::optional<double> Share(const YAML::Node& node) {
+    std::string text = node.IsScalar() ? node.Scalar() : "";
+    const bool percent = !text.empty() && text.back() == '%';
+    if (percent) text.pop_back();
+    double value = -1;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec == std::errc() && end == text.data() + text.size()) {
+      if (percent) value /= 100;
+      if (value >= 0 && value <= 1) return value;
+    }
+    Error(node, "min is a share such as 99% or 0.99");
+    return std::nullopt;
+  }
+
+  struct Reference {
+    std::string name;
+    YAML::Node node;
+    std::string what;
+  };
+
+  std::vector<std::string_view> ServiceNames() const { return Names(spec_.services); }
+  std::vector<std::string_view> ProxyNames() const { return Names(spec_.proxies); }
+
+  void CheckReferences() {
+    const auto services = ServiceNames();
+    const auto proxies = ProxyNames();
+    std::set<std::string> seen;
+    for (const auto& service : spec_.services) {
+      if (!seen.insert(service.name).second) {
+        Error(service.where, "two services are named " + Quote(service.name));
+      }
+    }
+    for (const auto& proxy : spec_.proxies) {
+      if (!seen.insert(proxy.name).second) {
+        Error(proxy.where, "a proxy and a service (or two proxies) are named " + Quote(proxy.name) +
+                               "; templates could not tell them apart");
+      }
+    }
+    auto is_service = [&](const std::string& name) {
+      return std::find(services.begin(), services.end(), name) != services.end();
+    };
+    for (const auto& ref : service_refs_) {
+      if (!is_service(ref.name)) {
+        Error(ref.node,
+              ref.what + ": no service " + Quote(ref.name) + core::Suggest(ref.name, services));
+      }
+    }
+    for (const auto& ref : injected_refs_) {
+      const ServiceSpec* service = spec_.FindService(ref.name);
+      if (service == nullptr) {
+        Error(ref.node,
+              ref.what + ": no service " + Quote(ref.name) + core::Suggest(ref.name, services));
+      } else if (!service->inject) {
+        Error(ref.node, ref.what + ": service " + Quote(ref.name) +
+                            " does not run under the injector; give it `inject: true`");
+      }
+    }
+    for (const auto& ref : proxy_refs_) {
+      if (spec_.FindProxy(ref.name) == nullptr) {
+        Error(ref.node,
+              ref.what + ": no proxy " + Quote(ref.name) + core::Suggest(ref.name, proxies));
+      }
+    }
+    for (const auto& ref : target_refs_) {
+      if (!is_service(ref.name) && spec_.FindProxy(ref.name) == nullptr) {
+        std::vector<std::string_view> both = services;
+        both.insert(both.end(), proxies.begin(), proxies.end());
+        Error(ref.node,
+              "targets: no service or proxy " + Quote(ref.name) + core::Suggest(ref.name, both));
+      }
+    }
+    for (const auto& proxy : spec_.proxies) {
+      const std::string& upstream = proxy.upstream;
+      if (upstream.empty() || is_service(upstream) || upstream.find(':') != std::string::npos) {
+        continue;
+      }
+      Error(upstream_nodes_[proxy.name],
+            "proxy " + Quote(proxy.name) + ": upstream " + Quote(upstream) +
+                " is neither a service nor HOST:PORT" + core::Suggest(upstream, services));
+    }
+    for (const auto& service : spec_.services) {
+      for (const std::string& dependency : service.depends_on) {
+        if (!is_service(dependency)) {
+          Error(dependency_nodes_[service.name],
+                "service " + Quote(service.name) + ": depends_on names no service " +
+                    Quote(dependency) + core::Suggest(dependency, services));
+        } else if (dependency == service.name) {
+          Error(dependency_nodes_[service.name],
+                "service " + Quote(service.name) + " depends on itself");
+        }
+      }
+    }
+    if (errors_.empty() && spec_.StartOrder().size() != spec_.services.size()) {
+      Error(Location{}, "services depend on each other in a cycle: " + CycleText());
+    }
+    // Only alone: after another mistake (a misspelt `services`) it would be noise.
+    if (errors_.empty() && spec_.services.empty() && spec_.workload.empty()) {
+      Error(Location{1, 1}, "the experiment has neither services nor a workload: nothing to run");
+    }
+  }
+
+  std::string CycleText() const {
+    const auto ordered = spec_.StartOrder();
+    std::string text;
+    for (const auto& service : spec_.services) {
+      if (std::find(ordered.begin(), ordered.end(), &service) != ordered.end()) continue;
+      if (!text.empty()) text += ", ";
+      text += service.name;
+    }
+    return text;
+  }
+
+  // Every {{...}} in every string of the file names something that will exist.
+  void CheckTemplates(const YAML::Node& node) {
+    if (node.IsMap()) {
+      for (const auto& item : node) CheckTemplates(item.second);
+    } else if (node.IsSequence()) {
+      for (const auto& item : node) CheckTemplates(item);
+    } else if (node.IsScalar()) {
+      const std::string& text = node.Scalar();
+      auto resolved =
+          ResolveTemplates(text, [&](std::string_view name) -> std::optional<std::string> {
+            if (name == "run.dir" || name == "seed") return "";
+            if (name.starts_with("port.") && name.size() > 5) return "";
+            if (name.starts_with("proxy.") && spec_.FindProxy(name.substr(6)) != nullptr) return "";
+            return std::nullopt;
+          });
+      if (!resolved) Error(node, resolved.message());
+    }
+  }
+
+  std::string file_;
+  std::string dir_;
+  Spec spec_;
+  std::vector<Diagnostic> errors_;
+  std::vector<Reference> service_refs_;   // must name a service
+  std::vector<Reference> injected_refs_;  // must name a service run with inject
+  std::vector<Reference> proxy_refs_;     // must name a proxy
+  std::vector<Reference> target_refs_;    // a service or a proxy
+  std::map<std::string, YAML::Node> upstream_nodes_;
+  std::map<std::string, YAML::Node> dependency_nodes_;
+};
+
+}  // namespace
+
+std::string Diagnostic::Format() const {
+  std::string out = file;
+  if (where.line > 0) out += ":" + std::to_string(where.line);
+  if (where.column > 0) out += ":" + std::to_string(where.column);
+  return out + ": " + message;
+}
+
+std::vector<std::string> Command::Argv() const {
+  if (!shell) return argv;
+  return {"/bin/sh", "-c", "exec " + argv.front()};
+}
+
+std::string Command::Text() const {
+  std::string text;
+  for (const std::string& word : argv) {
+    if (!text.empty()) text += " ";
+    text += word;
+  }
+  return text;
+}
+
+std::vector<std::string_view> NemesisKinds() {
+  std::vector<std::string_view> kinds(std::begin(kProcessKinds), std::end(kProcessKinds));
+  for (const auto& type : proxy::ToxicTypes()) kinds.push_back(type.name);
+  return kinds;
+}
+
+const ServiceSpec* Spec::FindService(std::string_view wanted) const {
+  for (const auto& service : services) {
+    if (service.name == wanted) return &service;
+  }
+  return nullptr;
+}
+
+const ProxySpec* Spec::FindProxy(std::string_view wanted) const {
+  for (const auto& proxy : proxies) {
+    if (proxy.name == wanted) return &proxy;
+  }
+  return nullptr;
+}
+
+std::vector<const ServiceSpec*> Spec::StartOrder() const {
+  // Repeatedly take, in file order, the first service whose dependencies have all started.
+  std::vector<const ServiceSpec*> order;
+  std::set<std::string_view> started;
+  bool progress = true;
+  while (progress && order.size() < services.size()) {
+    progress = false;
+    for (const auto& service : services) {
+      if (started.count(service.name) != 0) continue;
+      const bool ready = std::all_of(service.depends_on.begin(), service.depends_on.end(),
+                                     [&](const std::string& d) { return started.count(d) != 0; });
+      if (!ready) continue;
+      order.push_back(&service);
+      started.insert(service.name);
+      progress = true;
+      break;
+    }
+  }
+  return order;
+}
+
+SpecResult ParseSpec(std::string_view text, const std::string& file, const std::string& dir) {
+  return Reader(file, dir).Read(text);
+}
+
+SpecResult LoadSpec(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    SpecResult result;
+    result.errors.push_back({path, {}, "cannot read the file"});
+    return result;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::error_code ec;
+  std::string dir = std::filesystem::absolute(path, ec).parent_path().string();
+  return ParseSpec(text.str(), path, dir);
+}
+
+core::Result<std::string> ResolveTemplates(
+    std::string_view text,
+    const std::function<std::optional<std::string>(std::string_view name)>& lookup) {
+  std::string out;
+  std::size_t at = 0;
+  while (true) {
+    const std::size_t open = text.find("{{", at);
+    if (open == std::string_view::npos) break;
+    const std::size_t close = text.find("}}", open + 2);
+    if (close == std::string_view::npos) {
+      return core::MakeError("unclosed template " + Quote(text.substr(open)) + ": add '}}'");
+    }
+    std::string_view name = text.substr(open + 2, close - open - 2);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    auto value = lookup(name);
+    if (!value) {
+      return core::MakeError("unknown template {{" + std::string(name) +
+                             "}}: templates are {{port.NAME}}, {{proxy.NAME}} (a proxy), "
+                             "{{run.dir}} and {{seed}}");
+    }
+    out.append(text.substr(at, open - at));
+    out += *value;
+    at = close + 2;
+  }
+  out.append(text.substr(at));
+  return out;
+}
+
+}  // namespace faultline::experiments

@@ -1,0 +1,269 @@
+// Experiment specs: what a valid one reads as, and one test per kind of mistake, each
+// checking the message and where it points.
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "faultline/experiments/spec.h"
+
+using namespace faultline::experiments;
+using namespace std::chrono_literals;
+
+namespace {
+
+SpecResult Parse(const std::string& text) { return ParseSpec(text, "x.yaml", "/specs"); }
+
+// The only error of a spec, formatted as the CLI prints it.
+std::string OnlyError(const std::string& text) {
+  const SpecResult result = Parse(text);
+  REQUIRE(!result.spec);
+  REQUIRE(result.errors.size() == 1);
+  return result.errors[0].Format();
+}
+
+const std::string kValid = R"yaml(name: cleanup-race
+seed: 42
+duration: 20s
+services:
+  store:
+    cmd: ./kvstore --port {{port.store}}
+    ready: {tcp: "127.0.0.1:{{port.store}}", timeout: 5s}
+  agent-a:
+    cmd: ./agent
+    args: [--store, "{{proxy.store_a}}"]
+    env: {LOG_LEVEL: debug}
+    depends_on: [store]
+    inject: ["point:plan.apply -> hold(h1) timeout=2s"]
+    restart: on-failure
+  housekeeper: ./housekeeper --dir {{run.dir}} --seed {{seed}}
+proxies:
+  store_a:
+    upstream: store
+    toxics:
+      - {type: latency, latency: 100, jitter: 10}
+workload:
+  - {client: "./client --store {{port.store}}", concurrency: 4, ops: 500, history: true}
+faults:
+  - {at: 2s, for: 3s, proxy: store_a, toxic: {type: latency, latency: 800}}
+  - {after: store ready, at: 1s, for: 1s, pause: store}
+  - {after: op 100, kill: store, restart_after: 500ms}
+  - {at: 5s, service: agent-a, rule: "fsync -> delay(50ms)"}
+  - {at: 6s, skew: agent-a, offset: -30s, rate: "2"}
+  - {nemesis: random, every: 1s..3s, for: 500ms, kinds: [pause, latency], max_active: 2}
+invariants:
+  - {checker: availability, min: 99%}
+  - {checker: no-errors}
+  - {probe: ./check --expect-nonempty, every: 500ms}
+  - {http: "http://127.0.0.1:{{port.store}}/health", must: eventually}
+  - {final: ./verify, name: data intact}
+)yaml";
+
+}  // namespace
+
+TEST_CASE("a valid spec reads as written", "[experiments][spec]") {
+  const SpecResult result = Parse(kValid);
+  for (const auto& error : result.errors) UNSCOPED_INFO(error.Format());
+  REQUIRE(result.spec);
+  const Spec& spec = *result.spec;
+  CHECK(spec.name == "cleanup-race");
+  CHECK(spec.seed == 42u);
+  CHECK(spec.duration == 20s);
+  REQUIRE(spec.services.size() == 3);
+  const ServiceSpec& store = spec.services[0];
+  CHECK(store.command.shell);
+  CHECK(store.command.Argv() ==
+        std::vector<std::string>{"/bin/sh", "-c", "exec ./kvstore --port {{port.store}}"});
+  REQUIRE(store.ready);
+  CHECK(store.ready->kind == ReadySpec::Kind::kTcp);
+  CHECK(store.ready->timeout == 5s);
+  const ServiceSpec& agent = spec.services[1];
+  CHECK(!agent.command.shell);
+  CHECK(agent.command.Argv() ==
+        std::vector<std::string>{"./agent", "--store", "{{proxy.store_a}}"});
+  CHECK(agent.env == Environment{{"LOG_LEVEL", "debug"}});
+  CHECK(agent.inject);
+  REQUIRE(agent.rules.size() == 1);
+  CHECK(agent.rules[0].point == "plan.apply");
+  CHECK(agent.restart == RestartPolicy::kOnFailure);
+  CHECK(spec.services[2].command.shell);  // the short form: a command line
+
+  REQUIRE(spec.proxies.size() == 1);
+  CHECK(spec.proxies[0].listen == "auto");
+  REQUIRE(spec.proxies[0].toxics.size() == 1);
+  CHECK(spec.proxies[0].toxics[0].Int("latency") == 100);
+
+  REQUIRE(spec.workload.size() == 1);
+  CHECK(spec.workload[0].concurrency == 4);
+  CHECK(spec.workload[0].ops == 500u);
+  CHECK(spec.workload[0].history);
+
+  REQUIRE(spec.faults.size() == 5);
+  CHECK(spec.faults[0].action.kind == FaultAction::Kind::kToxic);
+  CHECK(spec.faults[0].start.at == 2s);
+  CHECK(spec.faults[0].length == 3s);
+  CHECK(spec.faults[1].start.event == Trigger::Event::kReady);
+  CHECK(spec.faults[1].start.service == "store");
+  CHECK(spec.faults[1].start.at == 1s);
+  CHECK(spec.faults[2].start.event == Trigger::Event::kOp);
+  CHECK(spec.faults[2].start.op == 100u);
+  CHECK(spec.faults[2].action.restart);
+  CHECK(spec.faults[2].action.restart_after == 500ms);
+  CHECK(spec.faults[3].action.kind == FaultAction::Kind::kRule);
+  CHECK(spec.faults[4].action.kind == FaultAction::Kind::kSkew);
+  CHECK(spec.faults[4].action.rule.action.skew_rate == 2.0);
+  CHECK(spec.faults[4].action.rule.action.skew_offset == -30s);
+  REQUIRE(spec.nemeses.size() == 1);
+  CHECK(spec.nemeses[0].every_min == 1s);
+  CHECK(spec.nemeses[0].every_max == 3s);
+  CHECK(spec.nemeses[0].length_max == 500ms);
+  CHECK(spec.nemeses[0].kinds == std::vector<std::string>{"pause", "latency"});
+  CHECK(spec.nemeses[0].max_active == 2);
+
+  REQUIRE(spec.invariants.size() == 5);
+  CHECK(spec.invariants[0].min_availability == Approx(0.99));
+  CHECK(spec.invariants[3].eventually);
+  CHECK(spec.invariants[4].name == "data intact");
+
+  const auto order = spec.StartOrder();
+  REQUIRE(order.size() == 3);
+  CHECK(order[0]->name == "store");
+  CHECK(order[1]->name == "agent-a");
+}
+
+TEST_CASE("spec mistakes: YAML that does not parse", "[experiments][spec]") {
+  CHECK_THAT(OnlyError("name: a\nservices: {store: [unclosed\n"),
+             Catch::StartsWith("x.yaml:3:1: not valid YAML"));
+}
+
+TEST_CASE("spec mistakes: an unknown key, with the nearest valid one", "[experiments][spec]") {
+  CHECK(OnlyError("name: a\nservices:\n  store:\n    cmd: ./s\n    readyy: {tcp: s}\n") ==
+        "x.yaml:5:5: unknown key 'readyy' in service 'store' (did you mean ready?)");
+  const SpecResult misspelt = Parse("name: a\nservice:\n  store: ./s\n");
+  REQUIRE(!misspelt.errors.empty());
+  CHECK(misspelt.errors[0].Format() ==
+        "x.yaml:2:1: unknown key 'service' in the experiment (did you mean services?)");
+}
+
+TEST_CASE("spec mistakes: a value of the wrong type", "[experiments][spec]") {
+  CHECK(OnlyError("name: a\nworkload:\n  - {client: ./c, concurrency: many}\n") ==
+        "x.yaml:3:32: concurrency must be a whole number");
+  CHECK(OnlyError("name: a\nseed: -1\nservices: {s: ./s}\n") ==
+        "x.yaml:2:7: seed must be a whole number");
+}
+
+TEST_CASE("spec mistakes: a bad duration", "[experiments][spec]") {
+  CHECK_THAT(OnlyError("name: a\nduration: 20 seconds\nservices: {s: ./s}\n"),
+             Catch::StartsWith("x.yaml:2:11: duration: "));
+  CHECK_THAT(OnlyError("name: a\nservices: {s: ./s}\nfaults:\n  - {nemesis: random, every: "
+                       "3s..1s, kinds: [pause]}\n"),
+             Catch::Contains("the range '3s..1s' ends before it starts"));
+}
+
+TEST_CASE("spec mistakes: a missing required key", "[experiments][spec]") {
+  CHECK(OnlyError("services: {s: ./s}\n") == "x.yaml:1:1: the experiment needs `name`");
+  CHECK(OnlyError("name: a\nservices:\n  s: {env: {A: b}}\n") ==
+        "x.yaml:3:6: service 's' needs `cmd`");
+}
+
+TEST_CASE("spec mistakes: a bad injector rule names its word", "[experiments][spec]") {
+  CHECK_THAT(OnlyError("name: a\nservices:\n  s: {cmd: ./s, inject: [\"fsync -> dealy(1ms)\"]}\n"),
+             Catch::StartsWith("x.yaml:3:26: rule 'fsync -> dealy(1ms)': unknown action 'dealy'") &&
+                 Catch::Contains("did you mean delay?"));
+}
+
+TEST_CASE("spec mistakes: a bad toxic", "[experiments][spec]") {
+  CHECK_THAT(
+      OnlyError("name: a\nservices: {s: ./s}\nproxies:\n  p:\n    upstream: s\n"
+                "    toxics:\n      - {type: latencyy, latency: 5}\n"),
+      Catch::StartsWith("x.yaml:7:9: unknown toxic type 'latencyy' (did you mean latency?)"));
+  CHECK_THAT(OnlyError("name: a\nservices: {s: ./s}\nproxies:\n  p:\n    upstream: s\n"
+                       "    toxics:\n      - {type: latency, latency: -5}\n"),
+             Catch::StartsWith("x.yaml:7:9: toxic") && Catch::Contains("latency"));
+}
+
+TEST_CASE("spec mistakes: a reference to a service or proxy that does not exist",
+          "[experiments][spec]") {
+  CHECK(OnlyError("name: a\nservices: {store: ./s}\nfaults:\n  - {at: 1s, pause: stor}\n") ==
+        "x.yaml:4:21: pause: no service 'stor' (did you mean store?)");
+  CHECK(OnlyError("name: a\nservices: {store: ./s}\nproxies: {p: {upstream: stroe}}\n") ==
+        "x.yaml:3:25: proxy 'p': upstream 'stroe' is neither a service nor HOST:PORT (did you "
+        "mean store?)");
+  CHECK(OnlyError("name: a\nservices: {store: ./s}\nfaults:\n  - {at: 1s, proxy: q, toxic: "
+                  "{type: timeout, timeout: 0}}\n") == "x.yaml:4:21: proxy: no proxy 'q'");
+  CHECK(OnlyError("name: a\nservices: {store: ./s}\nfaults:\n  - {at: 1s, service: store, rule: "
+                  "\"fsync -> delay(1ms)\"}\n") ==
+        "x.yaml:4:23: service: service 'store' does not run under the injector; give it "
+        "`inject: true`");
+}
+
+TEST_CASE("spec mistakes: services that depend on each other in a cycle", "[experiments][spec]") {
+  CHECK(OnlyError("name: a\nservices:\n  a: {cmd: ./a, depends_on: [b]}\n  b: {cmd: ./b, "
+                  "depends_on: [a]}\n  c: ./c\n") ==
+        "x.yaml: services depend on each other in a cycle: a, b");
+}
+
+TEST_CASE("spec mistakes: a template that names nothing", "[experiments][spec]") {
+  CHECK_THAT(OnlyError("name: a\nservices:\n  s: ./s --to {{proxy.nope}}\n"),
+             Catch::StartsWith("x.yaml:3:6: unknown template {{proxy.nope}}"));
+  CHECK_THAT(OnlyError("name: a\nservices:\n  s: ./s {{port.s\n"),
+             Catch::StartsWith("x.yaml:3:6: unclosed template"));
+}
+
+TEST_CASE("spec mistakes: a fault with no action, or two", "[experiments][spec]") {
+  CHECK_THAT(OnlyError("name: a\nservices: {s: ./s}\nfaults:\n  - {at: 1s, for: 2s}\n"),
+             Catch::StartsWith("x.yaml:4:5: a fault needs one action"));
+  CHECK(OnlyError("name: a\nservices: {s: ./s}\nfaults:\n  - {at: 1s, pause: s, kill: s}\n") ==
+        "x.yaml:4:5: a fault has one action; write two faults for two");
+  CHECK(OnlyError("name: a\nservices: {s: ./s}\nfaults:\n  - {pause: s}\n") ==
+        "x.yaml:4:5: a fault needs `at` (after the run starts) or `after` (an event)");
+}
+
+TEST_CASE("spec mistakes: a nemesis kind or checker that does not exist", "[experiments][spec]") {
+  CHECK_THAT(OnlyError("name: a\nservices: {s: ./s}\nfaults:\n  - {nemesis: random, every: 1s, "
+                       "kinds: [pause, latensy]}\n"),
+             Catch::StartsWith("x.yaml:4:49: unknown nemesis kind 'latensy' (did you mean "
+                               "latency?)"));
+  CHECK_THAT(OnlyError("name: a\nservices: {s: ./s}\nworkload: [{client: ./c, history: true}]\n"
+                       "invariants:\n  - {checker: linearisable}\n"),
+             Catch::StartsWith("x.yaml:5:15: unknown checker 'linearisable'"));
+  CHECK(OnlyError("name: a\nservices: {s: ./s}\ninvariants:\n  - {checker: no-errors}\n") ==
+        "x.yaml:4:15: checker 'no-errors' reads the history: give a workload `history: true`");
+}
+
+TEST_CASE("every mistake in a spec is reported, in the order of the file", "[experiments][spec]") {
+  const SpecResult result = Parse(
+      "name: a\n"
+      "services:\n"
+      "  s: {cmd: ./s, restart: sometimes}\n"
+      "workload:\n"
+      "  - {client: ./c, ops: lots}\n"
+      "faults:\n"
+      "  - {at: soon, pause: s}\n");
+  REQUIRE(!result.spec);
+  REQUIRE(result.errors.size() == 3);
+  CHECK(result.errors[0].where.line == 3);
+  CHECK_THAT(result.errors[0].message, Catch::Contains("restart is never, on-failure or always"));
+  CHECK(result.errors[1].where.line == 5);
+  CHECK(result.errors[2].where.line == 7);
+}
+
+TEST_CASE("templates are filled in, and an unknown one is an error", "[experiments][spec]") {
+  auto lookup = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "port.store") return "4100";
+    if (name == "seed") return "7";
+    return std::nullopt;
+  };
+  CHECK(ResolveTemplates("--port {{port.store}} --seed {{ seed }}", lookup).value() ==
+        "--port 4100 --seed 7");
+  CHECK(ResolveTemplates("no templates", lookup).value() == "no templates");
+  const auto unknown = ResolveTemplates("{{port.other}}", lookup);
+  REQUIRE(!unknown);
+  CHECK_THAT(unknown.message(), Catch::StartsWith("unknown template {{port.other}}"));
+}
+
+TEST_CASE("a spec file that cannot be read says so", "[experiments][spec]") {
+  const SpecResult result = LoadSpec("/nonexistent/spec.yaml");
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].Format() == "/nonexistent/spec.yaml: cannot read the file");
+}
