@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "faultline/core/suggest.h"
+#include "faultline/experiments/schedule.h"
 #include "faultline/experiments/yaml_json.h"
 #include "faultline/proxy/json.h"
 
@@ -38,7 +39,6 @@ constexpr std::string_view kNemesisKeys[] = {"nemesis", "every",   "for",
 constexpr std::string_view kInvariantKeys[] = {"name",    "probe", "http",    "every", "must",
                                                "timeout", "final", "checker", "min"};
 constexpr std::string_view kCheckers[] = {"no-errors", "availability", "unique-ids"};
-constexpr std::string_view kProcessKinds[] = {"pause", "kill", "skew"};
 
 // The clocks a skew fault moves: what programs read the time with.
 constexpr std::string_view kClockCalls = "clock_gettime,gettimeofday,time";
@@ -983,12 +983,6 @@ std::string Command::Text() const {
     text += word;
   }
   return text;
-}
-
-std::vector<std::string_view> NemesisKinds() {
-  std::vector<std::string_view> kinds(std::begin(kProcessKinds), std::end(kProcessKinds));
-  for (const auto& type : proxy::ToxicTypes()) kinds.push_back(type.name);
-  return kinds;
 }
 
 const ServiceSpec* Spec::FindService(std::string_view wanted) const {

@@ -140,9 +140,6 @@ struct NemesisSpec {
   int max_active = 1;
 };
 
-// The names a nemesis accepts in `kinds`.
-std::vector<std::string_view> NemesisKinds();
-
 struct InvariantSpec {
   enum class Kind { kProbe, kFinal, kChecker };
   Kind kind = Kind::kProbe;

@@ -1,0 +1,243 @@
+#include "faultline/experiments/schedule.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+
+#include "faultline/core/random.h"
+
+namespace faultline::experiments {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view kProcessKinds[] = {"pause", "kill", "skew"};
+
+bool IsProcessKind(std::string_view kind) {
+  return std::find(std::begin(kProcessKinds), std::end(kProcessKinds), kind) !=
+         std::end(kProcessKinds);
+}
+
+// A toxic of this type with every required attribute given a value that shows: half a second
+// for times, one byte or 1 KB/s for sizes and rates. The rest are the type's own defaults.
+std::optional<proxy::ToxicSpec> DefaultToxic(std::string_view type) {
+  const proxy::ToxicTypeInfo* info = proxy::FindToxicType(type);
+  if (info == nullptr || type == "point") return std::nullopt;
+  proxy::ToxicSpec toxic;
+  toxic.type = std::string(type);
+  for (const proxy::AttributeInfo& attribute : info->attributes) {
+    if (!attribute.required || attribute.kind != proxy::AttributeKind::kInteger) continue;
+    toxic.attributes[std::string(attribute.name)] = std::int64_t{attribute.unit == "ms" ? 500 : 1};
+  }
+  if (!proxy::ValidateToxic(toxic)) return std::nullopt;
+  return toxic;
+}
+
+core::Duration Uniform(core::Rng& rng, core::Duration low, core::Duration high) {
+  return core::Duration(rng.Between(low.count(), high.count()));
+}
+
+// The services and proxies a kind can act on, narrowed to the nemesis's targets.
+std::vector<std::string> Candidates(const Spec& spec, const NemesisSpec& nemesis,
+                                    std::string_view kind) {
+  std::vector<std::string> out;
+  auto wanted = [&](const std::string& name) {
+    return nemesis.targets.empty() ||
+           std::find(nemesis.targets.begin(), nemesis.targets.end(), name) != nemesis.targets.end();
+  };
+  if (IsProcessKind(kind)) {
+    for (const ServiceSpec& service : spec.services) {
+      if (kind == "skew" && !service.inject) continue;
+      if (wanted(service.name)) out.push_back(service.name);
+    }
+  } else {
+    for (const ProxySpec& proxy : spec.proxies) {
+      if (wanted(proxy.name)) out.push_back(proxy.name);
+    }
+  }
+  return out;
+}
+
+FaultAction NemesisAction(std::string_view kind, const std::string& target, core::Rng& rng,
+                          const std::string& id) {
+  FaultAction action;
+  action.target = target;
+  if (kind == "pause") {
+    action.kind = FaultAction::Kind::kPause;
+  } else if (kind == "kill") {
+    action.kind = FaultAction::Kind::kKill;
+    action.restart = true;  // its length is the downtime (set by the caller)
+  } else if (kind == "skew") {
+    action.kind = FaultAction::Kind::kSkew;
+    // Up to an hour either way: enough to cross a lease or a token's expiry.
+    const auto seconds = rng.Between(1, 3600) * (rng.Below(2) == 0 ? -1 : 1);
+    auto rule = core::ParseRule("clock_gettime,gettimeofday,time clock=all -> skew(" +
+                                std::string(seconds > 0 ? "+" : "-") +
+                                std::to_string(std::abs(seconds)) + "s)");
+    action.rule = std::move(*rule);
+  } else {
+    action.kind = FaultAction::Kind::kToxic;
+    action.toxic = *DefaultToxic(kind);
+    action.toxic.name = "nemesis_" + id;
+  }
+  return action;
+}
+
+core::Status PlanNemesis(const Spec& spec, const NemesisSpec& nemesis, int number,
+                         std::uint64_t seed, core::Duration horizon,
+                         std::vector<PlannedFault>& out) {
+  for (const std::string& kind : nemesis.kinds) {
+    if (Candidates(spec, nemesis, kind).empty()) {
+      return core::MakeError(
+          "nemesis " + std::to_string(number) + ": kind '" + kind + "' has nothing to act on (" +
+          (IsProcessKind(kind) ? kind == "skew" ? "no service with inject" : "no service"
+                               : "no proxy") +
+          (nemesis.targets.empty() ? "" : " among its targets") + ")");
+    }
+  }
+  core::Rng rng(core::DeriveSeed(seed, {"nemesis", number}));
+  std::vector<core::Duration> ends;  // of this nemesis's faults, to honour max_active
+  core::Duration at{0};
+  int count = 0;
+  while (true) {
+    at += Uniform(rng, nemesis.every_min, nemesis.every_max);
+    if (at >= horizon) break;
+    // Every draw happens whether or not the slot is used, so one skipped slot does not
+    // shift the choices of all later ones.
+    const std::string& kind = nemesis.kinds[rng.Below(nemesis.kinds.size())];
+    const auto candidates = Candidates(spec, nemesis, kind);
+    const std::string& target = candidates[rng.Below(candidates.size())];
+    const core::Duration length = Uniform(rng, nemesis.length_min, nemesis.length_max);
+    core::Rng action_rng(rng.Next());
+    const auto active =
+        std::count_if(ends.begin(), ends.end(), [&](core::Duration end) { return end > at; });
+    if (active >= nemesis.max_active) continue;
+    PlannedFault fault;
+    fault.id = "n" + std::to_string(number) + "." + std::to_string(++count);
+    fault.where = nemesis.where;
+    fault.action = NemesisAction(kind, target, action_rng, fault.id);
+    if (fault.action.kind == FaultAction::Kind::kKill) fault.action.restart_after = length;
+    fault.start.at = at;
+    fault.length = length;
+    ends.push_back(at + length);
+    out.push_back(std::move(fault));
+  }
+  return core::Ok();
+}
+
+std::string Attributes(const proxy::ToxicSpec& toxic) {
+  std::string text;
+  for (const auto& [name, value] : toxic.attributes) {
+    if (!text.empty()) text += " ";
+    text += name + "=";
+    if (const auto* integer = std::get_if<std::int64_t>(&value)) {
+      text += std::to_string(*integer);
+    } else if (const auto* fraction = std::get_if<double>(&value)) {
+      std::ostringstream out;
+      out << *fraction;
+      text += out.str();
+    } else {
+      text += std::get<std::string>(value);
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
+std::vector<std::string_view> NemesisKinds() {
+  std::vector<std::string_view> kinds(std::begin(kProcessKinds), std::end(kProcessKinds));
+  for (const auto& type : proxy::ToxicTypes()) {
+    if (DefaultToxic(type.name)) kinds.push_back(type.name);
+  }
+  return kinds;
+}
+
+std::string FaultKind(const FaultAction& action) {
+  switch (action.kind) {
+    case FaultAction::Kind::kToxic:
+      return action.toxic.type;
+    case FaultAction::Kind::kRule:
+      return "rule";
+    case FaultAction::Kind::kPause:
+      return "pause";
+    case FaultAction::Kind::kKill:
+      return "kill";
+    case FaultAction::Kind::kSkew:
+      return "skew";
+  }
+  return "unknown";
+}
+
+std::string DescribeFault(const PlannedFault& fault) {
+  std::string text = fault.id;
+  switch (fault.start.event) {
+    case Trigger::Event::kStart:
+      text += " at " + core::FormatDuration(fault.start.at);
+      break;
+    case Trigger::Event::kReady:
+      text += " " + core::FormatDuration(fault.start.at) + " after " + fault.start.service +
+              " is ready";
+      break;
+    case Trigger::Event::kOp:
+      text += " " + core::FormatDuration(fault.start.at) + " after op " +
+              std::to_string(fault.start.op);
+      break;
+  }
+  text += fault.length ? " for " + core::FormatDuration(*fault.length) : " until the end";
+  text += ": ";
+  const FaultAction& action = fault.action;
+  switch (action.kind) {
+    case FaultAction::Kind::kToxic:
+      text += action.toxic.type + " on proxy " + action.target + " (" +
+              std::string(proxy::StreamName(action.toxic.stream));
+      if (!action.toxic.attributes.empty()) text += " " + Attributes(action.toxic);
+      text += ")";
+      break;
+    case FaultAction::Kind::kRule:
+    case FaultAction::Kind::kSkew:
+      text += FaultKind(action) + " on service " + action.target + " (" +
+              core::FormatRule(action.rule) + ")";
+      break;
+    case FaultAction::Kind::kPause:
+      text += "pause service " + action.target;
+      break;
+    case FaultAction::Kind::kKill:
+      text += "kill service " + action.target;
+      if (action.restart) text += ", restarted after " + core::FormatDuration(action.restart_after);
+      break;
+  }
+  return text;
+}
+
+core::Result<std::vector<PlannedFault>> PlanFaults(const Spec& spec, std::uint64_t seed,
+                                                   core::Duration horizon) {
+  std::vector<PlannedFault> plan;
+  int number = 0;
+  for (const TimelineFault& timeline : spec.faults) {
+    PlannedFault fault;
+    fault.id = "f" + std::to_string(++number);
+    fault.where = timeline.where;
+    fault.action = timeline.action;
+    fault.start = timeline.start;
+    fault.length = timeline.length;
+    if (fault.action.kind == FaultAction::Kind::kToxic)
+      fault.action.toxic.name = "fault_" + fault.id;
+    plan.push_back(std::move(fault));
+  }
+  number = 0;
+  for (const NemesisSpec& nemesis : spec.nemeses) {
+    if (auto ok = PlanNemesis(spec, nemesis, ++number, seed, horizon, plan); !ok) {
+      return ok.error();
+    }
+  }
+  std::stable_sort(plan.begin(), plan.end(), [](const PlannedFault& a, const PlannedFault& b) {
+    const bool a_fixed = a.start.event == Trigger::Event::kStart;
+    const bool b_fixed = b.start.event == Trigger::Event::kStart;
+    if (a_fixed != b_fixed) return a_fixed;
+    return a.start.at < b.start.at;
+  });
+  return plan;
+}
+
+}  // namespace faultline::experiments

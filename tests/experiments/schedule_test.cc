@@ -1,0 +1,155 @@
+// The fault plan: the timeline as written, and a seeded nemesis that is the same for the same
+// seed, different for another, inside its bounds and within max_active.
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "faultline/experiments/schedule.h"
+
+using namespace faultline;
+using namespace faultline::experiments;
+using namespace std::chrono_literals;
+
+namespace {
+
+Spec Load(const std::string& text) {
+  const SpecResult result = ParseSpec(text, "x.yaml", "/specs");
+  for (const auto& error : result.errors) UNSCOPED_INFO(error.Format());
+  REQUIRE(result.spec);
+  return *result.spec;
+}
+
+const std::string kNemesis = R"yaml(name: n
+services:
+  store: ./store
+  agent: {cmd: ./agent, inject: true}
+proxies:
+  p: {upstream: store}
+  q: {upstream: store}
+faults:
+  - {nemesis: random, every: 200ms..1s, for: 100ms..2s, kinds: [pause, kill, skew, latency, reset_peer], max_active: 2}
+)yaml";
+
+std::vector<std::string> Described(const std::vector<PlannedFault>& plan) {
+  std::vector<std::string> lines;
+  for (const auto& fault : plan) lines.push_back(DescribeFault(fault));
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("the timeline is planned as written", "[experiments][schedule]") {
+  const Spec spec = Load(R"yaml(name: t
+services: {store: ./store}
+proxies: {p: {upstream: store}}
+faults:
+  - {at: 5s, pause: store}
+  - {at: 2s, for: 3s, proxy: p, toxic: {type: latency, latency: 800}}
+  - {after: store ready, at: 1s, kill: store, restart_after: 500ms}
+)yaml");
+  const auto plan = PlanFaults(spec, 1, 60s);
+  REQUIRE(plan);
+  CHECK(Described(*plan) ==
+        std::vector<std::string>{
+            "f2 at 2s for 3s: latency on proxy p (downstream jitter=0 latency=800)",
+            "f1 at 5s until the end: pause service store",
+            "f3 1s after store is ready until the end: kill service store, restarted after 500ms"});
+  CHECK((*plan)[0].action.toxic.name == "fault_f2");
+  CHECK(FaultKind((*plan)[0].action) == "latency");
+}
+
+TEST_CASE("a nemesis plans the same faults for the same seed, others for another",
+          "[experiments][schedule]") {
+  const Spec spec = Load(kNemesis);
+  const auto a = PlanFaults(spec, 42, 60s);
+  const auto b = PlanFaults(spec, 42, 60s);
+  const auto c = PlanFaults(spec, 43, 60s);
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(c);
+  CHECK(Described(*a) == Described(*b));
+  CHECK(Described(*a) != Described(*c));
+  // A longer run keeps the shorter one's faults as its beginning.
+  const auto longer = PlanFaults(spec, 42, 120s);
+  REQUIRE(longer);
+  const auto first = Described(*a);
+  const auto extended = Described(*longer);
+  REQUIRE(extended.size() > first.size());
+  CHECK(std::equal(first.begin(), first.end(), extended.begin()));
+}
+
+TEST_CASE("a nemesis stays inside its bounds and its max_active", "[experiments][schedule]") {
+  const Spec spec = Load(kNemesis);
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    const auto plan = PlanFaults(spec, seed, 60s);
+    REQUIRE(plan);
+    REQUIRE(!plan->empty());
+    std::vector<std::string> kinds_seen;
+    for (std::size_t i = 0; i < plan->size(); ++i) {
+      const PlannedFault& fault = (*plan)[i];
+      CAPTURE(seed, DescribeFault(fault));
+      CHECK(fault.start.at > 0s);
+      CHECK(fault.start.at < 60s);
+      REQUIRE(fault.length);
+      CHECK(*fault.length >= 100ms);
+      CHECK(*fault.length <= 2s);
+      if (i > 0) CHECK(fault.start.at - (*plan)[i - 1].start.at >= 200ms);
+      int active = 0;
+      for (const PlannedFault& other : *plan) {
+        if (other.start.at <= fault.start.at && other.start.at + *other.length > fault.start.at) {
+          ++active;
+        }
+      }
+      CHECK(active <= 2);
+      const std::string kind = FaultKind(fault.action);
+      if (kind == "skew") CHECK(fault.action.target == "agent");  // the only one under the shim
+      if (kind == "latency" || kind == "reset_peer") {
+        CHECK((fault.action.target == "p" || fault.action.target == "q"));
+      }
+      if (kind == "kill") CHECK(fault.action.restart_after == *fault.length);
+      kinds_seen.push_back(kind);
+    }
+    std::sort(kinds_seen.begin(), kinds_seen.end());
+    kinds_seen.erase(std::unique(kinds_seen.begin(), kinds_seen.end()), kinds_seen.end());
+    CHECK(kinds_seen.size() >= 3);  // 60 s of faults every ≤ 1 s use several kinds
+  }
+}
+
+TEST_CASE("every nemesis kind makes a fault the proxy or the shim accepts",
+          "[experiments][schedule]") {
+  for (std::string_view kind : NemesisKinds()) {
+    CAPTURE(kind);
+    const Spec spec = Load(
+        "name: k\nservices:\n  s: {cmd: ./s, inject: true}\nproxies: {p: {upstream: "
+        "s}}\nfaults:\n  - {nemesis: random, every: 1s, kinds: [" +
+        std::string(kind) + "]}\n");
+    const auto plan = PlanFaults(spec, 7, 5s);
+    REQUIRE(plan);
+    REQUIRE(plan->size() == 4);  // at 1, 2, 3 and 4 s, one at a time
+    const FaultAction& action = plan->front().action;
+    if (action.kind == FaultAction::Kind::kToxic) {
+      proxy::ToxicSpec toxic = action.toxic;
+      CHECK(proxy::ValidateToxic(toxic));
+      CHECK(toxic.name == "nemesis_n1.1");
+    }
+    if (action.kind == FaultAction::Kind::kSkew) {
+      CHECK(action.rule.action.kind == core::ActionKind::kSkew);
+    }
+  }
+  const auto kinds = NemesisKinds();
+  CHECK(std::find(kinds.begin(), kinds.end(), "point") == kinds.end());
+  CHECK(std::find(kinds.begin(), kinds.end(), "hold") != kinds.end());
+}
+
+TEST_CASE("a nemesis kind with nothing to act on is an error", "[experiments][schedule]") {
+  const Spec spec = Load(
+      "name: k\nservices: {s: ./s}\nfaults:\n  - {nemesis: random, every: 1s, kinds: [skew]}\n");
+  const auto plan = PlanFaults(spec, 1, 10s);
+  REQUIRE(!plan);
+  CHECK(plan.message() == "nemesis 1: kind 'skew' has nothing to act on (no service with inject)");
+  const Spec no_proxy = Load(
+      "name: k\nservices: {s: ./s}\nfaults:\n  - {nemesis: random, every: 1s, kinds: [latency]}\n");
+  CHECK(PlanFaults(no_proxy, 1, 10s).message() ==
+        "nemesis 1: kind 'latency' has nothing to act on (no proxy)");
+}
