@@ -74,24 +74,23 @@ std::string ExecutableDir() {
   return ec ? std::string() : self.parent_path().string();
 }
 
-core::Result<std::string> FindLibrary(const std::string& given) {
-  std::vector<std::string> candidates;
-  if (!given.empty()) {
-    candidates.push_back(given);
-  } else if (const char* env = std::getenv("FAULTLINE_INJECT_LIB"); env != nullptr && *env) {
-    candidates.push_back(env);
-  } else {
-    const std::string dir = ExecutableDir();
-    candidates = {dir + "/libfaultline_inject.so", dir + "/../injector/libfaultline_inject.so",
-                  dir + "/../lib/faultline/libfaultline_inject.so"};
+// Polls /proc/PID/maps until it names `path`, the program exits, or two seconds pass (a
+// static program never maps it; the launcher has warned about those).
+void WaitUntilMapped(pid_t child, const std::string& path) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream maps("/proc/" + std::to_string(child) + "/maps");
+    if (!maps) return;  // gone
+    for (std::string line; std::getline(maps, line);) {
+      if (line.ends_with(path)) return;
+    }
+    siginfo_t exited{};
+    if (::waitid(P_PID, static_cast<id_t>(child), &exited, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        exited.si_pid == child) {
+      return;  // it exited (and stays to be reaped below)
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  for (const std::string& candidate : candidates) {
-    std::error_code ec;
-    if (fs::is_regular_file(candidate, ec)) return fs::canonical(candidate, ec).string();
-  }
-  return core::MakeError("cannot find libfaultline_inject.so (looked at " + candidates.front() +
-                         (candidates.size() > 1 ? " and next to it" : "") +
-                         "); pass --lib PATH or set FAULTLINE_INJECT_LIB");
 }
 
 // The program execvp would run, for the checks below.
@@ -161,7 +160,7 @@ int RunUnderShim(InjectOptions& options) {
     return kExitBadInput;
   }
   const std::uint64_t seed = *seed_option;
-  auto library = FindLibrary(options.library);
+  auto library = FindInjectLibrary(options.library);
   if (!library) {
     std::cerr << Prefix() << library.message() << "\n";
     return kExitHarnessError;
@@ -216,6 +215,9 @@ int RunUnderShim(InjectOptions& options) {
   ::sigemptyset(&forward.sa_mask);
   forward.sa_flags = SA_RESTART;
   for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(signal, &forward, nullptr);
+  // Announce the pid once it can be used: when the program has mapped its table, so that a
+  // `faultline inject set --target PID` started right after never finds it missing.
+  WaitUntilMapped(child, table->path());
   if (!options.quiet) {
     std::cerr << Prefix() << "pid " << child << ", seed " << seed << " (pass --seed " << seed
               << " to repeat); change rules with: faultline inject set --target " << child
@@ -354,6 +356,26 @@ int ShowStatus(ControlTable& table, InjectOptions& options) {
 }
 
 }  // namespace
+
+core::Result<std::string> FindInjectLibrary(const std::string& given) {
+  std::vector<std::string> candidates;
+  if (!given.empty()) {
+    candidates.push_back(given);
+  } else if (const char* env = std::getenv("FAULTLINE_INJECT_LIB"); env != nullptr && *env) {
+    candidates.push_back(env);
+  } else {
+    const std::string dir = ExecutableDir();
+    candidates = {dir + "/libfaultline_inject.so", dir + "/../injector/libfaultline_inject.so",
+                  dir + "/../lib/faultline/libfaultline_inject.so"};
+  }
+  for (const std::string& candidate : candidates) {
+    std::error_code ec;
+    if (fs::is_regular_file(candidate, ec)) return fs::canonical(candidate, ec).string();
+  }
+  return core::MakeError("cannot find libfaultline_inject.so (looked at " + candidates.front() +
+                         (candidates.size() > 1 ? " and next to it" : "") +
+                         "); pass --lib PATH or set FAULTLINE_INJECT_LIB");
+}
 
 void SetupInjectCommand(CLI::App& app, InjectOptions& options, int& exit_code) {
   CLI::App* inject = app.add_subcommand(

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "faultline/core/result.h"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,5 +29,9 @@ struct InjectOptions {
 };
 
 void SetupInjectCommand(CLI::App& app, InjectOptions& options, int& exit_code);
+
+// libfaultline_inject.so: `given`, else $FAULTLINE_INJECT_LIB, else next to this executable
+// (or where the build tree and an install put it).
+core::Result<std::string> FindInjectLibrary(const std::string& given);
 
 }  // namespace faultline::cli
