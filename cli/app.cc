@@ -9,6 +9,7 @@
 #include "faultline/core/random.h"
 #include "inject_command.h"
 #include "proxy_command.h"
+#include "run_command.h"
 #include "validate_command.h"
 #include "version.h"
 
@@ -31,10 +32,12 @@ int Main(int argc, const char* const* argv) {
   CtlOptions ctl_options;
   InjectOptions inject_options;
   ValidateOptions validate_options;
+  RunCommandOptions run_options;
   SetupProxyCommand(app, proxy_options, exit_code);
   SetupCtlCommand(app, ctl_options, exit_code);
   SetupInjectCommand(app, inject_options, exit_code);
   SetupValidateCommand(app, validate_options, exit_code);
+  SetupRunCommands(app, run_options, exit_code);
   // `faultline inject [OPTIONS] -- CMD ARGS...`: the program's own arguments are never
   // options of ours, whatever they look like.
   if (argc > 2 && std::string_view(argv[1]) == "inject") {

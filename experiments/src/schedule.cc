@@ -33,7 +33,14 @@ std::optional<proxy::ToxicSpec> DefaultToxic(std::string_view type) {
   return toxic;
 }
 
+// Uniform in [low, high], in whole milliseconds when the range allows (plans read better).
 core::Duration Uniform(core::Rng& rng, core::Duration low, core::Duration high) {
+  using std::chrono::milliseconds;
+  const auto low_ms = std::chrono::ceil<milliseconds>(low);
+  const auto high_ms = std::chrono::floor<milliseconds>(high);
+  if (low_ms.count() >= 1 && low_ms <= high_ms) {
+    return milliseconds(rng.Between(low_ms.count(), high_ms.count()));
+  }
   return core::Duration(rng.Between(low.count(), high.count()));
 }
 
@@ -125,9 +132,29 @@ core::Status PlanNemesis(const Spec& spec, const NemesisSpec& nemesis, int numbe
   return core::Ok();
 }
 
+bool IsDefault(const proxy::ToxicSpec& toxic, const std::string& name,
+               const proxy::AttributeValue& value) {
+  const proxy::ToxicTypeInfo* info = proxy::FindToxicType(toxic.type);
+  if (info == nullptr) return false;
+  for (const proxy::AttributeInfo& attribute : info->attributes) {
+    if (attribute.name != name) continue;
+    if (attribute.required) return false;
+    if (const auto* integer = std::get_if<std::int64_t>(&value)) {
+      return *integer == attribute.default_integer;
+    }
+    if (const auto* fraction = std::get_if<double>(&value)) {
+      return *fraction == attribute.default_fraction;
+    }
+    return std::get<std::string>(value) == attribute.default_text;
+  }
+  return false;
+}
+
+// The attributes that say something: required ones and those away from their default.
 std::string Attributes(const proxy::ToxicSpec& toxic) {
   std::string text;
   for (const auto& [name, value] : toxic.attributes) {
+    if (IsDefault(toxic, name, value)) continue;
     if (!text.empty()) text += " ";
     text += name + "=";
     if (const auto* integer = std::get_if<std::int64_t>(&value)) {
@@ -191,7 +218,9 @@ std::string DescribeFault(const PlannedFault& fault) {
     case FaultAction::Kind::kToxic:
       text += action.toxic.type + " on proxy " + action.target + " (" +
               std::string(proxy::StreamName(action.toxic.stream));
-      if (!action.toxic.attributes.empty()) text += " " + Attributes(action.toxic);
+      if (const std::string attributes = Attributes(action.toxic); !attributes.empty()) {
+        text += " " + attributes;
+      }
       text += ")";
       break;
     case FaultAction::Kind::kRule:

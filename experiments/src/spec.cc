@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "faultline/core/suggest.h"
+#include "faultline/experiments/checker.h"
 #include "faultline/experiments/schedule.h"
 #include "faultline/experiments/yaml_json.h"
 #include "faultline/proxy/json.h"
@@ -38,7 +39,6 @@ constexpr std::string_view kNemesisKeys[] = {"nemesis", "every",   "for",
                                              "kinds",   "targets", "max_active"};
 constexpr std::string_view kInvariantKeys[] = {"name",    "probe", "http",    "every", "must",
                                                "timeout", "final", "checker", "min"};
-constexpr std::string_view kCheckers[] = {"no-errors", "availability", "unique-ids"};
 
 // The clocks a skew fault moves: what programs read the time with.
 constexpr std::string_view kClockCalls = "clock_gettime,gettimeofday,time";
@@ -78,6 +78,7 @@ class Reader {
     }
     spec_.file = file_;
     spec_.dir = dir_;
+    spec_.text = std::string(text);
     CheckKeys(root, kTopKeys, "the experiment");
     if (auto name = RequiredString(root, "name", "the experiment")) {
       if (ValidName(root["name"], *name, "experiment name")) spec_.name = *name;
@@ -91,6 +92,7 @@ class Reader {
     ReadInvariants(root["invariants"]);
     CheckReferences();
     CheckTemplates(root);
+    CheckItEnds();
     return Finish();
   }
 
@@ -784,11 +786,14 @@ class Reader {
         invariant.kind = InvariantSpec::Kind::kChecker;
         invariant.checker = String(body["checker"], "checker").value_or("");
         invariant.name = invariant.checker;
-        if (std::find(std::begin(kCheckers), std::end(kCheckers), invariant.checker) ==
-            std::end(kCheckers)) {
+        const auto checkers = CheckerNames();
+        if (std::find(checkers.begin(), checkers.end(), invariant.checker) == checkers.end()) {
+          std::string known;
+          for (std::string_view name : checkers)
+            known += (known.empty() ? "" : ", ") + std::string(name);
           Error(body["checker"], "unknown checker " + Quote(invariant.checker) +
-                                     core::Suggest(invariant.checker, kCheckers) +
-                                     "; known: no-errors, availability, unique-ids");
+                                     core::Suggest(invariant.checker, checkers) +
+                                     "; known: " + known);
         }
         if (const auto min = body["min"]) {
           if (invariant.checker != "availability") {
@@ -914,9 +919,16 @@ class Reader {
     if (errors_.empty() && spec_.StartOrder().size() != spec_.services.size()) {
       Error(Location{}, "services depend on each other in a cycle: " + CycleText());
     }
-    // Only alone: after another mistake (a misspelt `services`) it would be noise.
-    if (errors_.empty() && spec_.services.empty() && spec_.workload.empty()) {
+  }
+
+  // Only when nothing else is wrong: after another mistake (a misspelt `services`) these
+  // would be noise.
+  void CheckItEnds() {
+    if (!errors_.empty()) return;
+    if (spec_.services.empty() && spec_.workload.empty()) {
       Error(Location{1, 1}, "the experiment has neither services nor a workload: nothing to run");
+    } else if (!spec_.duration && spec_.workload.empty()) {
+      Error(Location{1, 1}, "the experiment has no duration and no workload: it would not end");
     }
   }
 

@@ -58,6 +58,7 @@ TEST_CASE("faultline validate summarises a valid spec and exits 0", "[cli][valid
   testing::TempDir dir;
   const std::string good = dir.path + "/good.yaml";
   std::ofstream(good) << "name: demo\n"
+                         "duration: 10s\n"
                          "services:\n"
                          "  store: ./kvstore --port {{port.store}}\n"
                          "proxies: {p: {upstream: store}}\n";

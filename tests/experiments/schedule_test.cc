@@ -21,6 +21,7 @@ Spec Load(const std::string& text) {
 }
 
 const std::string kNemesis = R"yaml(name: n
+duration: 60s
 services:
   store: ./store
   agent: {cmd: ./agent, inject: true}
@@ -41,6 +42,7 @@ std::vector<std::string> Described(const std::vector<PlannedFault>& plan) {
 
 TEST_CASE("the timeline is planned as written", "[experiments][schedule]") {
   const Spec spec = Load(R"yaml(name: t
+duration: 60s
 services: {store: ./store}
 proxies: {p: {upstream: store}}
 faults:
@@ -52,7 +54,7 @@ faults:
   REQUIRE(plan);
   CHECK(Described(*plan) ==
         std::vector<std::string>{
-            "f2 at 2s for 3s: latency on proxy p (downstream jitter=0 latency=800)",
+            "f2 at 2s for 3s: latency on proxy p (downstream latency=800)",
             "f1 at 5s until the end: pause service store",
             "f3 1s after store is ready until the end: kill service store, restarted after 500ms"});
   CHECK((*plan)[0].action.toxic.name == "fault_f2");
@@ -121,7 +123,7 @@ TEST_CASE("every nemesis kind makes a fault the proxy or the shim accepts",
   for (std::string_view kind : NemesisKinds()) {
     CAPTURE(kind);
     const Spec spec = Load(
-        "name: k\nservices:\n  s: {cmd: ./s, inject: true}\nproxies: {p: {upstream: "
+        "name: k\nduration: 5s\nservices:\n  s: {cmd: ./s, inject: true}\nproxies: {p: {upstream: "
         "s}}\nfaults:\n  - {nemesis: random, every: 1s, kinds: [" +
         std::string(kind) + "]}\n");
     const auto plan = PlanFaults(spec, 7, 5s);
@@ -144,12 +146,14 @@ TEST_CASE("every nemesis kind makes a fault the proxy or the shim accepts",
 
 TEST_CASE("a nemesis kind with nothing to act on is an error", "[experiments][schedule]") {
   const Spec spec = Load(
-      "name: k\nservices: {s: ./s}\nfaults:\n  - {nemesis: random, every: 1s, kinds: [skew]}\n");
+      "name: k\nduration: 5s\nservices: {s: ./s}\nfaults:\n  - {nemesis: random, every: 1s, kinds: "
+      "[skew]}\n");
   const auto plan = PlanFaults(spec, 1, 10s);
   REQUIRE(!plan);
   CHECK(plan.message() == "nemesis 1: kind 'skew' has nothing to act on (no service with inject)");
   const Spec no_proxy = Load(
-      "name: k\nservices: {s: ./s}\nfaults:\n  - {nemesis: random, every: 1s, kinds: [latency]}\n");
+      "name: k\nduration: 5s\nservices: {s: ./s}\nfaults:\n  - {nemesis: random, every: 1s, kinds: "
+      "[latency]}\n");
   CHECK(PlanFaults(no_proxy, 1, 10s).message() ==
         "nemesis 1: kind 'latency' has nothing to act on (no proxy)");
 }

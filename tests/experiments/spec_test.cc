@@ -210,6 +210,13 @@ TEST_CASE("spec mistakes: a template that names nothing", "[experiments][spec]")
              Catch::StartsWith("x.yaml:3:6: unclosed template"));
 }
 
+TEST_CASE("spec mistakes: a run that would never end", "[experiments][spec]") {
+  CHECK(OnlyError("name: a\nservices: {s: ./s}\n") ==
+        "x.yaml:1:1: the experiment has no duration and no workload: it would not end");
+  CHECK(Parse("name: a\nduration: 1s\nservices: {s: ./s}\n").spec);
+  CHECK(Parse("name: a\nworkload: [{client: ./c}]\n").spec);
+}
+
 TEST_CASE("spec mistakes: a fault with no action, or two", "[experiments][spec]") {
   CHECK_THAT(OnlyError("name: a\nservices: {s: ./s}\nfaults:\n  - {at: 1s, for: 2s}\n"),
              Catch::StartsWith("x.yaml:4:5: a fault needs one action"));

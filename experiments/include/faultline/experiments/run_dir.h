@@ -3,6 +3,7 @@
 //
 //   runs/<experiment>/<YYYYmmddTHHMMSS>-<seed>/
 //     spec.yaml        the spec as run (templates filled in)
+//     spec.source.yaml the spec as written, and spec.dir where it was: what replay runs
 //     seed             the seed, one line: what `faultline replay` reads
 //     events.jsonl     every fault applied and removed, service started, exited, ready...
 //     history.jsonl    the workload's operations

@@ -158,6 +158,7 @@ struct Spec {
   std::string name;
   std::string file;  // where it was read from
   std::string dir;   // its directory: relative paths and cwd start here
+  std::string text;  // the file as written (the run directory keeps it, templates filled in)
   std::optional<std::uint64_t> seed;
   std::optional<core::Duration> duration;
   std::vector<ServiceSpec> services;  // in the file's order

@@ -1,0 +1,900 @@
+#include "faultline/experiments/runner.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "faultline/core/random.h"
+#include "faultline/experiments/checker.h"
+#include "faultline/experiments/history.h"
+#include "faultline/experiments/process.h"
+#include "faultline/experiments/readiness.h"
+#include "faultline/experiments/run_dir.h"
+#include "faultline/experiments/run_metrics.h"
+#include "faultline/experiments/schedule.h"
+#include "faultline/injector/control.h"
+#include "faultline/proxy/server.h"
+
+namespace faultline::experiments {
+namespace {
+
+namespace bj = boost::json;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr auto kTick = 10ms;
+constexpr auto kProgressEvery = 250ms;
+// A run with a workload but no duration ends when the clients do; faults are planned this far.
+constexpr core::Duration kHorizonWithoutDuration = std::chrono::hours(1);
+
+// Every {{port.NAME}} gets a free port on 127.0.0.1, decided once per run.
+class Ports {
+ public:
+  std::uint16_t Get(const std::string& name) {
+    auto [it, added] = ports_.try_emplace(name, 0);
+    if (added) it->second = FreePort();
+    return it->second;
+  }
+
+ private:
+  static std::uint16_t FreePort() {
+    // Bind port 0 and give it back: the kernel does not hand it out again right away.
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    std::uint16_t port = 0;
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      port = ntohs(address.sin_port);
+    }
+    if (fd >= 0) ::close(fd);
+    return port;
+  }
+  std::map<std::string, std::uint16_t> ports_;
+};
+
+struct Service {
+  const ServiceSpec* spec = nullptr;
+  ProcessSpec process;
+  std::optional<ReadyCheck> ready;
+  std::optional<Process> running;
+  std::optional<inject::ControlTable> table;
+  bool killed_by_fault = false;  // an exit we caused is not a crash
+  bool crashed = false;
+  int restarts = 0;
+};
+
+struct Client {
+  const WorkloadSpec* spec = nullptr;
+  int process_id = 0;  // the history's process for ops that do not name one
+  std::optional<Process> running;
+  std::string output;  // where its ops arrive
+  std::uint64_t read_offset = 0;
+  std::string partial;  // a line not yet ended
+  bool finished = false;
+};
+
+enum class FaultState { kPending, kActive, kDone };
+
+struct FaultRun {
+  const PlannedFault* plan = nullptr;
+  FaultState state = FaultState::kPending;
+  std::optional<Clock::time_point> starts;  // known once its trigger has happened
+  std::optional<Clock::time_point> ends;
+};
+
+std::string Iso8601(std::chrono::system_clock::time_point when) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(when);
+  std::tm utc{};
+  ::gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+class Run {
+ public:
+  Run(const Spec& spec, const RunOptions& options) : spec_(spec), options_(options) {}
+
+  RunResult Execute() {
+    result_.seed = options_.seed;
+    started_wall_ = std::chrono::system_clock::now();
+    started_ = Clock::now();
+    auto status = Prepare();
+    if (status) status = StartEverything();
+    if (status) status = MainLoop();
+    Finish(status);
+    return result_;
+  }
+
+ private:
+  double Seconds() const { return std::chrono::duration<double>(Clock::now() - started_).count(); }
+  std::int64_t SinceStartNs() const {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started_).count();
+  }
+
+  void Note(const std::string& line) const {
+    if (options_.on_note) options_.on_note(line);
+  }
+
+  void Event(const std::string& name, bj::object fields = {}) {
+    if (!dir_) return;
+    bj::object event;
+    event["event"] = name;
+    for (auto& [key, value] : fields) event[key] = std::move(value);
+    dir_->Event(Seconds(), event);
+  }
+
+  std::string Resolve(const std::string& text) {
+    auto resolved =
+        ResolveTemplates(text, [&](std::string_view name) -> std::optional<std::string> {
+          if (name == "seed") return std::to_string(options_.seed);
+          if (name == "run.dir") return dir_ ? dir_->path() : "";
+          if (name.starts_with("port."))
+            return std::to_string(ports_.Get(std::string(name.substr(5))));
+          if (name.starts_with("proxy.")) {
+            const auto it = proxy_addresses_.find(std::string(name.substr(6)));
+            if (it != proxy_addresses_.end()) return it->second;
+          }
+          return std::nullopt;
+        });
+    return resolved ? *resolved : text;  // the spec was checked: this does not fail
+  }
+
+  std::vector<std::string> ResolveAll(const std::vector<std::string>& words) {
+    std::vector<std::string> out;
+    for (const std::string& word : words) out.push_back(Resolve(word));
+    return out;
+  }
+
+  std::string Cwd(const std::string& cwd) const {
+    if (cwd.empty()) return spec_.dir;
+    return std::filesystem::path(cwd).is_absolute() ? cwd : spec_.dir + "/" + cwd;
+  }
+
+  // --- set-up -----------------------------------------------------------------------------
+
+  core::Status Prepare() {
+    auto dir = RunDir::Create(options_.runs_root, spec_.name, options_.seed, started_wall_);
+    if (!dir) return dir.error();
+    dir_.emplace(std::move(*dir));
+    result_.run_dir = dir_->path();
+    result_.run_id = dir_->id();
+    Note("run " + dir_->id() + " (seed " + std::to_string(options_.seed) + "): " + dir_->path());
+    // What `faultline replay` reads: the spec as written, and where relative paths start.
+    if (auto ok = dir_->Write("spec.source.yaml", spec_.text); !ok) return ok;
+    if (auto ok = dir_->Write("spec.dir", spec_.dir + "\n"); !ok) return ok;
+    metrics_ = std::make_unique<RunMetrics>(spec_.name, dir_->id(), options_.seed);
+    if (!options_.metrics_address.empty()) {
+      if (auto ok = metrics_->Serve(options_.metrics_address); !ok) return ok;
+      Note("metrics: http://" +
+           options_.metrics_address.substr(0, options_.metrics_address.rfind(':')) + ":" +
+           std::to_string(metrics_->port()) + "/metrics");
+    }
+    const core::Duration horizon = spec_.duration.value_or(kHorizonWithoutDuration);
+    auto plan = PlanFaults(spec_, options_.seed, horizon);
+    if (!plan) return plan.error();
+    plan_ = std::move(*plan);
+    for (const PlannedFault& fault : plan_) {
+      FaultRun run;
+      run.plan = &fault;
+      faults_.push_back(run);
+    }
+    Event("run_started", {{"experiment", spec_.name},
+                          {"run_id", dir_->id()},
+                          {"seed", std::to_string(options_.seed)},
+                          {"faults_planned", plan_.size()}});
+    return core::Ok();
+  }
+
+  core::Status StartProxies() {
+    if (spec_.proxies.empty()) return core::Ok();
+    proxy::ProxyServer::Options options;
+    options.threads = 1;
+    options.seed = core::DeriveSeed(options_.seed, {"proxies"});
+    options.metrics = metrics_->registry();
+    proxies_ = std::make_unique<proxy::ProxyServer>(std::move(options));
+    for (const ProxySpec& proxy : spec_.proxies) {
+      proxy::ProxySpec created;
+      created.name = proxy.name;
+      created.listen = proxy.listen == "auto" ? "127.0.0.1:0" : Resolve(proxy.listen);
+      created.upstream = spec_.FindService(proxy.upstream) != nullptr
+                             ? "127.0.0.1:" + std::to_string(ports_.Get(proxy.upstream))
+                             : Resolve(proxy.upstream);
+      auto state = proxies_->Create(created, proxy.toxics);
+      if (!state) return core::MakeError("proxy " + proxy.name + ": " + state.message());
+      proxy_addresses_[proxy.name] = state->spec.listen;
+      Event(
+          "proxy_started",
+          {{"proxy", proxy.name}, {"listen", state->spec.listen}, {"upstream", created.upstream}});
+    }
+    return core::Ok();
+  }
+
+  core::Status PrepareService(Service& service) {
+    const ServiceSpec& spec = *service.spec;
+    service.process.name = spec.name;  // messages say "service NAME"
+    service.process.argv = ResolveAll(spec.command.Argv());
+    service.process.cwd = Cwd(spec.cwd);
+    service.process.log_path = dir_->LogPath(spec.name);
+    for (const auto& [name, value] : spec.env)
+      service.process.env.emplace_back(name, Resolve(value));
+    if (spec.inject) {
+      if (options_.inject_library.empty()) {
+        return core::MakeError("service " + spec.name +
+                               " runs under the injector, but "
+                               "libfaultline_inject.so was not found");
+      }
+      auto table =
+          inject::ControlTable::Create(inject::ControlTable::DefaultPath(),
+                                       core::DeriveSeed(options_.seed, {"inject", spec.name}));
+      if (!table) return core::MakeError("service " + spec.name + ": " + table.message());
+      if (!spec.rules.empty()) {
+        if (auto ok = table->Set(spec.rules); !ok) {
+          return core::MakeError("service " + spec.name + ": " + ok.message());
+        }
+      }
+      service.process.env.emplace_back("LD_PRELOAD", options_.inject_library);
+      service.process.env.emplace_back("FAULTLINE_INJECT_TABLE", table->path());
+      service.table.emplace(std::move(*table));
+    }
+    if (spec.ready) {
+      ReadyCheck check;
+      check.timeout = spec.ready->timeout;
+      check.interval = spec.ready->interval;
+      switch (spec.ready->kind) {
+        case ReadySpec::Kind::kTcp:
+          check.kind = ReadyCheck::Kind::kTcp;
+          check.target = spec.ready->target.find(':') == std::string::npos
+                             ? "127.0.0.1:" + std::to_string(ports_.Get(spec.ready->target))
+                             : Resolve(spec.ready->target);
+          break;
+        case ReadySpec::Kind::kHttp:
+          check.kind = ReadyCheck::Kind::kHttp;
+          check.target = Resolve(spec.ready->target);
+          break;
+        case ReadySpec::Kind::kLog:
+          check.kind = ReadyCheck::Kind::kLog;
+          check.target = spec.ready->target;
+          break;
+        case ReadySpec::Kind::kCommand:
+          check.kind = ReadyCheck::Kind::kCommand;
+          check.command = ResolveAll(spec.ready->command.Argv());
+          break;
+      }
+      service.ready = check;
+    }
+    return core::Ok();
+  }
+
+  core::Status StartService(Service& service, bool wait_ready) {
+    auto started = Process::Start(service.process, options_.reaper);
+    if (!started) return started.error();
+    service.running.emplace(std::move(*started));
+    service.killed_by_fault = false;
+    Event("service_started", {{"service", service.spec->name}, {"pid", service.running->pid()}});
+    if (wait_ready && service.ready) {
+      if (auto ok = WaitReady(*service.ready, *service.running); !ok) return ok;
+    }
+    if (wait_ready) {
+      ready_at_[service.spec->name] = Clock::now();
+      Event("service_ready", {{"service", service.spec->name}});
+    }
+    return core::Ok();
+  }
+
+  core::Status StartEverything() {
+    if (auto ok = StartProxies(); !ok) return ok;
+    for (const ServiceSpec& spec : spec_.services) services_[spec.name].spec = &spec;
+    for (const ServiceSpec* spec : spec_.StartOrder()) {
+      Service& service = services_[spec->name];
+      if (auto ok = PrepareService(service); !ok) return ok;
+      Note("starting " + spec->name);
+      if (auto ok = StartService(service, true); !ok) return ok;
+    }
+    if (auto ok = dir_->Write("spec.yaml", Resolve(spec_.text)); !ok) return ok;
+    return StartClients();
+  }
+
+  core::Status StartClients() {
+    int process_id = 0;
+    for (const WorkloadSpec& workload : spec_.workload) {
+      for (int i = 0; i < workload.concurrency; ++i) {
+        Client client;
+        client.spec = &workload;
+        client.process_id = process_id++;
+        ProcessSpec process;
+        const std::string name = workload.name + "-" + std::to_string(i);
+        process.name = name;
+        process.argv = ResolveAll(workload.command.Argv());
+        process.cwd = spec_.dir;
+        process.log_path = dir_->LogPath(name);
+        for (const auto& [key, value] : workload.env) process.env.emplace_back(key, Resolve(value));
+        process.env.emplace_back("FAULTLINE_PROCESS", std::to_string(client.process_id));
+        process.env.emplace_back("FAULTLINE_CLIENT", std::to_string(i));
+        process.env.emplace_back("FAULTLINE_CLIENTS", std::to_string(workload.concurrency));
+        process.env.emplace_back("FAULTLINE_SEED",
+                                 std::to_string(core::DeriveSeed(options_.seed, {"client", name})));
+        process.env.emplace_back("FAULTLINE_RUN_DIR", dir_->path());
+        if (workload.ops) {
+          // The ops are shared out: the first clients take one more when they do not divide.
+          const std::uint64_t share =
+              *workload.ops / workload.concurrency +
+              (static_cast<std::uint64_t>(i) < *workload.ops % workload.concurrency ? 1 : 0);
+          process.env.emplace_back("FAULTLINE_OPS", std::to_string(share));
+        }
+        if (workload.history) {
+          client.output = workload.history_file.empty()
+                              ? dir_->path() + "/logs/" + name + ".history"
+                              : Resolve(workload.history_file) + "." + std::to_string(i);
+          process.stdout_path = client.output;
+        }
+        auto started = Process::Start(process, options_.reaper);
+        if (!started) return started.error();
+        client.running.emplace(std::move(*started));
+        Event("client_started", {{"client", name}, {"pid", client.running->pid()}});
+        clients_.push_back(std::move(client));
+      }
+    }
+    return core::Ok();
+  }
+
+  // --- the run ----------------------------------------------------------------------------
+
+  void ReadHistory(Client& client) {
+    if (client.output.empty()) return;
+    std::ifstream in(client.output, std::ios::binary);
+    if (!in) return;
+    in.seekg(static_cast<std::streamoff>(client.read_offset));
+    std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    client.read_offset += chunk.size();
+    client.partial += chunk;
+    std::size_t start = 0;
+    for (std::size_t end; (end = client.partial.find('\n', start)) != std::string::npos;
+         start = end + 1) {
+      const std::string_view line(client.partial.data() + start, end - start);
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      auto op = ParseOpLine(line, client.process_id, SinceStartNs());
+      if (!op) {
+        Event(
+            "bad_history_line",
+            {{"client", client.process_id}, {"error", op.message()}, {"line", std::string(line)}});
+        Note("client " + std::to_string(client.process_id) + ": " + op.message());
+        continue;
+      }
+      const Op::Type type = op->type;
+      const std::string f = op->f;
+      const std::uint64_t index = history_.Append(std::move(*op));
+      if (type != Op::Type::kInvoke) {
+        std::optional<double> latency;
+        if (auto invoke = history_.PairOf(index)) {
+          latency = static_cast<double>(history_[index].time_ns - history_[*invoke].time_ns) / 1e9;
+        }
+        metrics_->OpCompleted(f, TypeName(type), latency);
+        (type == Op::Type::kOk ? ops_ok_ : ops_failed_)++;
+      }
+    }
+    client.partial.erase(0, start);
+  }
+
+  void WatchClients() {
+    for (Client& client : clients_) {
+      ReadHistory(client);
+      const auto& limit = client.spec->duration;
+      if (limit && !client.finished && client.running &&
+          Clock::now() - clients_started_ >= std::chrono::duration_cast<Clock::duration>(*limit)) {
+        client.running->Stop(2s);  // its workload's time is up
+      }
+      if (!client.finished && client.running && !client.running->Running()) {
+        ReadHistory(client);
+        client.finished = true;
+        Event("client_exited",
+              {{"client", client.process_id}, {"code", client.running->ExitCode().value_or(-1)}});
+      }
+    }
+  }
+
+  void WatchServices() {
+    for (auto& [name, service] : services_) {
+      if (!service.running || service.running->Running()) continue;
+      const int code = service.running->ExitCode().value_or(-1);
+      if (service.killed_by_fault) continue;  // down on purpose; the fault brings it back
+      Event("service_exited", {{"service", name}, {"code", code}});
+      service.running.reset();
+      const RestartPolicy policy = service.spec->restart;
+      if (code != 0) {
+        service.crashed = true;
+        AddViolation("service " + name + " stays up",
+                     "service " + name + " exited with code " + std::to_string(code) + " at " +
+                         core::FormatDuration(
+                             std::chrono::duration_cast<core::Duration>(Clock::now() - started_)) +
+                         " (see logs/" + name + ".log)",
+                     {{"service", name}, {"code", code}, {"time", Seconds()}});
+      }
+      if (policy == RestartPolicy::kAlways || (policy == RestartPolicy::kOnFailure && code != 0)) {
+        ++service.restarts;
+        if (auto ok = StartService(service, false); !ok) {
+          Event("service_restart_failed", {{"service", name}, {"error", ok.message()}});
+        }
+      }
+    }
+  }
+
+  core::Status Apply(FaultRun& run) {
+    const PlannedFault& fault = *run.plan;
+    const FaultAction& action = fault.action;
+    switch (action.kind) {
+      case FaultAction::Kind::kToxic: {
+        auto added = proxies_->AddToxic(action.target, action.toxic);
+        if (!added) return added.error();
+        return core::Ok();
+      }
+      case FaultAction::Kind::kRule:
+      case FaultAction::Kind::kSkew: {
+        Service& service = services_.at(action.target);
+        core::Rule rule = action.rule;
+        rule.id = fault.id;
+        return service.table->Set(std::span<const core::Rule>(&rule, 1));
+      }
+      case FaultAction::Kind::kPause: {
+        Service& service = services_.at(action.target);
+        if (!service.running)
+          return core::MakeError("service " + action.target + " is not running");
+        return service.running->Pause();
+      }
+      case FaultAction::Kind::kKill: {
+        Service& service = services_.at(action.target);
+        if (!service.running)
+          return core::MakeError("service " + action.target + " is not running");
+        service.killed_by_fault = true;
+        if (auto ok = service.running->Kill(); !ok) return ok;
+        if (action.restart) run.ends = Clock::now() + action.restart_after;
+        return core::Ok();
+      }
+    }
+    return core::Ok();
+  }
+
+  core::Status Revert(FaultRun& run) {
+    const PlannedFault& fault = *run.plan;
+    const FaultAction& action = fault.action;
+    switch (action.kind) {
+      case FaultAction::Kind::kToxic:
+        return proxies_->RemoveToxic(action.target, action.toxic.name);
+      case FaultAction::Kind::kRule:
+      case FaultAction::Kind::kSkew: {
+        const std::string id = fault.id;
+        auto cleared =
+            services_.at(action.target).table->Clear(std::span<const std::string>(&id, 1));
+        if (!cleared) return cleared.error();
+        return core::Ok();
+      }
+      case FaultAction::Kind::kPause: {
+        Service& service = services_.at(action.target);
+        if (!service.running) return core::Ok();
+        return service.running->Resume();
+      }
+      case FaultAction::Kind::kKill: {
+        Service& service = services_.at(action.target);
+        if (!action.restart) return core::Ok();
+        if (service.running) service.running->Wait(2s);  // collect the killed one
+        service.running.reset();
+        ++service.restarts;
+        return StartService(service, false);
+      }
+    }
+    return core::Ok();
+  }
+
+  std::optional<Clock::time_point> TriggerTime(const Trigger& trigger) const {
+    const auto offset = std::chrono::duration_cast<Clock::duration>(trigger.at);
+    switch (trigger.event) {
+      case Trigger::Event::kStart:
+        return clients_started_ + offset;
+      case Trigger::Event::kReady: {
+        const auto it = ready_at_.find(trigger.service);
+        if (it == ready_at_.end()) return std::nullopt;
+        return std::max(it->second, clients_started_) + offset;
+      }
+      case Trigger::Event::kOp:
+        if (!op_reached_.count(trigger.op)) return std::nullopt;
+        return op_reached_.at(trigger.op) + offset;
+    }
+    return std::nullopt;
+  }
+
+  bj::object FaultFields(const FaultRun& run) const {
+    const PlannedFault& fault = *run.plan;
+    return {{"fault", fault.id},
+            {"kind", FaultKind(fault.action)},
+            {"target", fault.action.target},
+            {"description", DescribeFault(fault)}};
+  }
+
+  void StepFaults() {
+    const auto now = Clock::now();
+    for (const FaultRun& run : faults_) {
+      if (run.plan->start.event == Trigger::Event::kOp) {
+        const std::uint64_t wanted = run.plan->start.op;
+        if (!op_reached_.count(wanted) && history_.size() >= wanted) op_reached_[wanted] = now;
+      }
+    }
+    for (FaultRun& run : faults_) {
+      if (run.state == FaultState::kPending) {
+        if (!run.starts) run.starts = TriggerTime(run.plan->start);
+        if (!run.starts || now < *run.starts) continue;
+        if (run.plan->length)
+          run.ends = now + std::chrono::duration_cast<Clock::duration>(*run.plan->length);
+        if (auto ok = Apply(run); !ok) {
+          run.state = FaultState::kDone;
+          bj::object fields = FaultFields(run);
+          fields["error"] = ok.message();
+          Event("fault_failed", std::move(fields));
+          continue;
+        }
+        run.state = FaultState::kActive;
+        metrics_->FaultStarted(FaultKind(run.plan->action), run.plan->action.target);
+        Event("fault_started", FaultFields(run));
+      } else if (run.state == FaultState::kActive && run.ends && now >= *run.ends) {
+        EndFault(run);
+      }
+    }
+  }
+
+  void EndFault(FaultRun& run) {
+    run.state = FaultState::kDone;
+    metrics_->FaultEnded(FaultKind(run.plan->action), run.plan->action.target);
+    bj::object fields = FaultFields(run);
+    if (auto ok = Revert(run); !ok) fields["error"] = ok.message();
+    Event("fault_ended", std::move(fields));
+  }
+
+  int ActiveFaults() const {
+    return static_cast<int>(std::count_if(faults_.begin(), faults_.end(), [](const FaultRun& run) {
+      return run.state == FaultState::kActive;
+    }));
+  }
+
+  void SampleShim() {
+    std::map<std::pair<std::string, std::string>, std::uint64_t> totals;
+    for (auto& [name, service] : services_) {
+      if (!service.table) continue;
+      for (const auto& count : service.table->Read().calls) {
+        totals[{count.call, count.action}] += count.count;
+      }
+    }
+    for (const auto& [key, total] : totals) metrics_->InjectCalls(key.first, key.second, total);
+  }
+
+  void AddViolation(const std::string& invariant, const std::string& summary, bj::object evidence) {
+    std::lock_guard lock(violations_mutex_);
+    metrics_->InvariantViolated(invariant);
+    for (const Violation& existing : result_.violations) {
+      if (existing.invariant == invariant) return;  // the first evidence is the one kept
+    }
+    Event("invariant_violated", {{"invariant", invariant}, {"summary", summary}});
+    Note("violated: " + invariant + ": " + summary);
+    result_.violations.push_back({invariant, summary, std::move(evidence)});
+  }
+
+  // Runs a probe or final command once; ok when it exits 0 within the invariant's timeout.
+  core::Status CheckCommand(const InvariantSpec& invariant, const std::string& log_name) {
+    ProcessSpec probe;
+    probe.name = invariant.name;
+    probe.argv = ResolveAll(invariant.command.Argv());
+    probe.cwd = spec_.dir;
+    probe.log_path = dir_->LogPath(log_name);
+    auto started = Process::Start(probe, options_.reaper);
+    if (!started) return started.error();
+    const auto code = started->Wait(invariant.timeout);
+    if (!code) {
+      (void)started->Kill();
+      return core::MakeError("did not finish within " + core::FormatDuration(invariant.timeout));
+    }
+    if (*code != 0) {
+      return core::MakeError("exited with code " + std::to_string(*code) +
+                             OutputOf(probe.log_path, started->log_start()));
+    }
+    return core::Ok();
+  }
+
+  // ": LINE / LINE / LINE", the first lines a check printed, for the violation's summary.
+  static std::string OutputOf(const std::string& log, std::uint64_t from) {
+    std::ifstream in(log, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(from));
+    std::string text;
+    int lines = 0;
+    for (std::string line; lines < 3 && std::getline(in, line);) {
+      if (line.empty()) continue;
+      text += (lines++ == 0 ? ": " : " / ") + line.substr(0, 200);
+    }
+    return text;
+  }
+
+  core::Status CheckInvariantOnce(const InvariantSpec& invariant, const std::string& log_name) {
+    if (!invariant.url.empty()) {
+      ReadyCheck check;
+      check.kind = ReadyCheck::Kind::kHttp;
+      check.target = Resolve(invariant.url);
+      check.attempt_timeout = invariant.timeout;
+      return CheckOnce(check);
+    }
+    return CheckCommand(invariant, log_name);
+  }
+
+  // `always` probes, each on its own thread, until the run ends.
+  void StartProbes() {
+    int number = 0;
+    for (const InvariantSpec& invariant : spec_.invariants) {
+      ++number;
+      if (invariant.kind != InvariantSpec::Kind::kProbe || invariant.eventually) continue;
+      probes_.emplace_back([this, &invariant, number] {
+        const std::string log_name = "probe-" + std::to_string(number);
+        std::unique_lock lock(probe_mutex_);
+        while (!probes_stop_) {
+          lock.unlock();
+          if (auto ok = CheckInvariantOnce(invariant, log_name); !ok) {
+            AddViolation(
+                invariant.name,
+                invariant.name + " failed at " + std::to_string(Seconds()) + " s: " + ok.message(),
+                {{"time", Seconds()}, {"error", ok.message()}});
+          }
+          lock.lock();
+          probe_wake_.wait_for(lock, invariant.every, [this] { return probes_stop_; });
+        }
+      });
+    }
+  }
+
+  void StopProbes() {
+    {
+      std::lock_guard lock(probe_mutex_);
+      probes_stop_ = true;
+    }
+    probe_wake_.notify_all();
+    for (std::thread& probe : probes_) probe.join();
+    probes_.clear();
+  }
+
+  bool Interrupted() const {
+    return options_.interrupted != nullptr && options_.interrupted->load();
+  }
+
+  core::Status MainLoop() {
+    clients_started_ = Clock::now();
+    const Clock::time_point deadline =
+        spec_.duration
+            ? clients_started_ + std::chrono::duration_cast<Clock::duration>(*spec_.duration)
+            : Clock::time_point::max();
+    StartProbes();
+    auto next_progress = Clock::now();
+    while (true) {
+      WatchClients();
+      WatchServices();
+      StepFaults();
+      const auto now = Clock::now();
+      if (now >= next_progress) {
+        SampleShim();
+        Progress();
+        next_progress = now + kProgressEvery;
+      }
+      if (Interrupted()) return core::MakeError("interrupted");
+      if (now >= deadline) break;
+      const bool clients_done =
+          !clients_.empty() &&
+          std::all_of(clients_.begin(), clients_.end(), [](const Client& c) { return c.finished; });
+      if (clients_done) break;
+      std::this_thread::sleep_for(kTick);  // the loop's pace: faults start within a tick
+    }
+    return core::Ok();
+  }
+
+  void Progress() {
+    if (!options_.on_progress) return;
+    RunProgress progress;
+    progress.elapsed_seconds = Seconds();
+    progress.ops_ok = ops_ok_;
+    progress.ops_failed = ops_failed_;
+    progress.active_faults = ActiveFaults();
+    {
+      std::lock_guard lock(violations_mutex_);
+      progress.violations = static_cast<int>(result_.violations.size());
+    }
+    options_.on_progress(progress);
+  }
+
+  // --- the end ----------------------------------------------------------------------------
+
+  void Quiesce() {
+    StopProbes();
+    for (FaultRun& run : faults_) {
+      if (run.state == FaultState::kActive) EndFault(run);
+    }
+    // Clients still running at the end (the duration ran out) are stopped; their last ops
+    // are read so that nothing they wrote is lost.
+    for (Client& client : clients_) {
+      if (client.running && !client.finished) {
+        client.running->Stop(2s);
+        client.finished = true;
+        Event("client_stopped", {{"client", client.process_id}});
+      }
+      ReadHistory(client);
+    }
+  }
+
+  void CheckFinalInvariants() {
+    int number = 0;
+    for (const InvariantSpec& invariant : spec_.invariants) {
+      ++number;
+      const std::string log_name = "final-" + std::to_string(number);
+      if (invariant.kind == InvariantSpec::Kind::kFinal ||
+          (invariant.kind == InvariantSpec::Kind::kProbe && invariant.eventually)) {
+        // `eventually`: it may take the system a while to recover; try until its timeout.
+        const auto until =
+            Clock::now() + std::chrono::duration_cast<Clock::duration>(invariant.timeout);
+        core::Status status = CheckInvariantOnce(invariant, log_name);
+        while (!status && invariant.eventually && Clock::now() < until) {
+          std::this_thread::sleep_for(std::chrono::duration_cast<Clock::duration>(invariant.every));
+          status = CheckInvariantOnce(invariant, log_name);
+        }
+        if (!status) {
+          const std::string what = invariant.url.empty() ? Resolve(invariant.command.Text())
+                                                         : "GET " + Resolve(invariant.url);
+          AddViolation(invariant.name, what + " " + status.message(),
+                       {{"error", status.message()}});
+        }
+      } else if (invariant.kind == InvariantSpec::Kind::kChecker) {
+        CheckerOptions options;
+        options.min_availability = invariant.min_availability;
+        auto checker = MakeChecker(invariant.checker, options);
+        if (!checker) {
+          AddViolation(invariant.name, checker.message(), {});
+          continue;
+        }
+        const CheckResult checked = (*checker)->Check(history_);
+        Event("checker", {{"checker", invariant.checker},
+                          {"valid", checked.valid},
+                          {"summary", checked.summary}});
+        if (!checked.valid) AddViolation(invariant.name, checked.summary, checked.evidence);
+      }
+    }
+  }
+
+  void StopServices() {
+    const auto order = spec_.StartOrder();
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      Service& service = services_[(*it)->name];
+      if (service.running) {
+        const int code = service.running->Stop(service.spec->stop_grace);
+        Event("service_stopped", {{"service", service.spec->name}, {"code", code}});
+        service.running.reset();
+      }
+      if (service.table) service.table->Unlink();
+    }
+  }
+
+  void Finish(const core::Status& status) {
+    if (dir_) {
+      Quiesce();
+      if (status) CheckFinalInvariants();
+    }
+    StopProbes();
+    for (Client& client : clients_) client.running.reset();
+    StopServices();
+    proxies_.reset();
+    result_.duration_seconds = Seconds();
+    if (!status) {
+      result_.verdict = RunResult::Verdict::kError;
+      result_.error = status.message();
+    } else {
+      result_.verdict =
+          result_.violations.empty() ? RunResult::Verdict::kPass : RunResult::Verdict::kFail;
+    }
+    if (!dir_) return;
+    Event("run_ended", {{"verdict", VerdictName(result_.verdict)}});
+    if (auto ok = WriteHistory(history_, dir_->File("history.jsonl")); !ok) {
+      Note("cannot write the history: " + ok.message());
+    }
+    SampleShim();
+    metrics_->Finish(result_.verdict == RunResult::Verdict::kPass, result_.duration_seconds);
+    (void)dir_->Write("metrics.prom", metrics_->Text());
+    (void)dir_->Write("result.json", ResultJson());
+    if (!options_.pushgateway.empty()) {
+      if (auto ok = metrics_->Push(options_.pushgateway); !ok) Note(ok.message());
+    }
+  }
+
+  std::string ResultJson() const {
+    bj::object result;
+    result["experiment"] = spec_.name;
+    result["run_id"] = result_.run_id;
+    result["seed"] = std::to_string(result_.seed);
+    result["verdict"] = VerdictName(result_.verdict);
+    result["started"] = Iso8601(started_wall_);
+    result["duration_seconds"] = result_.duration_seconds;
+    if (!result_.error.empty()) result["error"] = result_.error;
+    bj::array violations;
+    for (const Violation& violation : result_.violations) {
+      violations.push_back(bj::object{{"invariant", violation.invariant},
+                                      {"summary", violation.summary},
+                                      {"evidence", violation.evidence}});
+    }
+    result["violations"] = std::move(violations);
+    bj::object ops;
+    ops["ok"] = ops_ok_;
+    ops["failed"] = ops_failed_;
+    ops["total"] = history_.size();
+    result["ops"] = std::move(ops);
+    bj::array faults;
+    for (const FaultRun& run : faults_) {
+      if (run.state == FaultState::kPending) continue;
+      faults.push_back(bj::value(run.plan->id));
+    }
+    result["faults_applied"] = std::move(faults);
+    return bj::serialize(result) + "\n";
+  }
+
+  const Spec& spec_;
+  const RunOptions& options_;
+  RunResult result_;
+  std::chrono::system_clock::time_point started_wall_;
+  Clock::time_point started_;
+  Clock::time_point clients_started_;
+  std::optional<RunDir> dir_;
+  std::unique_ptr<RunMetrics> metrics_;
+  Ports ports_;
+  std::unique_ptr<proxy::ProxyServer> proxies_;
+  std::map<std::string, std::string> proxy_addresses_;
+  std::map<std::string, Service> services_;
+  std::map<std::string, Clock::time_point> ready_at_;
+  std::vector<Client> clients_;
+  std::vector<PlannedFault> plan_;
+  std::vector<FaultRun> faults_;
+  std::map<std::uint64_t, Clock::time_point> op_reached_;
+  History history_;
+  std::uint64_t ops_ok_ = 0;
+  std::uint64_t ops_failed_ = 0;
+  std::mutex violations_mutex_;
+  std::mutex probe_mutex_;
+  std::condition_variable probe_wake_;
+  bool probes_stop_ = false;
+  std::vector<std::thread> probes_;
+};
+
+}  // namespace
+
+std::string_view VerdictName(RunResult::Verdict verdict) {
+  switch (verdict) {
+    case RunResult::Verdict::kPass:
+      return "pass";
+    case RunResult::Verdict::kFail:
+      return "fail";
+    case RunResult::Verdict::kError:
+      return "error";
+  }
+  return "error";
+}
+
+RunResult RunExperiment(const Spec& spec, const RunOptions& options) {
+  return Run(spec, options).Execute();
+}
+
+}  // namespace faultline::experiments

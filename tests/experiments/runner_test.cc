@@ -1,0 +1,280 @@
+// `faultline run`, end to end with real processes: a passing run and its directory, a service
+// that crashes, one that never becomes ready, a violation replayed from its run directory,
+// and a runner killed with SIGKILL that leaves nothing behind.
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "support/run.h"
+
+using faultline::testing::Background;
+using faultline::testing::RunProgram;
+using faultline::testing::TempDir;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kFaultline = FAULTLINE_BIN;
+
+std::string Read(const fs::path& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Writes the spec and a client script into dir; returns the spec's path.
+std::string WriteSpec(const TempDir& dir, const std::string& spec) {
+  // A client: FAULTLINE_OPS GETs of URL, each an invoke and an ok or a fail.
+  std::ofstream(dir.path + "/client.sh") << R"(url=$1
+i=0
+while [ "$i" -lt "${FAULTLINE_OPS:-10}" ]; do
+  echo '{"type":"invoke","f":"get"}'
+  if curl -sf --max-time 2 "$url" > /dev/null; then
+    echo '{"type":"ok","f":"get"}'
+  else
+    echo '{"type":"fail","f":"get"}'
+  fi
+  i=$((i + 1))
+done
+)";
+  const std::string path = dir.path + "/spec.yaml";
+  std::ofstream(path) << spec;
+  return path;
+}
+
+// The one run directory under runs/<experiment>/.
+fs::path OnlyRun(const TempDir& dir, const std::string& experiment) {
+  std::vector<fs::path> runs;
+  for (const auto& entry : fs::directory_iterator(dir.path + "/runs/" + experiment)) {
+    runs.push_back(entry.path());
+  }
+  REQUIRE(runs.size() == 1);
+  return runs.front();
+}
+
+boost::json::object Result(const fs::path& run) {
+  return boost::json::parse(Read(run / "result.json")).as_object();
+}
+
+std::vector<std::string> Run(const TempDir& dir, const std::string& spec,
+                             std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {kFaultline, "run", spec, "--runs-dir", dir.path + "/runs"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+}  // namespace
+
+TEST_CASE("a passing run: services up, workload checked, a complete run directory",
+          "[experiments][runner]") {
+  TempDir dir;
+  const std::string spec = WriteSpec(dir, R"(name: web
+services:
+  web:
+    cmd: python3 -m http.server {{port.web}} --bind 127.0.0.1
+    ready: {http: "http://127.0.0.1:{{port.web}}/", timeout: 20s}
+proxies:
+  front: {upstream: web}
+workload:
+  - {client: "sh client.sh http://{{proxy.front}}/", concurrency: 2, ops: 10, history: true}
+invariants:
+  - {checker: no-errors}
+  - {checker: availability, min: 100%}
+  - {final: "curl -sf http://127.0.0.1:{{port.web}}/"}
+)");
+  const std::string gateway_port = std::to_string(faultline::testing::FreeTcpPort());
+  Background pushgateway(
+      {"prometheus-pushgateway", "--web.listen-address=127.0.0.1:" + gateway_port});
+  const std::string gateway = "http://127.0.0.1:" + gateway_port;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (RunProgram({"curl", "-sf", gateway + "/-/ready"}).exit_code == 0) break;
+    std::this_thread::sleep_for(100ms);  // polling until the gateway listens
+  }
+  const auto ran = RunProgram(
+      Run(dir, spec, {"--seed", "5", "--pushgateway", gateway, "--metrics-port", "0"}), {}, 60s);
+  INFO(ran.out << ran.err);
+  CHECK(ran.exit_code == 0);
+  CHECK_THAT(ran.err, Catch::Contains("metrics: http://127.0.0.1:"));
+  const auto pushed = RunProgram({"curl", "-sf", gateway + "/metrics"});
+  CHECK_THAT(
+      pushed.out,
+      Catch::Contains("faultline_run_passed{experiment=\"web\",instance=\"\",job=\"faultline\""));
+  CHECK_THAT(ran.out, Catch::Contains("run 1/1 seed 5: pass"));
+  const fs::path run = OnlyRun(dir, "web");
+  CHECK(run.filename().string().ends_with("-5"));
+  for (const char* file : {"spec.yaml", "seed", "events.jsonl", "history.jsonl", "result.json",
+                           "metrics.prom", "logs/web.log"}) {
+    CAPTURE(file);
+    CHECK(fs::exists(run / file));
+  }
+  const auto result = Result(run);
+  CHECK(result.at("verdict") == "pass");
+  CHECK(result.at("ops").at("ok") == 10);
+  CHECK(Read(run / "spec.yaml").find("{{") == std::string::npos);  // templates filled in
+  const std::string events = Read(run / "events.jsonl");
+  CHECK_THAT(events, Catch::Contains(R"("event":"service_ready","service":"web")"));
+  CHECK_THAT(events, Catch::Contains(R"("event":"run_ended","verdict":"pass")"));
+  const std::string metrics = Read(run / "metrics.prom");
+  CHECK_THAT(metrics, Catch::Contains(R"(faultline_run_passed{experiment="web"} 1)"));
+  CHECK_THAT(metrics, Catch::Contains(R"(faultline_proxy_bytes_total{)"));
+
+  const auto listed = RunProgram({kFaultline, "runs", "--runs-dir", dir.path + "/runs"});
+  CHECK_THAT(listed.out, Catch::Contains(run.filename().string()));
+  CHECK_THAT(listed.out, Catch::Contains("pass"));
+}
+
+TEST_CASE("a service that crashes mid-run is recorded and fails the run", "[experiments][runner]") {
+  TempDir dir;
+  const std::string spec = WriteSpec(dir, R"(name: crash
+duration: 3s
+services:
+  flaky: sh -c 'sleep 0.5; echo going down; exit 3'
+)");
+  const auto ran = RunProgram(Run(dir, spec), {}, 60s);
+  INFO(ran.out << ran.err);
+  CHECK(ran.exit_code == 1);
+  CHECK_THAT(ran.out, Catch::Contains("violated service flaky stays up: service flaky exited "
+                                      "with code 3"));
+  const fs::path run = OnlyRun(dir, "crash");
+  CHECK(Result(run).at("verdict") == "fail");
+  CHECK_THAT(Read(run / "events.jsonl"),
+             Catch::Contains(R"("event":"service_exited","service":"flaky","code":3)"));
+  CHECK_THAT(Read(run / "logs/flaky.log"), Catch::Contains("going down"));
+}
+
+TEST_CASE("a service that never becomes ready is a harness error that says why",
+          "[experiments][runner]") {
+  TempDir dir;
+  const std::string spec = WriteSpec(dir, R"(name: stuck
+duration: 10s
+services:
+  mute:
+    cmd: sleep 60
+    ready: {tcp: mute, timeout: 500ms}
+)");
+  const auto start = std::chrono::steady_clock::now();
+  const auto ran = RunProgram(Run(dir, spec), {}, 60s);
+  INFO(ran.out << ran.err);
+  CHECK(ran.exit_code == 3);
+  CHECK_THAT(ran.out,
+             Catch::Contains("error: service mute: not ready after 500ms (tcp 127.0.0.1:"));
+  CHECK(std::chrono::steady_clock::now() - start < 20s);
+  CHECK(Result(OnlyRun(dir, "stuck")).at("verdict") == "error");
+}
+
+TEST_CASE("replay runs the same fault schedule and reaches the same verdict",
+          "[experiments][runner]") {
+  TempDir dir;
+  // The nemesis kills the service at a time the seed decides, and it stays down: the probe
+  // fails from then on. Which time it is differs by seed, and replay must match it.
+  const std::string spec = WriteSpec(dir, R"(name: doomed
+duration: 4s
+services:
+  web:
+    cmd: python3 -m http.server {{port.web}} --bind 127.0.0.1
+    ready: {tcp: web, timeout: 20s}
+faults:
+  - {nemesis: random, every: 500ms..1500ms, for: 10s, kinds: [pause], max_active: 1}
+invariants:
+  - {probe: "curl -sf --max-time 0.3 http://127.0.0.1:{{port.web}}/", every: 200ms, timeout: 1s}
+)");
+  const auto first = RunProgram(Run(dir, spec, {"--seed", "77"}), {}, 60s);
+  INFO(first.out << first.err);
+  REQUIRE(first.exit_code == 1);
+  const fs::path original = OnlyRun(dir, "doomed");
+  const auto replayed = RunProgram({kFaultline, "replay", original.string()}, {}, 60s);
+  INFO(replayed.out << replayed.err);
+  CHECK(replayed.exit_code == 1);
+  CHECK_THAT(replayed.out, Catch::Contains("seed 77: fail"));
+
+  // Both runs started the same faults, by id and description.
+  auto faults = [](const fs::path& run) {
+    std::vector<std::string> lines;
+    std::istringstream events(Read(run / "events.jsonl"));
+    for (std::string line; std::getline(events, line);) {
+      const auto event = boost::json::parse(line).as_object();
+      if (event.at("event") == "fault_started") {
+        lines.emplace_back(event.at("description").as_string());
+      }
+    }
+    return lines;
+  };
+  std::vector<fs::path> runs;
+  for (const auto& entry : fs::directory_iterator(dir.path + "/runs/doomed")) {
+    runs.push_back(entry.path());
+  }
+  REQUIRE(runs.size() == 2);
+  const fs::path again = runs[0] == original ? runs[1] : runs[0];
+  CHECK(!faults(original).empty());
+  CHECK(faults(original) == faults(again));
+}
+
+TEST_CASE("a runner killed with SIGKILL leaves no process of the experiment behind",
+          "[experiments][runner][reaper]") {
+  TempDir dir;
+  const std::string spec = WriteSpec(dir, R"(name: orphans
+duration: 60s
+services:
+  forker: sh -c 'sleep 300 & sleep 300 & wait'
+  frozen: sh -c 'sleep 300 & wait'
+faults:
+  - {at: 0s, pause: frozen}
+)");
+  Background runner(Run(dir, spec, {"-q"}));
+  // Wait until both services run and the pause is applied.
+  std::vector<int> groups;
+  for (int attempt = 0; attempt < 300 && groups.size() < 2; ++attempt) {
+    std::this_thread::sleep_for(50ms);  // polling the run's event log
+    groups.clear();
+    if (!fs::exists(dir.path + "/runs/orphans")) continue;
+    const std::string events = Read(OnlyRun(dir, "orphans") / "events.jsonl");
+    if (events.find("fault_started") == std::string::npos) continue;
+    const std::regex started(R"("event":"service_started","service":"[a-z]+","pid":([0-9]+))");
+    for (std::sregex_iterator it(events.begin(), events.end(), started), end; it != end; ++it) {
+      groups.push_back(std::stoi((*it)[1]));
+    }
+  }
+  REQUIRE(groups.size() == 2);
+  for (int group : groups) CHECK(::kill(-group, 0) == 0);
+
+  ::kill(runner.pid(), SIGKILL);
+  for (int group : groups) {
+    bool gone = false;
+    for (int attempt = 0; attempt < 200 && !gone; ++attempt) {
+      gone = ::kill(-group, 0) == -1 && errno == ESRCH;
+      if (!gone) std::this_thread::sleep_for(50ms);  // the watchdog's cleanup, polled
+    }
+    CAPTURE(group);
+    CHECK(gone);
+  }
+}
+
+TEST_CASE("the plan race is caught in the buggy agent and not in the fixed one",
+          "[experiments][runner][example]") {
+  TempDir dir;
+  const std::string examples = EXAMPLES_SOURCE;
+  const std::vector<std::string> env = {std::string("FAULTLINE_EXAMPLES=") + EXAMPLES_BINARY};
+  const auto buggy = RunProgram(
+      {kFaultline, "run", examples + "/buggy.yaml", "--seed", "1", "--runs-dir", dir.path, "-q"},
+      env, 60s);
+  INFO(buggy.out << buggy.err);
+  CHECK(buggy.exit_code == 1);
+  CHECK_THAT(buggy.out, Catch::Contains("violated every plan taken up is applied") &&
+                            Catch::Contains("were taken up but not applied"));
+  const auto fixed = RunProgram(
+      {kFaultline, "run", examples + "/fixed.yaml", "--seed", "1", "--runs-dir", dir.path, "-q"},
+      env, 60s);
+  INFO(fixed.out << fixed.err);
+  CHECK(fixed.exit_code == 0);
+}
