@@ -114,48 +114,21 @@ class TcpProbe : public Probe {
 
 class HttpProbe : public Probe {
  public:
-  HttpProbe(Endpoint endpoint, std::string host_header, std::string target)
-      : endpoint_(std::move(endpoint)),
-        host_header_(std::move(host_header)),
-        target_(std::move(target)) {}
+  explicit HttpProbe(std::string url) : url_(std::move(url)) {}
 
   core::Status Try(core::Duration budget) override {
-    const auto deadline = Clock::now() + budget;
-    boost::asio::io_context context;
-    beast::tcp_stream stream(context);
-    if (auto connected = Connect(context, stream, endpoint_, budget); !connected) {
-      return connected;
-    }
-    http::request<http::empty_body> request(http::verb::get, target_, 11);
-    request.set(http::field::host, host_header_);
-    request.set(http::field::connection, "close");
-    // Only the status matters: the header is all that is read.
-    http::response_parser<http::empty_body> parser;
-    beast::flat_buffer buffer;
-    beast::error_code ec;
-    stream.expires_at(deadline);
-    http::async_write(stream, request, [&](beast::error_code error, std::size_t) {
-      ec = error;
-      if (!ec) {
-        http::async_read_header(stream, buffer, parser,
-                                [&](beast::error_code error, std::size_t) { ec = error; });
-      }
-    });
-    context.run();
-    if (ec == beast::error::timeout) return core::MakeError("no answer after " + Rounded(budget));
-    if (ec) return core::MakeError(Lowercase(ec.message()));
-    const unsigned status = parser.get().result_int();
-    if (status < 200 || status > 299) return core::MakeError("status " + std::to_string(status));
+    const auto status = HttpRequest("GET", url_, "", budget);
+    if (!status) return status.error();
+    if (*status < 200 || *status > 299) return core::MakeError("status " + std::to_string(*status));
     return core::Ok();
   }
 
  private:
-  Endpoint endpoint_;
-  std::string host_header_;
-  std::string target_;
+  std::string url_;
 };
 
-ProbeOrError MakeHttpProbe(const std::string& url) {
+// An http:// URL's endpoint and request target, or why it is not one.
+core::Result<std::pair<Endpoint, std::string>> ParseHttpUrl(const std::string& url) {
   const auto parsed = boost::urls::parse_uri(url);
   if (!parsed) return core::MakeError("not a URL: " + url, kHopeless);
   if (parsed->scheme_id() != boost::urls::scheme::http) {
@@ -164,8 +137,12 @@ ProbeOrError MakeHttpProbe(const std::string& url) {
   Endpoint endpoint{parsed->host_address(), parsed->has_port() ? parsed->port() : "80"};
   std::string target(parsed->encoded_target());
   if (target.empty()) target = "/";
-  return NewProbe<HttpProbe>(std::move(endpoint), std::string(parsed->encoded_host_and_port()),
-                             std::move(target));
+  return std::pair(std::move(endpoint), std::move(target));
+}
+
+ProbeOrError MakeHttpProbe(const std::string& url) {
+  if (auto parsed = ParseHttpUrl(url); !parsed) return parsed.error();
+  return NewProbe<HttpProbe>(url);
 }
 
 // Reads the log as it grows, from where this run of the process started writing.
@@ -340,6 +317,46 @@ core::Status CheckOnce(const ReadyCheck& check) try {
   return (*probe)->Try(check.attempt_timeout);
 } catch (const std::exception& e) {
   return core::MakeError(Describe(check) + ": " + e.what());
+}
+
+core::Result<unsigned> HttpRequest(std::string_view method, const std::string& url,
+                                   const std::string& body, core::Duration timeout) try {
+  auto parsed = ParseHttpUrl(url);
+  if (!parsed) return parsed.error();
+  const auto& [endpoint, target] = *parsed;
+  const auto deadline = Clock::now() + timeout;
+  boost::asio::io_context context;
+  beast::tcp_stream stream(context);
+  if (auto connected = Connect(context, stream, endpoint, timeout); !connected) {
+    return connected.error();
+  }
+  http::request<http::string_body> request(http::string_to_verb(method), target, 11);
+  request.set(http::field::host, endpoint.host + ":" + endpoint.port);
+  request.set(http::field::connection, "close");
+  if (!body.empty()) {
+    // The Prometheus text exposition format, the one body this client sends.
+    request.set(http::field::content_type, "text/plain; version=0.0.4");
+    request.body() = body;
+  }
+  request.prepare_payload();
+  // Only the status matters: the header is all that is read.
+  http::response_parser<http::empty_body> parser;
+  beast::flat_buffer buffer;
+  beast::error_code ec;
+  stream.expires_at(deadline);
+  http::async_write(stream, request, [&](beast::error_code error, std::size_t) {
+    ec = error;
+    if (!ec) {
+      http::async_read_header(stream, buffer, parser,
+                              [&](beast::error_code error, std::size_t) { ec = error; });
+    }
+  });
+  context.run();
+  if (ec == beast::error::timeout) return core::MakeError("no answer after " + Rounded(timeout));
+  if (ec) return core::MakeError(Lowercase(ec.message()));
+  return parser.get().result_int();
+} catch (const std::exception& e) {
+  return core::MakeError(url + ": " + e.what());
 }
 
 }  // namespace faultline::experiments

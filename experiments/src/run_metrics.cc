@@ -2,7 +2,6 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
-#include <prometheus/gateway.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
@@ -11,6 +10,8 @@
 #include <map>
 #include <mutex>
 #include <regex>
+
+#include "faultline/experiments/readiness.h"
 
 namespace faultline::experiments {
 
@@ -122,24 +123,23 @@ class RunMetrics::Impl {
     return ports.empty() ? 0 : static_cast<std::uint16_t>(ports.front());
   }
 
+  // The Pushgateway's PUT: everything under job "faultline", grouped by experiment and run
+  // id (names and ids are checked to need no escaping in a path). Through the runner's own
+  // HTTP client: prometheus-cpp's push brings libcurl and some thirty libraries into every
+  // start of the faultline binary.
   core::Status Push(const std::string& url) const {
-    static const std::regex kUrl(R"(http://([^:/]+):([0-9]+)/?)");
-    std::smatch match;
-    if (!std::regex_match(url, match, kUrl)) {
+    static const std::regex kUrl(R"(http://[^/]+/?)");
+    if (!std::regex_match(url, kUrl)) {
       return core::MakeError("pushgateway " + url + ": expected http://HOST:PORT");
     }
-    try {
-      prometheus::Gateway gateway(match[1], match[2], "faultline",
-                                  {{"experiment", experiment_}, {"run_id", run_id_}});
-      gateway.RegisterCollectable(registry_);
-      const int status = gateway.Push();
-      if (status < 200 || status >= 300) {
-        return core::MakeError("pushgateway " + url + " answered " +
-                               (status < 0 ? std::string("nothing (is it running?)")
-                                           : "HTTP " + std::to_string(status)));
-      }
-    } catch (const std::exception& e) {
-      return core::MakeError("pushgateway " + url + ": " + e.what());
+    std::string base = url;
+    if (base.back() == '/') base.pop_back();
+    const std::string target =
+        base + "/metrics/job/faultline/experiment/" + experiment_ + "/run_id/" + run_id_;
+    const auto status = HttpRequest("PUT", target, Text(), std::chrono::seconds(10));
+    if (!status) return core::MakeError("pushgateway " + url + ": " + status.message());
+    if (*status < 200 || *status > 299) {
+      return core::MakeError("pushgateway " + url + " answered HTTP " + std::to_string(*status));
     }
     return core::Ok();
   }

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "faultline/core/duration.h"
@@ -52,5 +53,11 @@ core::Status WaitReady(const ReadyCheck& check, Process& process);
 // One attempt of a tcp or http check, taking at most its attempt_timeout: what a probe
 // invariant asks while the run goes on.
 core::Status CheckOnce(const ReadyCheck& check);
+
+// One HTTP/1.1 request (GET, PUT, ...) to an http:// URL, all of it within `timeout`: the
+// response's status, or why there is none. A non-empty body is sent as Prometheus text (the
+// only body the runner sends: its metrics, to a Pushgateway).
+core::Result<unsigned> HttpRequest(std::string_view method, const std::string& url,
+                                   const std::string& body, core::Duration timeout);
 
 }  // namespace faultline::experiments
