@@ -572,15 +572,20 @@ std::size_t CountEntries(char* const* envp) {
   return n;
 }
 
-#define FL_WITH_CARRIED_ENV(envp, carried)                                               \
-  const std::size_t carried##_count = CountEntries(envp) + 4;                            \
-  char** carried##_array = static_cast<char**>(alloca(carried##_count * sizeof(char*))); \
-  const std::size_t carried##_preload_size =                                             \
-      (g_preload_entry != nullptr ? std::strlen(g_preload_entry) : 0) + PATH_MAX * 4;    \
-  char* carried##_preload = static_cast<char*>(alloca(carried##_preload_size));          \
-  carried##_preload[0] = '\0';                                                           \
-  char** carried =                                                                       \
-      CarryEnvironment(envp, carried##_array, carried##_preload, carried##_preload_size)
+// Calls an exec or spawn function with `envp` carrying the shim over: its other arguments
+// first, the environment last. The copy lives on this frame (alloca: exec may follow a
+// vfork, where the heap is not ours to use), so the call is made from here.
+template <typename Real, typename... Before>
+int CallWithCarriedEnv(Real real, char* const* envp, Before... before) {
+  if (g_table_entry == nullptr && g_preload_entry == nullptr) return real(before..., envp);
+  const std::size_t count = CountEntries(envp) + 4;
+  char** array = static_cast<char**>(alloca(count * sizeof(char*)));
+  const std::size_t preload_size =
+      (g_preload_entry != nullptr ? std::strlen(g_preload_entry) : 0) + PATH_MAX * 4;
+  char* preload = static_cast<char*>(alloca(preload_size));
+  preload[0] = '\0';
+  return real(before..., CarryEnvironment(envp, array, preload, preload_size));
+}
 
 // ---------------------------------------------------------------------------------------
 // Start-up
@@ -1007,37 +1012,21 @@ FL_EXPORT int faultline_point(const char* name) {
 // --- exec and spawn ----------------------------------------------------------------------
 
 FL_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) noexcept {
-  auto real = FL_REAL(execve);
-  if (g_table_entry == nullptr && g_preload_entry == nullptr) return real(path, argv, envp);
-  FL_WITH_CARRIED_ENV(envp, carried);
-  return real(path, argv, carried);
+  return CallWithCarriedEnv(FL_REAL(execve), envp, path, argv);
 }
 
 FL_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) noexcept {
-  auto real = FL_REAL(execvpe);
-  if (g_table_entry == nullptr && g_preload_entry == nullptr) return real(file, argv, envp);
-  FL_WITH_CARRIED_ENV(envp, carried);
-  return real(file, argv, carried);
+  return CallWithCarriedEnv(FL_REAL(execvpe), envp, file, argv);
 }
 
 FL_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                           const posix_spawnattr_t* attributes, char* const argv[],
                           char* const envp[]) {
-  auto real = FL_REAL(posix_spawn);
-  if (g_table_entry == nullptr && g_preload_entry == nullptr) {
-    return real(pid, path, actions, attributes, argv, envp);
-  }
-  FL_WITH_CARRIED_ENV(envp, carried);
-  return real(pid, path, actions, attributes, argv, carried);
+  return CallWithCarriedEnv(FL_REAL(posix_spawn), envp, pid, path, actions, attributes, argv);
 }
 
 FL_EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
                            const posix_spawnattr_t* attributes, char* const argv[],
                            char* const envp[]) {
-  auto real = FL_REAL(posix_spawnp);
-  if (g_table_entry == nullptr && g_preload_entry == nullptr) {
-    return real(pid, file, actions, attributes, argv, envp);
-  }
-  FL_WITH_CARRIED_ENV(envp, carried);
-  return real(pid, file, actions, attributes, argv, carried);
+  return CallWithCarriedEnv(FL_REAL(posix_spawnp), envp, pid, file, actions, attributes, argv);
 }
