@@ -44,17 +44,33 @@ core::Duration Uniform(core::Rng& rng, core::Duration low, core::Duration high) 
   return core::Duration(rng.Between(low.count(), high.count()));
 }
 
-// The services and proxies a kind can act on, narrowed to the nemesis's targets.
-std::vector<std::string> Candidates(const Spec& spec, const NemesisSpec& nemesis,
-                                    std::string_view kind) {
+// A kind that acts on services: pause, kill, skew and rules. The rest act on proxies.
+bool ActsOnServices(const NemesisKind& kind) {
+  return kind.own ? kind.own->kind == FaultAction::Kind::kRule : IsProcessKind(kind.name);
+}
+
+// Skew and rules act through the shim, so only on services run with `inject`.
+bool NeedsInject(const NemesisKind& kind) {
+  return kind.name == "skew" || (kind.own && kind.own->kind == FaultAction::Kind::kRule);
+}
+
+}  // namespace
+
+std::string_view NemesisKindActsOn(const NemesisKind& kind) {
+  if (!ActsOnServices(kind)) return "proxy";
+  return NeedsInject(kind) ? "service with inject" : "service";
+}
+
+std::vector<std::string> NemesisCandidates(const Spec& spec, const NemesisSpec& nemesis,
+                                           const NemesisKind& kind) {
   std::vector<std::string> out;
   auto wanted = [&](const std::string& name) {
     return nemesis.targets.empty() ||
            std::find(nemesis.targets.begin(), nemesis.targets.end(), name) != nemesis.targets.end();
   };
-  if (IsProcessKind(kind)) {
+  if (ActsOnServices(kind)) {
     for (const ServiceSpec& service : spec.services) {
-      if (kind == "skew" && !service.inject) continue;
+      if (NeedsInject(kind) && !service.inject) continue;
       if (wanted(service.name)) out.push_back(service.name);
     }
   } else {
@@ -65,9 +81,19 @@ std::vector<std::string> Candidates(const Spec& spec, const NemesisSpec& nemesis
   return out;
 }
 
-FaultAction NemesisAction(std::string_view kind, const std::string& target, core::Rng& rng,
-                          const std::string& id) {
+namespace {
+
+FaultAction NemesisAction(const NemesisKind& nemesis_kind, const std::string& target,
+                          core::Rng& rng, const std::string& id) {
   FaultAction action;
+  if (nemesis_kind.own) {
+    action = *nemesis_kind.own;
+    // Two of a nemesis's toxics may be on one proxy at once; names must differ.
+    if (action.kind == FaultAction::Kind::kToxic) action.toxic.name = "nemesis_" + id;
+    action.target = target;
+    return action;
+  }
+  const std::string_view kind = nemesis_kind.name;
   action.target = target;
   if (kind == "pause") {
     action.kind = FaultAction::Kind::kPause;
@@ -93,13 +119,11 @@ FaultAction NemesisAction(std::string_view kind, const std::string& target, core
 core::Status PlanNemesis(const Spec& spec, const NemesisSpec& nemesis, int number,
                          std::uint64_t seed, core::Duration horizon,
                          std::vector<PlannedFault>& out) {
-  for (const std::string& kind : nemesis.kinds) {
-    if (Candidates(spec, nemesis, kind).empty()) {
-      return core::MakeError(
-          "nemesis " + std::to_string(number) + ": kind '" + kind + "' has nothing to act on (" +
-          (IsProcessKind(kind) ? kind == "skew" ? "no service with inject" : "no service"
-                               : "no proxy") +
-          (nemesis.targets.empty() ? "" : " among its targets") + ")");
+  for (const NemesisKind& kind : nemesis.kinds) {
+    if (NemesisCandidates(spec, nemesis, kind).empty()) {
+      return core::MakeError("nemesis " + std::to_string(number) + ": kind '" + kind.name +
+                             "' has nothing to act on (no " + std::string(NemesisKindActsOn(kind)) +
+                             (nemesis.targets.empty() ? "" : " among its targets") + ")");
     }
   }
   core::Rng rng(core::DeriveSeed(seed, {"nemesis", number}));
@@ -111,8 +135,8 @@ core::Status PlanNemesis(const Spec& spec, const NemesisSpec& nemesis, int numbe
     if (at >= horizon) break;
     // Every draw happens whether or not the slot is used, so one skipped slot does not
     // shift the choices of all later ones.
-    const std::string& kind = nemesis.kinds[rng.Below(nemesis.kinds.size())];
-    const auto candidates = Candidates(spec, nemesis, kind);
+    const NemesisKind& kind = nemesis.kinds[rng.Below(nemesis.kinds.size())];
+    const auto candidates = NemesisCandidates(spec, nemesis, kind);
     const std::string& target = candidates[rng.Below(candidates.size())];
     const core::Duration length = Uniform(rng, nemesis.length_min, nemesis.length_max);
     core::Rng action_rng(rng.Next());

@@ -35,6 +35,7 @@ constexpr std::string_view kWorkloadKeys[] = {"name",        "client", "args",  
 constexpr std::string_view kFaultKeys[] = {
     "at",    "after", "for",     "proxy",         "toxic", "service", "rule",
     "pause", "kill",  "restart", "restart_after", "skew",  "offset",  "rate"};
+constexpr std::string_view kNemesisKindKeys[] = {"toxic", "rule"};
 constexpr std::string_view kNemesisKeys[] = {"nemesis", "every",   "for",
                                              "kinds",   "targets", "max_active"};
 constexpr std::string_view kInvariantKeys[] = {"name",    "probe", "http",    "every", "must",
@@ -91,6 +92,7 @@ class Reader {
     ReadFaults(root["faults"]);
     ReadInvariants(root["invariants"]);
     CheckReferences();
+    CheckNemesisKinds();
     CheckTemplates(root);
     CheckItEnds();
     return Finish();
@@ -701,15 +703,8 @@ class Reader {
       }
     }
     if (const auto kinds = body["kinds"]; kinds && kinds.IsSequence()) {
-      const auto known = NemesisKinds();
       for (const auto& item : kinds) {
-        const std::string name = String(item, "a nemesis kind").value_or("");
-        if (std::find(known.begin(), known.end(), name) == known.end()) {
-          Error(item, "unknown nemesis kind " + Quote(name) + core::Suggest(name, known) +
-                          "; known: pause, kill, skew and the proxy's toxic types");
-        } else {
-          nemesis.kinds.push_back(name);
-        }
+        if (auto kind = ReadNemesisKind(item)) nemesis.kinds.push_back(std::move(*kind));
       }
     } else if (kinds) {
       Error(kinds, "kinds is a list, such as [pause, latency]");
@@ -731,6 +726,50 @@ class Reader {
       }
     }
     spec_.nemeses.push_back(std::move(nemesis));
+  }
+
+  // `pause`, `latency`...: a named kind with its defaults; `{toxic: {...}}` or `{rule: "..."}`:
+  // the user's own, checked like a timeline fault's.
+  std::optional<NemesisKind> ReadNemesisKind(const YAML::Node& item) {
+    NemesisKind kind;
+    kind.where = Where(item);
+    if (item.IsMap()) {
+      const std::size_t errors_before = errors_.size();
+      CheckKeys(item, kNemesisKindKeys, "a nemesis kind");
+      if (errors_.size() > errors_before) return std::nullopt;  // a misspelt key says it all
+      if (item["toxic"] && item["rule"]) {
+        Error(item, "a nemesis kind is a toxic or a rule, not both; list them as two kinds");
+        return std::nullopt;
+      }
+      FaultAction action;
+      if (const auto toxic = item["toxic"]) {
+        action.kind = FaultAction::Kind::kToxic;
+        auto parsed = ReadToxic(toxic);
+        if (!parsed) return std::nullopt;
+        action.toxic = std::move(*parsed);
+        kind.name = action.toxic.type;
+      } else if (const auto rule = item["rule"]) {
+        action.kind = FaultAction::Kind::kRule;
+        auto parsed = ReadRule(rule);
+        if (!parsed) return std::nullopt;
+        action.rule = std::move(*parsed);
+        kind.name = "rule";
+      } else {
+        Error(item, "a nemesis kind of your own is {toxic: {type: ..., ...}} or {rule: \"...\"}");
+        return std::nullopt;
+      }
+      kind.own = std::move(action);
+      return kind;
+    }
+    kind.name = String(item, "a nemesis kind").value_or("");
+    const auto known = NemesisKinds();
+    if (std::find(known.begin(), known.end(), kind.name) == known.end()) {
+      Error(item, "unknown nemesis kind " + Quote(kind.name) + core::Suggest(kind.name, known) +
+                      "; known: pause, kill, skew, the proxy's toxic types, and your own "
+                      "{toxic: {...}} or {rule: \"...\"}");
+      return std::nullopt;
+    }
+    return kind;
   }
 
   void ReadInvariants(const YAML::Node& node) {
@@ -918,6 +957,19 @@ class Reader {
     }
     if (errors_.empty() && spec_.StartOrder().size() != spec_.services.size()) {
       Error(Location{}, "services depend on each other in a cycle: " + CycleText());
+    }
+  }
+
+  // After the references are known good: a kind needs something of its sort to act on.
+  void CheckNemesisKinds() {
+    if (!errors_.empty()) return;
+    for (const NemesisSpec& nemesis : spec_.nemeses) {
+      for (const NemesisKind& kind : nemesis.kinds) {
+        if (!NemesisCandidates(spec_, nemesis, kind).empty()) continue;
+        Error(kind.where, "nemesis kind " + Quote(kind.name) + " has nothing to act on: no " +
+                              std::string(NemesisKindActsOn(kind)) +
+                              (nemesis.targets.empty() ? "" : " among the nemesis's targets"));
+      }
     }
   }
 

@@ -144,16 +144,56 @@ TEST_CASE("every nemesis kind makes a fault the proxy or the shim accepts",
   CHECK(std::find(kinds.begin(), kinds.end(), "hold") != kinds.end());
 }
 
-TEST_CASE("a nemesis kind with nothing to act on is an error", "[experiments][schedule]") {
-  const Spec spec = Load(
-      "name: k\nduration: 5s\nservices: {s: ./s}\nfaults:\n  - {nemesis: random, every: 1s, kinds: "
-      "[skew]}\n");
+TEST_CASE("a nemesis plays the user's own toxics and rules", "[experiments][schedule]") {
+  const Spec spec = Load(R"yaml(name: own
+duration: 30s
+services:
+  store: ./store
+  agent: {cmd: ./agent, inject: true}
+proxies:
+  p: {upstream: store}
+faults:
+  - nemesis: random
+    every: 500ms..1s
+    for: 200ms
+    kinds:
+      - {toxic: {type: latency, latency: 2000, jitter: 100, stream: upstream}}
+      - {rule: "write,send fd=socket -> 30%fail(EPIPE)"}
+)yaml");
+  const auto plan = PlanFaults(spec, 9, 30s);
+  REQUIRE(plan);
+  int toxics = 0;
+  int rules = 0;
+  for (const PlannedFault& fault : *plan) {
+    INFO(DescribeFault(fault));
+    if (fault.action.kind == FaultAction::Kind::kToxic) {
+      ++toxics;
+      CHECK(fault.action.target == "p");
+      CHECK(fault.action.toxic.name == "nemesis_" + fault.id);
+      CHECK(DescribeFault(fault) ==
+            fault.id + " at " + core::FormatDuration(fault.start.at) +
+                " for 200ms: latency on proxy p (upstream jitter=100 latency=2000)");
+    } else {
+      ++rules;
+      REQUIRE(fault.action.kind == FaultAction::Kind::kRule);
+      CHECK(fault.action.target == "agent");  // the only service run with inject
+      CHECK(FaultKind(fault.action) == "rule");
+      CHECK_THAT(DescribeFault(fault),
+                 Catch::EndsWith("rule on service agent (write,send fd=socket -> "
+                                 "30%fail(EPIPE))"));
+    }
+  }
+  CHECK(toxics > 5);
+  CHECK(rules > 5);
+}
+
+TEST_CASE("a plan refuses a nemesis kind with nothing to act on", "[experiments][schedule]") {
+  // LoadSpec catches this with a file and line; a spec built in code meets the plan's guard.
+  Spec spec = Load("name: k\nduration: 5s\nservices: {s: ./s}\n");
+  NemesisSpec nemesis;
+  nemesis.kinds.push_back({{}, "skew", std::nullopt});
+  spec.nemeses.push_back(nemesis);
   const auto plan = PlanFaults(spec, 1, 10s);
   REQUIRE(!plan);
   CHECK(plan.message() == "nemesis 1: kind 'skew' has nothing to act on (no service with inject)");
-  const Spec no_proxy = Load(
-      "name: k\nduration: 5s\nservices: {s: ./s}\nfaults:\n  - {nemesis: random, every: 1s, kinds: "
-      "[latency]}\n");
-  CHECK(PlanFaults(no_proxy, 1, 10s).message() ==
-        "nemesis 1: kind 'latency' has nothing to act on (no proxy)");
 }

@@ -117,7 +117,10 @@ TEST_CASE("a valid spec reads as written", "[experiments][spec]") {
   CHECK(spec.nemeses[0].every_min == 1s);
   CHECK(spec.nemeses[0].every_max == 3s);
   CHECK(spec.nemeses[0].length_max == 500ms);
-  CHECK(spec.nemeses[0].kinds == std::vector<std::string>{"pause", "latency"});
+  REQUIRE(spec.nemeses[0].kinds.size() == 2);
+  CHECK(spec.nemeses[0].kinds[0].name == "pause");
+  CHECK(spec.nemeses[0].kinds[1].name == "latency");
+  CHECK(!spec.nemeses[0].kinds[1].own);
   CHECK(spec.nemeses[0].max_active == 2);
 
   REQUIRE(spec.invariants.size() == 5);
@@ -236,6 +239,33 @@ TEST_CASE("spec mistakes: a nemesis kind or checker that does not exist", "[expe
              Catch::StartsWith("x.yaml:5:15: unknown checker 'linearisable'"));
   CHECK(OnlyError("name: a\nservices: {s: ./s}\ninvariants:\n  - {checker: no-errors}\n") ==
         "x.yaml:4:15: checker 'no-errors' reads the history: give a workload `history: true`");
+}
+
+TEST_CASE("spec mistakes: a nemesis kind of one's own", "[experiments][spec]") {
+  const std::string head =
+      "name: a\nservices: {s: ./s, i: {cmd: ./i, inject: true}}\nproxies: {p: {upstream: s}}\n"
+      "faults:\n  - nemesis: random\n    every: 1s\n    kinds:\n";
+  CHECK(OnlyError(head + "      - {toxic: {type: latency, latency: 1s}}\n") ==
+        "x.yaml:8:17: toxic 'latency': attribute 'latency' must be a number");
+  CHECK_THAT(OnlyError(head + "      - {rule: \"write -> dealy(1ms)\"}\n"),
+             Catch::StartsWith("x.yaml:8:16: ") && Catch::Contains("dealy"));
+  CHECK(OnlyError(head + "      - {rule: \"write -> fail(EIO)\", toxic: {type: timeout}}\n") ==
+        "x.yaml:8:9: a nemesis kind is a toxic or a rule, not both; list them as two kinds");
+  CHECK(OnlyError(head + "      - {rulle: \"write -> fail(EIO)\"}\n") ==
+        "x.yaml:8:10: unknown key 'rulle' in a nemesis kind (did you mean rule?)");
+}
+
+TEST_CASE("spec mistakes: a nemesis kind with nothing to act on", "[experiments][spec]") {
+  CHECK(OnlyError("name: a\nservices: {s: ./s}\nfaults:\n  - {nemesis: random, every: 1s, "
+                  "kinds: [pause, skew]}\n") ==
+        "x.yaml:4:49: nemesis kind 'skew' has nothing to act on: no service with inject");
+  CHECK(OnlyError("name: a\nservices: {s: ./s}\nfaults:\n  - {nemesis: random, every: 1s, "
+                  "kinds: [{rule: \"write -> fail(EIO)\"}]}\n") ==
+        "x.yaml:4:42: nemesis kind 'rule' has nothing to act on: no service with inject");
+  CHECK(OnlyError("name: a\nservices: {s: ./s}\nproxies: {p: {upstream: s}}\nfaults:\n"
+                  "  - {nemesis: random, every: 1s, targets: [s], kinds: [pause, latency]}\n") ==
+        "x.yaml:5:63: nemesis kind 'latency' has nothing to act on: no proxy among the "
+        "nemesis's targets");
 }
 
 TEST_CASE("every mistake in a spec is reported, in the order of the file", "[experiments][spec]") {

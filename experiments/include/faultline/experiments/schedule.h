@@ -40,6 +40,14 @@ core::Result<std::vector<PlannedFault>> PlanFaults(const Spec& spec, std::uint64
 // that has a sensible default (all but `point`, which changes nothing).
 std::vector<std::string_view> NemesisKinds();
 
+// The services or proxies a nemesis's kind can act on: services for pause and kill, services
+// run with inject for skew and rules, proxies for toxics; narrowed to the nemesis's targets.
+std::vector<std::string> NemesisCandidates(const Spec& spec, const NemesisSpec& nemesis,
+                                           const NemesisKind& kind);
+
+// What a nemesis's kind acts on, for messages: "proxy", "service" or "service with inject".
+std::string_view NemesisKindActsOn(const NemesisKind& kind);
+
 // The label of a fault's kind in events and metrics: the toxic type, or rule, pause, kill,
 // skew.
 std::string FaultKind(const FaultAction& action);

@@ -126,6 +126,15 @@ struct TimelineFault {
   FaultAction action;
 };
 
+// One thing a nemesis may do: a named kind (NemesisKinds(): pause, kill, skew or a toxic type
+// with defaults that show), or the user's own toxic or shim rule, written like a timeline
+// fault's without its target.
+struct NemesisKind {
+  Location where;
+  std::string name;                // the named kind, or the own toxic's type, or "rule"
+  std::optional<FaultAction> own;  // own toxic (kToxic) or rule (kRule); `target` empty
+};
+
 // A seeded random nemesis: every `every` (uniform in its range) it starts one fault chosen
 // from `kinds` on a target chosen from `targets`, lasting `length` (uniform in its range),
 // with at most `max_active` of its faults active at once.
@@ -135,7 +144,7 @@ struct NemesisSpec {
   core::Duration every_max{std::chrono::seconds(1)};
   core::Duration length_min{std::chrono::seconds(1)};
   core::Duration length_max{std::chrono::seconds(1)};
-  std::vector<std::string> kinds;    // NemesisKinds() names
+  std::vector<NemesisKind> kinds;
   std::vector<std::string> targets;  // proxies and services; empty: every one a kind applies to
   int max_active = 1;
 };
