@@ -14,6 +14,7 @@
 #include "app.h"
 #include "faultline/core/random.h"
 #include "faultline/experiments/reaper.h"
+#include "faultline/experiments/report.h"
 #include "faultline/experiments/run_dir.h"
 #include "faultline/experiments/runner.h"
 #include "faultline/experiments/schedule.h"
@@ -193,6 +194,9 @@ int RunSpec(const experiments::Spec& spec, std::uint64_t seed, const RunCommandO
       std::cout << "  violated " << violation.invariant << ": " << violation.summary << "\n";
     }
     if (!result.error.empty()) std::cout << "  error: " << result.error << "\n";
+    if (result.verdict != RunResult::Verdict::kPass && !result.report.empty()) {
+      std::cout << "  report: " << result.report << "\n";
+    }
     if (result.verdict == RunResult::Verdict::kPass) ++passed;
     if (result.verdict == RunResult::Verdict::kFail) ++failed;
     const int code = ExitCodeOf(result);
@@ -282,6 +286,19 @@ int ListPastRuns(const RunCommandOptions& options) {
   return kExitOk;
 }
 
+int Report(const RunCommandOptions& options) {
+  int exit_code = kExitOk;
+  for (const std::string& dir : options.report_dirs) {
+    if (auto path = experiments::WriteReport(dir)) {
+      std::cout << *path << "\n";
+    } else {
+      std::cerr << "faultline report: " << path.message() << "\n";
+      exit_code = kExitBadInput;
+    }
+  }
+  return exit_code;
+}
+
 void RunSharedOptions(CLI::App* command, RunCommandOptions& options) {
   command->add_option("--runs-dir", options.runs_dir, "Where run directories go (default: runs)");
   command->add_option("--metrics-port", options.metrics_port,
@@ -322,6 +339,14 @@ void SetupRunCommands(CLI::App& app, RunCommandOptions& options, int& exit_code)
       ->check(CLI::ExistingDirectory);
   RunSharedOptions(replay, options);
   replay->callback([&options, &exit_code] { exit_code = Replay(options); });
+
+  CLI::App* report = app.add_subcommand(
+      "report", "Write a run directory's report.html again (also for a run that was killed)");
+  report->add_option("run_dir", options.report_dirs, "Run directories")->required();
+  report->footer(
+      "Every run writes its report.html when it ends; this rebuilds it from the run's files.\n"
+      "Exit codes: 0 written, 2 not a run directory.\n");
+  report->callback([&options, &exit_code] { exit_code = Report(options); });
 
   CLI::App* runs = app.add_subcommand("runs", "List past runs with their verdicts, oldest first");
   runs->add_option("experiment", options.experiment, "Only this experiment's runs");

@@ -2,12 +2,14 @@
 // `faultline run SPEC`: runs an experiment (N times from derived seeds), with a live progress
 // line, a run directory per run and a verdict as the exit code (0 pass, 1 an invariant was
 // violated, 2 bad input, 3 harness error). `faultline replay RUN_DIR` runs one again with
-// its seed; `faultline runs` lists past runs.
+// its seed; `faultline runs` lists past runs; `faultline report RUN_DIR` rewrites a run's
+// report.html.
 
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace faultline::cli {
 
@@ -23,8 +25,9 @@ struct RunCommandOptions {
   std::string pushgateway;
   std::string library;
   bool quiet = false;
-  std::string replay_dir;  // replay
-  std::string experiment;  // runs: only this experiment's
+  std::string replay_dir;                // replay
+  std::string experiment;                // runs: only this experiment's
+  std::vector<std::string> report_dirs;  // report
 };
 
 void SetupRunCommands(CLI::App& app, RunCommandOptions& options, int& exit_code);

@@ -23,14 +23,6 @@ std::string Stamp(std::chrono::system_clock::time_point when) {
   return text;
 }
 
-std::optional<std::string> ReadText(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 RunSummary Summarise(const fs::path& dir, const std::string& experiment) {
   RunSummary summary;
   summary.path = dir.string();
@@ -38,7 +30,7 @@ RunSummary Summarise(const fs::path& dir, const std::string& experiment) {
   summary.id = dir.filename().string();
   summary.verdict = "incomplete";
   if (auto seed = ReadRunSeed(dir.string())) summary.seed = *seed;
-  const auto text = ReadText(dir / "result.json");
+  const auto text = ReadRunFile(dir.string(), "result.json");
   if (!text) return summary;
   boost::system::error_code ec;
   const bj::value result = bj::parse(*text, ec);
@@ -110,17 +102,7 @@ std::string RunDir::LogPath(const std::string& service) const {
 }
 
 core::Status RunDir::Write(const std::string& name, const std::string& text) const {
-  const std::string target = File(name);
-  const std::string temporary = target + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) return core::MakeError("cannot write " + temporary);
-  }
-  std::error_code ec;
-  fs::rename(temporary, target, ec);
-  if (ec) return core::MakeError("cannot write " + target + ": " + ec.message());
-  return core::Ok();
+  return WriteRunFile(path_, name, text);
 }
 
 void RunDir::Event(double seconds, const boost::json::object& event) {
@@ -154,8 +136,31 @@ std::vector<RunSummary> ListRuns(const std::string& root,
   return runs;
 }
 
+std::optional<std::string> ReadRunFile(const std::string& run_dir, const std::string& name) {
+  std::ifstream in(fs::path(run_dir) / name, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+core::Status WriteRunFile(const std::string& run_dir, const std::string& name,
+                          const std::string& text) {
+  const fs::path target = fs::path(run_dir) / name;
+  const fs::path temporary = target.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) return core::MakeError("cannot write " + temporary.string());
+  }
+  std::error_code ec;
+  fs::rename(temporary, target, ec);
+  if (ec) return core::MakeError("cannot write " + target.string() + ": " + ec.message());
+  return core::Ok();
+}
+
 core::Result<std::uint64_t> ReadRunSeed(const std::string& run_dir) {
-  const auto text = ReadText(fs::path(run_dir) / "seed");
+  const auto text = ReadRunFile(run_dir, "seed");
   if (!text) return core::MakeError(run_dir + " is not a run directory (it has no seed file)");
   std::string_view digits(*text);
   while (!digits.empty() && (digits.back() == '\n' || digits.back() == ' '))

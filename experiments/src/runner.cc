@@ -25,6 +25,7 @@
 #include "faultline/experiments/history.h"
 #include "faultline/experiments/process.h"
 #include "faultline/experiments/readiness.h"
+#include "faultline/experiments/report.h"
 #include "faultline/experiments/run_dir.h"
 #include "faultline/experiments/run_metrics.h"
 #include "faultline/experiments/schedule.h"
@@ -773,7 +774,12 @@ class Run {
         Event("checker", {{"checker", invariant.checker},
                           {"valid", checked.valid},
                           {"summary", checked.summary}});
-        if (!checked.valid) AddViolation(invariant.name, checked.summary, checked.evidence);
+        if (!checked.valid) {
+          bj::object evidence = checked.evidence;
+          // The report outlines this op on the timeline.
+          if (checked.first_bad_index) evidence["op_index"] = *checked.first_bad_index;
+          AddViolation(invariant.name, checked.summary, std::move(evidence));
+        }
       }
     }
   }
@@ -817,6 +823,11 @@ class Run {
     metrics_->Finish(result_.verdict == RunResult::Verdict::kPass, result_.duration_seconds);
     (void)dir_->Write("metrics.prom", metrics_->Text());
     (void)dir_->Write("result.json", ResultJson());
+    if (auto report = WriteReport(dir_->path(), history_)) {
+      result_.report = *report;
+    } else {
+      Note(report.message());
+    }
     if (!options_.pushgateway.empty()) {
       if (auto ok = metrics_->Push(options_.pushgateway); !ok) Note(ok.message());
     }

@@ -114,7 +114,7 @@ invariants:
   const fs::path run = OnlyRun(dir, "web");
   CHECK(run.filename().string().ends_with("-5"));
   for (const char* file : {"spec.yaml", "seed", "events.jsonl", "history.jsonl", "result.json",
-                           "metrics.prom", "logs/web.log"}) {
+                           "metrics.prom", "logs/web.log", "report.html"}) {
     CAPTURE(file);
     CHECK(fs::exists(run / file));
   }
@@ -258,6 +258,19 @@ faults:
     CAPTURE(group);
     CHECK(gone);
   }
+  // The killed run has no result.json, but its report can be written from its events.
+  const fs::path run = OnlyRun(dir, "orphans");
+  CHECK(!fs::exists(run / "result.json"));
+  const auto report = RunProgram({kFaultline, "report", run.string()});
+  INFO(report.out << report.err);
+  CHECK(report.exit_code == 0);
+  CHECK(report.out == (run / "report.html").string() + "\n");
+  CHECK_THAT(Read(run / "report.html"), Catch::Contains("<title>orphans ") &&
+                                            Catch::Contains(": incomplete</title>") &&
+                                            Catch::Contains("f1 at 0s until the end: pause"));
+  const auto not_a_run = RunProgram({kFaultline, "report", dir.path});
+  CHECK(not_a_run.exit_code == 2);
+  CHECK_THAT(not_a_run.err, Catch::Contains("is not a run directory"));
 }
 
 TEST_CASE("the plan race is caught in the buggy agent and not in the fixed one",
@@ -272,6 +285,11 @@ TEST_CASE("the plan race is caught in the buggy agent and not in the fixed one",
   CHECK(buggy.exit_code == 1);
   CHECK_THAT(buggy.out, Catch::Contains("violated every plan taken up is applied") &&
                             Catch::Contains("were taken up but not applied"));
+  const fs::path run = fs::directory_iterator(dir.path + "/plan-race-buggy")->path();
+  CHECK_THAT(buggy.out, Catch::Contains("  report: " + (run / "report.html").string()));
+  CHECK_THAT(Read(run / "report.html"),
+             Catch::Contains("<div class=\"violation\"><b>every plan taken up is applied</b>") &&
+                 Catch::Contains("rule on service agent (point:plan.apply -&gt; delay(500ms))"));
   const auto fixed = RunProgram(
       {kFaultline, "run", examples + "/fixed.yaml", "--seed", "1", "--runs-dir", dir.path, "-q"},
       env, 60s);

@@ -10,6 +10,7 @@
 //     result.json      the verdict, each violated invariant with its first evidence
 //     metrics.prom     the run's metrics, as scraped at the end
 //     logs/<service>.log
+//     report.html      the run on one page (report.h)
 //
 // Two runs started in the same second with the same seed get distinct directories (a
 // suffix). Event lines are appended and flushed one at a time, so a killed runner leaves a
@@ -74,6 +75,14 @@ struct RunSummary {
 // Past runs under root (one experiment's, or all), oldest first.
 std::vector<RunSummary> ListRuns(const std::string& root,
                                  const std::optional<std::string>& experiment = std::nullopt);
+
+// One file of a run directory, whole; none when it cannot be read.
+std::optional<std::string> ReadRunFile(const std::string& run_dir, const std::string& name);
+
+// Replaces one file of a run directory, through a temporary and a rename, so a reader never
+// sees half of it.
+core::Status WriteRunFile(const std::string& run_dir, const std::string& name,
+                          const std::string& text);
 
 // The seed a run directory was run with (its `seed` file).
 core::Result<std::uint64_t> ReadRunSeed(const std::string& run_dir);

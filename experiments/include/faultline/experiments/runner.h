@@ -65,7 +65,8 @@ struct RunResult {
   std::uint64_t seed = 0;
   double duration_seconds = 0;
   std::vector<Violation> violations;
-  std::string error;  // kError: what went wrong (a service not ready, interrupted, ...)
+  std::string error;   // kError: what went wrong (a service not ready, interrupted, ...)
+  std::string report;  // report.html's path; empty if it could not be written
 };
 
 std::string_view VerdictName(RunResult::Verdict verdict);
