@@ -115,7 +115,9 @@ TEST_CASE("a real Prometheus scrapes a run's live metrics and answers its verdic
 TEST_CASE("a run's metrics reach a real Pushgateway, grouped by experiment and run",
           "[experiments][metrics][pushgateway]") {
   const std::string port = std::to_string(FreeTcpPort());
-  Background gateway({"prometheus-pushgateway", "--web.listen-address=127.0.0.1:" + port});
+  // In memory only: Debian's default persists to a file every gateway would share.
+  Background gateway(
+      {"prometheus-pushgateway", "--persistence.file=", "--web.listen-address=127.0.0.1:" + port});
   REQUIRE(!WaitForBody("http://127.0.0.1:" + port + "/-/ready", "OK").empty());
 
   RunMetrics metrics("pushed", "run-9", 9);

@@ -33,21 +33,10 @@ std::string Read(const fs::path& path) {
   return text.str();
 }
 
-// Writes the spec and a client script into dir; returns the spec's path.
+// Writes the spec into dir, next to the web example's client (client.sh URL TIMEOUT: GETs of
+// URL, each an invoke and an ok or a fail); returns the spec's path.
 std::string WriteSpec(const TempDir& dir, const std::string& spec) {
-  // A client: FAULTLINE_OPS GETs of URL, each an invoke and an ok or a fail.
-  std::ofstream(dir.path + "/client.sh") << R"(url=$1
-i=0
-while [ "$i" -lt "${FAULTLINE_OPS:-10}" ]; do
-  echo '{"type":"invoke","f":"get"}'
-  if curl -sf --max-time 2 "$url" > /dev/null; then
-    echo '{"type":"ok","f":"get"}'
-  else
-    echo '{"type":"fail","f":"get"}'
-  fi
-  i=$((i + 1))
-done
-)";
+  fs::copy_file(std::string(EXAMPLES_SOURCE) + "/../web/client.sh", dir.path + "/client.sh");
   const std::string path = dir.path + "/spec.yaml";
   std::ofstream(path) << spec;
   return path;
@@ -87,15 +76,15 @@ services:
 proxies:
   front: {upstream: web}
 workload:
-  - {client: "sh client.sh http://{{proxy.front}}/", concurrency: 2, ops: 10, history: true}
+  - {client: "sh client.sh http://{{proxy.front}}/ 2", concurrency: 2, ops: 10, history: true}
 invariants:
   - {checker: no-errors}
   - {checker: availability, min: 100%}
   - {final: "curl -sf http://127.0.0.1:{{port.web}}/"}
 )");
   const std::string gateway_port = std::to_string(faultline::testing::FreeTcpPort());
-  Background pushgateway(
-      {"prometheus-pushgateway", "--web.listen-address=127.0.0.1:" + gateway_port});
+  Background pushgateway({"prometheus-pushgateway",
+                          "--persistence.file=", "--web.listen-address=127.0.0.1:" + gateway_port});
   const std::string gateway = "http://127.0.0.1:" + gateway_port;
   for (int attempt = 0; attempt < 100; ++attempt) {
     if (RunProgram({"curl", "-sf", gateway + "/-/ready"}).exit_code == 0) break;
@@ -220,19 +209,22 @@ invariants:
   CHECK(faults(original) == faults(again));
 }
 
-TEST_CASE("a runner killed with SIGKILL leaves no process of the experiment behind",
-          "[experiments][runner][reaper]") {
-  TempDir dir;
-  const std::string spec = WriteSpec(dir, R"(name: orphans
+namespace {
+
+// The spec of the orphan tests: two services with children of their own, one paused from
+// the start, and a run long enough to be stopped in the middle.
+constexpr const char* kOrphansSpec = R"(name: orphans
 duration: 60s
 services:
   forker: sh -c 'sleep 300 & sleep 300 & wait'
   frozen: sh -c 'sleep 300 & wait'
 faults:
   - {at: 0s, pause: frozen}
-)");
-  Background runner(Run(dir, spec, {"-q"}));
-  // Wait until both services run and the pause is applied.
+)";
+
+// Waits until both services of kOrphansSpec run and the pause is applied; their process
+// groups.
+std::vector<int> WaitForOrphans(const TempDir& dir) {
   std::vector<int> groups;
   for (int attempt = 0; attempt < 300 && groups.size() < 2; ++attempt) {
     std::this_thread::sleep_for(50ms);  // polling the run's event log
@@ -245,18 +237,63 @@ faults:
       groups.push_back(std::stoi((*it)[1]));
     }
   }
+  return groups;
+}
+
+bool GroupGone(int group) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    if (::kill(-group, 0) == -1 && errno == ESRCH) return true;
+    std::this_thread::sleep_for(50ms);  // the cleanup, polled
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "Ctrl-C or SIGTERM ends a run cleanly: faults reverted, services stopped, verdict "
+    "error",
+    "[experiments][runner][reaper]") {
+  const int signal = GENERATE(SIGINT, SIGTERM);
+  CAPTURE(signal);
+  TempDir dir;
+  const std::string spec = WriteSpec(dir, kOrphansSpec);
+  Background runner(Run(dir, spec, {"-q"}));
+  const std::vector<int> groups = WaitForOrphans(dir);
+  REQUIRE(groups.size() == 2);
+
+  ::kill(runner.pid(), signal);
+  const int code = runner.Wait(30s);
+  INFO(runner.Output());
+  CHECK(code == 3);
+  for (int group : groups) {
+    CAPTURE(group);
+    CHECK(GroupGone(group));
+  }
+  const fs::path run = OnlyRun(dir, "orphans");
+  const auto result = Result(run);
+  CHECK(result.at("verdict") == "error");
+  CHECK_THAT(std::string(result.at("error").as_string()), Catch::Contains("interrupted"));
+  const std::string events = Read(run / "events.jsonl");
+  CHECK_THAT(events, Catch::Contains(R"("event":"fault_ended","fault":"f1")"));
+  CHECK_THAT(events, Catch::Contains(R"("event":"service_stopped","service":"frozen")"));
+  CHECK_THAT(events, Catch::Contains(R"("event":"run_ended","verdict":"error")"));
+  CHECK(fs::exists(run / "report.html"));
+}
+
+TEST_CASE("a runner killed with SIGKILL leaves no process of the experiment behind",
+          "[experiments][runner][reaper]") {
+  TempDir dir;
+  const std::string spec = WriteSpec(dir, kOrphansSpec);
+  Background runner(Run(dir, spec, {"-q"}));
+  const std::vector<int> groups = WaitForOrphans(dir);
   REQUIRE(groups.size() == 2);
   for (int group : groups) CHECK(::kill(-group, 0) == 0);
 
   ::kill(runner.pid(), SIGKILL);
   for (int group : groups) {
-    bool gone = false;
-    for (int attempt = 0; attempt < 200 && !gone; ++attempt) {
-      gone = ::kill(-group, 0) == -1 && errno == ESRCH;
-      if (!gone) std::this_thread::sleep_for(50ms);  // the watchdog's cleanup, polled
-    }
     CAPTURE(group);
-    CHECK(gone);
+    CHECK(GroupGone(group));
   }
   // The killed run has no result.json, but its report can be written from its events.
   const fs::path run = OnlyRun(dir, "orphans");
@@ -295,4 +332,26 @@ TEST_CASE("the plan race is caught in the buggy agent and not in the fixed one",
       env, 60s);
   INFO(fixed.out << fixed.err);
   CHECK(fixed.exit_code == 0);
+}
+
+TEST_CASE("the web example in the docs runs to a verdict", "[experiments][runner][example]") {
+  // Its verdict depends on timing (an availability bound under random faults); what must
+  // hold is that it runs: valid, services ready, a complete run directory.
+  TempDir dir;
+  const std::string example = std::string(EXAMPLES_SOURCE) + "/../web";
+  CHECK(fs::exists(example + "/web.yaml"));
+  const auto ran = RunProgram({"sh", "-c",
+                               "cd '" + example + "' && exec '" + kFaultline +
+                                   "' run web.yaml --seed 3 -q --runs-dir '" + dir.path + "'"},
+                              {}, 60s);
+  INFO(ran.out << ran.err);
+  CHECK((ran.exit_code == 0 || ran.exit_code == 1));
+  const fs::path run = fs::directory_iterator(dir.path + "/web-availability")->path();
+  for (const char* file : {"result.json", "history.jsonl", "report.html", "logs/web.log"}) {
+    CAPTURE(file);
+    CHECK(fs::exists(run / file));
+  }
+  const auto result = Result(run);
+  CHECK(result.at("ops").at("total").as_int64() > 20);
+  CHECK(!result.at("faults_applied").as_array().empty());
 }
