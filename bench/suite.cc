@@ -17,6 +17,7 @@
 #include <tuple>
 #include <utility>
 
+#include "faultline/core/text.h"
 #include "net.h"
 #include "process.h"
 
@@ -91,12 +92,6 @@ struct Services {
 using Medians = std::array<std::vector<double>, kTargetCount>;
 
 void Progress(const std::string& line) { std::cerr << "[bench] " << line << std::endl; }
-
-std::string Fixed(double value, int decimals) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", decimals, value);
-  return text;
-}
 
 std::string Signed(double value, int decimals) {
   char text[32];
@@ -365,11 +360,11 @@ double IdleKibPerConnection(pid_t proxy, const sockaddr_in& echo, int conns) {
 }
 
 std::string Cell(const std::optional<double>& value, int decimals, const char* absent = "n/a") {
-  return value ? Fixed(*value, decimals) : absent;
+  return value ? core::FormatFixed(*value, decimals) : absent;
 }
 
 std::string Ratio(const std::optional<double>& a, const std::optional<double>& b) {
-  return a && b && *b != 0 ? Fixed(*a / *b, 2) + "×" : "n/a";
+  return a && b && *b != 0 ? core::FormatFixed(*a / *b, 2) + "×" : "n/a";
 }
 
 struct Row {
@@ -489,7 +484,8 @@ int RunSuite(const SuiteOptions& options) {
         MeasureRoundTrips(address, conns, count, warmup, kRequestSize, stagger);
     const double p50 = Percentile(us, 0.5);
     const double p99 = Percentile(us, 0.99);
-    Progress(what + ": p50 " + Fixed(p50, 1) + " µs, p99 " + Fixed(p99, 1) + " µs");
+    Progress(what + ": p50 " + core::FormatFixed(p50, 1) + " µs, p99 " + core::FormatFixed(p99, 1) +
+             " µs");
     return std::vector<double>{p50, p99};
   };
 
@@ -504,7 +500,8 @@ int RunSuite(const SuiteOptions& options) {
   });
   const Medians bulk = Repeat(plan.reps, targets, [&](Target t) {
     const double mbps = MeasureThroughput(services[t].discard, plan.bulk_bytes);
-    Progress(std::string("throughput, ") + kTargetNames[t] + ": " + Fixed(mbps, 0) + " MB/s");
+    Progress(std::string("throughput, ") + kTargetNames[t] + ": " + core::FormatFixed(mbps, 0) +
+             " MB/s");
     return std::vector<double>{mbps};
   });
   // Direct here is the echo server delaying its own replies. Starts are staggered over
@@ -521,7 +518,8 @@ int RunSuite(const SuiteOptions& options) {
       RepeatInterleaved(plan.reps, framed_proxies.size(), [&](std::size_t variant) {
         const auto& [name, address] = framed_proxies[variant];
         const double mbps = MeasureThroughput(address, plan.bulk_bytes);
-        Progress(std::string("throughput, faultline, ") + name + ": " + Fixed(mbps, 0) + " MB/s");
+        Progress(std::string("throughput, faultline, ") + name + ": " + core::FormatFixed(mbps, 0) +
+                 " MB/s");
         return std::vector<double>{mbps};
       });
   // Variant 0 sends B and A back to back through the plain pair, variant 1 releases A.
@@ -535,7 +533,8 @@ int RunSuite(const SuiteOptions& options) {
         const double p99 = Percentile(us, 0.99);
         Progress(std::string(held ? "hold release to held data, faultline"
                                   : "B then A back to back, faultline without toxics") +
-                 ": p50 " + Fixed(p50, 1) + " µs, p99 " + Fixed(p99, 1) + " µs");
+                 ": p50 " + core::FormatFixed(p50, 1) + " µs, p99 " + core::FormatFixed(p99, 1) +
+                 " µs");
         return std::vector<double>{p50, p99};
       });
 
@@ -553,7 +552,7 @@ int RunSuite(const SuiteOptions& options) {
       kib = IdleKibPerConnection(fresh.child.pid(), fresh.services.echo, plan.idle_conns);
     }
     Progress("idle memory, " + std::to_string(plan.idle_conns) + " conns, " + kTargetNames[t] +
-             ": " + Fixed(kib, 2) + " KiB/conn");
+             ": " + core::FormatFixed(kib, 2) + " KiB/conn");
     return std::vector<double>{kib};
   });
 
@@ -628,15 +627,17 @@ int RunSuite(const SuiteOptions& options) {
       ours && theirs) {
     speedup = *ours / *theirs;
   }
-  PrintTarget("throughput vs HAProxy", "≥ 1.5×", speedup, speedup ? Fixed(*speedup, 2) + "×" : "",
-              speedup && *speedup >= 1.5);
+  PrintTarget("throughput vs HAProxy", "≥ 1.5×", speedup,
+              speedup ? core::FormatFixed(*speedup, 2) + "×" : "", speedup && *speedup >= 1.5);
   const double added = *Figure(single, kFaultline, 0) - *Figure(single, kDirect, 0);
   const double relay_added = *Figure(single, kRelay, 0) - *Figure(single, kDirect, 0);
   PrintTarget("added round trip p50, 1 conn", "≤ 25 µs", added,
-              Fixed(added, 1) + " µs (ideal relay " + Fixed(relay_added, 1) + " µs)", added <= 25);
+              core::FormatFixed(added, 1) + " µs (ideal relay " +
+                  core::FormatFixed(relay_added, 1) + " µs)",
+              added <= 25);
   const std::optional<double> kib = Figure(idle, kFaultline, 0);
-  PrintTarget("RSS per idle connection", "≤ 16 KiB", kib, kib ? Fixed(*kib, 2) + " KiB" : "",
-              kib && *kib <= 16);
+  PrintTarget("RSS per idle connection", "≤ 16 KiB", kib,
+              kib ? core::FormatFixed(*kib, 2) + " KiB" : "", kib && *kib <= 16);
   // The host's own excess (direct column) is shown alongside: on a loaded VM it can be most
   // of the toxic's.
   for (const auto& [index, name, goal, limit] :
@@ -649,12 +650,13 @@ int RunSuite(const SuiteOptions& options) {
   }
   const double kept = framed[1][0] / framed[0][0];
   PrintTarget("throughput, line drop toxic never firing", "≥ 90% of no toxic", kept,
-              Fixed(kept * 100, 1) + "% (" + Fixed(framed[1][0], 0) + " of " +
-                  Fixed(framed[0][0], 0) + " MB/s)",
+              core::FormatFixed(kept * 100, 1) + "% (" + core::FormatFixed(framed[1][0], 0) +
+                  " of " + core::FormatFixed(framed[0][0], 0) + " MB/s)",
               kept >= 0.9);
   const double release_p50 = release[1][0];
   PrintTarget("hold release p50", "≤ 50 µs", release_p50,
-              Fixed(release_p50, 1) + " µs (back to back " + Fixed(release[0][0], 1) + " µs)",
+              core::FormatFixed(release_p50, 1) + " µs (back to back " +
+                  core::FormatFixed(release[0][0], 1) + " µs)",
               release_p50 <= 50);
   std::cout << std::flush;
   return 0;

@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "faultline/core/random.h"
+#include "faultline/core/text.h"
 #include "faultline/experiments/reaper.h"
 #include "faultline/experiments/report.h"
 #include "faultline/experiments/run_dir.h"
@@ -46,12 +47,6 @@ void PrintErrors(const experiments::SpecResult& loaded) {
   for (const auto& error : loaded.errors) std::cerr << error.Format() << "\n";
 }
 
-std::string Fixed(double value, int digits) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(digits) << value;
-  return out.str();
-}
-
 // The live line: rewritten in place on a terminal, a line every few seconds otherwise.
 class ProgressLine {
  public:
@@ -61,7 +56,7 @@ class ProgressLine {
   void Update(const experiments::RunProgress& progress) {
     if (quiet_) return;
     const std::string line = "run " + std::to_string(run_) + "/" + std::to_string(runs_) + "  " +
-                             Fixed(progress.elapsed_seconds, 1) + " s  ops " +
+                             core::FormatFixed(progress.elapsed_seconds, 1) + " s  ops " +
                              std::to_string(progress.ops_ok) + " ok / " +
                              std::to_string(progress.ops_failed) + " failed  faults active " +
                              std::to_string(progress.active_faults) + "  violations " +
@@ -187,7 +182,7 @@ int RunSpec(const experiments::Spec& spec, std::uint64_t seed, const RunCommandO
     progress.Clear();
     std::cout << "run " << index + 1 << "/" << options.runs << " seed " << result.seed << ": "
               << experiments::VerdictName(result.verdict) << " in "
-              << Fixed(result.duration_seconds, 1) << " s";
+              << core::FormatFixed(result.duration_seconds, 1) << " s";
     if (!result.run_dir.empty()) std::cout << "  " << result.run_dir;
     std::cout << "\n";
     for (const auto& violation : result.violations) {
@@ -279,7 +274,7 @@ int ListPastRuns(const RunCommandOptions& options) {
   for (const auto& run : runs) {
     std::cout << std::left << std::setw(24) << run.experiment << " " << std::setw(28) << run.id
               << " " << std::setw(10) << run.verdict << " " << std::right << std::setw(8)
-              << Fixed(run.duration_seconds, 1) << " s";
+              << core::FormatFixed(run.duration_seconds, 1) << " s";
     for (const auto& invariant : run.violated) std::cout << "  " << invariant;
     std::cout << "\n";
   }

@@ -7,12 +7,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <iomanip>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <vector>
 
+#include "faultline/core/text.h"
 #include "faultline/experiments/run_dir.h"
 
 namespace faultline::experiments {
@@ -55,12 +55,6 @@ std::string Escape(std::string_view text) {
     }
   }
   return out;
-}
-
-std::string Fixed(double value, int digits) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(digits) << value;
-  return out.str();
 }
 
 std::string Text(const bj::object& object, std::string_view key) {
@@ -261,7 +255,7 @@ class Page {
     if (const std::string started = Text(run_.result, "started"); !started.empty()) {
       Row("started", started);
     }
-    Row("duration", Fixed(run_.end_seconds, 2) + " s");
+    Row("duration", core::FormatFixed(run_.end_seconds, 2) + " s");
     if (const bj::value* ops = run_.result.if_contains("ops"); ops && ops->is_object()) {
       Row("operations", Text(ops->as_object(), "total") +
                             " history entries: " + Text(ops->as_object(), "ok") + " ok, " +
@@ -293,7 +287,7 @@ class Page {
     out_ << "<h2>Violated invariants</h2>\n";
     for (const Violated& violation : violations_) {
       out_ << "<div class=\"violation\"><b>" << Escape(violation.invariant) << "</b>";
-      if (violation.time) out_ << " at " << Fixed(*violation.time, 3) << " s";
+      if (violation.time) out_ << " at " << core::FormatFixed(*violation.time, 3) << " s";
       out_ << "<br/>" << Escape(violation.summary);
       if (auto it = evidence_.find(violation.invariant);
           it != evidence_.end() && it->second != "{}") {
@@ -310,18 +304,18 @@ class Page {
 
   void Rect(double x0, double x1, double y, double height, std::string_view css,
             const std::string& title, std::string_view extra = "") {
-    out_ << "<rect class=\"" << css << "\" x=\"" << Fixed(x0, 1) << "\" y=\"" << Fixed(y, 1)
-         << "\" width=\"" << Fixed(std::max(x1 - x0, 1.5), 1) << "\" height=\"" << Fixed(height, 1)
-         << "\"" << extra << ">";
+    out_ << "<rect class=\"" << css << "\" x=\"" << core::FormatFixed(x0, 1) << "\" y=\""
+         << core::FormatFixed(y, 1) << "\" width=\"" << core::FormatFixed(std::max(x1 - x0, 1.5), 1)
+         << "\" height=\"" << core::FormatFixed(height, 1) << "\"" << extra << ">";
     if (!title.empty()) out_ << "<title>" << Escape(title) << "</title>";
     out_ << "</rect>\n";
   }
 
   void Label(double x, double y, const std::string& text, std::string_view css = "",
              std::string_view anchor = "start") {
-    out_ << "<text x=\"" << Fixed(x, 1) << "\" y=\"" << Fixed(y, 1) << "\" text-anchor=\"" << anchor
-         << "\"" << (css.empty() ? "" : " class=\"") << css << (css.empty() ? "" : "\"") << ">"
-         << Escape(text) << "</text>\n";
+    out_ << "<text x=\"" << core::FormatFixed(x, 1) << "\" y=\"" << core::FormatFixed(y, 1)
+         << "\" text-anchor=\"" << anchor << "\"" << (css.empty() ? "" : " class=\"") << css
+         << (css.empty() ? "" : "\"") << ">" << Escape(text) << "</text>\n";
   }
 
   // At most `max` bytes and an ellipsis, cut between UTF-8 characters.
@@ -341,9 +335,11 @@ class Page {
       if (step >= rough) break;
     }
     for (double t = 0; t <= run_.end_seconds + step / 1000; t += step) {
-      out_ << "<line class=\"axis\" x1=\"" << Fixed(X(t), 1) << "\" x2=\"" << Fixed(X(t), 1)
-           << "\" y1=\"" << Fixed(y, 1) << "\" y2=\"" << Fixed(y + 5, 1) << "\"/>\n";
-      Label(X(t), y + 16, Fixed(t, step < 1 ? (step < 0.1 ? 2 : 1) : 0) + " s", "", "middle");
+      out_ << "<line class=\"axis\" x1=\"" << core::FormatFixed(X(t), 1) << "\" x2=\""
+           << core::FormatFixed(X(t), 1) << "\" y1=\"" << core::FormatFixed(y, 1) << "\" y2=\""
+           << core::FormatFixed(y + 5, 1) << "\"/>\n";
+      Label(X(t), y + 16, core::FormatFixed(t, step < 1 ? (step < 0.1 ? 2 : 1) : 0) + " s", "",
+            "middle");
     }
   }
 
@@ -364,8 +360,8 @@ class Page {
     for (const FaultWindow& fault : faults_) {
       const double end = fault.end.value_or(run_.end_seconds);
       Label(12, y + 12, Short(fault.id + " " + fault.kind + " " + fault.target, 28));
-      std::string title = fault.description + " (" + Fixed(fault.start, 3) + " s to " +
-                          (fault.end ? Fixed(end, 3) + " s)" : "the end)");
+      std::string title = fault.description + " (" + core::FormatFixed(fault.start, 3) + " s to " +
+                          (fault.end ? core::FormatFixed(end, 3) + " s)" : "the end)");
       if (fault.failed) title = fault.description + ": could not be applied: " + fault.error;
       Rect(X(fault.start), X(end), y + 3, kRowHeight - 6,
            fault.failed ? "faultfailed" : FaultClass(fault.kind), title);
@@ -380,7 +376,7 @@ class Page {
         Label(12, y + 12, Short(violation.invariant, 28), "violated");
         if (violation.time) {
           Rect(X(*violation.time) - 3, X(*violation.time) + 3, y + 3, kRowHeight - 6, "exit",
-               violation.invariant + " violated at " + Fixed(*violation.time, 3) +
+               violation.invariant + " violated at " + core::FormatFixed(*violation.time, 3) +
                    " s: " + violation.summary);
         }
         y += kRowHeight;
@@ -415,16 +411,18 @@ class Page {
     for (const Violated& violation : violations_) {
       if (!violation.time) continue;
       const double x = X(*violation.time);
-      out_ << "<line class=\"vline\" x1=\"" << Fixed(x, 1) << "\" x2=\"" << Fixed(x, 1)
-           << "\" y1=\"" << Fixed(shade_top, 1) << "\" y2=\"" << Fixed(bottom, 1) << "\"><title>"
-           << Escape(violation.invariant + " violated at " + Fixed(*violation.time, 3) + " s")
+      out_ << "<line class=\"vline\" x1=\"" << core::FormatFixed(x, 1) << "\" x2=\""
+           << core::FormatFixed(x, 1) << "\" y1=\"" << core::FormatFixed(shade_top, 1) << "\" y2=\""
+           << core::FormatFixed(bottom, 1) << "\"><title>"
+           << Escape(violation.invariant + " violated at " + core::FormatFixed(*violation.time, 3) +
+                     " s")
            << "</title></line>\n";
     }
 
     std::swap(out_, body);
     out_ << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kLabelWidth + kPlotWidth + 20
-         << "\" height=\"" << Fixed(bottom + 4, 0) << "\" viewBox=\"0 0 "
-         << kLabelWidth + kPlotWidth + 20 << " " << Fixed(bottom + 4, 0) << "\">\n"
+         << "\" height=\"" << core::FormatFixed(bottom + 4, 0) << "\" viewBox=\"0 0 "
+         << kLabelWidth + kPlotWidth + 20 << " " << core::FormatFixed(bottom + 4, 0) << "\">\n"
          << body.str() << "</svg>\n";
   }
 
@@ -440,7 +438,7 @@ class Page {
     }
     if (up) Rect(X(*up), X(run_.end_seconds), y + 7, 4, "life", "running");
     for (const ServiceLife::Mark& mark : life.marks) {
-      const std::string title = mark.what + " at " + Fixed(mark.time, 3) + " s" +
+      const std::string title = mark.what + " at " + core::FormatFixed(mark.time, 3) + " s" +
                                 (mark.detail.empty() ? "" : " (" + mark.detail + ")");
       if (mark.what == "ready") {
         Rect(X(mark.time) - 1, X(mark.time) + 1, y + 2, kRowHeight - 4, "ready", title);
@@ -473,7 +471,7 @@ class Page {
     for (const auto& bucket : buckets) most = std::max(most, bucket[0] + bucket[1] + bucket[2]);
     const double width = kPlotWidth / kRateBuckets;
     const double per_second = kRateBuckets / run_.end_seconds;
-    Label(12, y + 12, "peak " + Fixed(most * per_second, 0) + "/s");
+    Label(12, y + 12, "peak " + core::FormatFixed(most * per_second, 0) + "/s");
     for (int i = 0; i < kRateBuckets; ++i) {
       double base = y + kRateHeight;
       const char* css[] = {"ok", "failop", "info"};
@@ -485,8 +483,9 @@ class Page {
         base -= height;
         const double x = kLabelWidth + i * width;
         Rect(x, x + width - 0.5, base, height, css[outcome],
-             std::to_string(count) + " " + names[outcome] + " from " + Fixed(i / per_second, 2) +
-                 " s to " + Fixed((i + 1) / per_second, 2) + " s");
+             std::to_string(count) + " " + names[outcome] + " from " +
+                 core::FormatFixed(i / per_second, 2) + " s to " +
+                 core::FormatFixed((i + 1) / per_second, 2) + " s");
       }
     }
     y += kRateHeight + 8;
@@ -524,7 +523,7 @@ class Page {
                                                      : "info";
       const double row_y = y + processes[op.process] * kRowHeight + 4;
       std::string title = DescribeOp(op) + ": " + std::string(TypeName(outcome)) + ", " +
-                          Fixed(start, 3) + " s to " + Fixed(end, 3) + " s";
+                          core::FormatFixed(start, 3) + " s to " + core::FormatFixed(end, 3) + " s";
       const bool is_evidence = evidence && (*evidence == op.index || (pair && *evidence == *pair));
       if (is_evidence) title = "first evidence of the violation: " + title;
       Rect(X(start), X(end), row_y, kRowHeight - 8, css, title);
@@ -558,8 +557,9 @@ class Page {
       const bool bad = name == "invariant_violated" || name == "fault_failed" ||
                        name == "service_restart_failed" ||
                        (name == "service_exited" && Text(event, "code") != "0");
-      out_ << "<tr" << (bad ? " class=\"bad\"" : "") << "><td>" << Fixed(Number(event, "time"), 3)
-           << "</td><td>" << Escape(name) << "</td><td>" << Escape(details) << "</td></tr>\n";
+      out_ << "<tr" << (bad ? " class=\"bad\"" : "") << "><td>"
+           << core::FormatFixed(Number(event, "time"), 3) << "</td><td>" << Escape(name)
+           << "</td><td>" << Escape(details) << "</td></tr>\n";
     }
     out_ << "</table>\n";
   }

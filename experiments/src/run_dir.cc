@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <sstream>
@@ -106,10 +108,22 @@ core::Status RunDir::Write(const std::string& name, const std::string& text) con
 }
 
 void RunDir::Event(double seconds, const boost::json::object& event) {
-  bj::object line;
-  line["time"] = seconds;
-  for (const auto& [key, value] : event) line[key] = value;
-  const std::string text = bj::serialize(line) + "\n";
+  // "time" first and in plain decimal to the microsecond, so that the log reads well as it
+  // grows (Boost.JSON would write 2.5E-1).
+  char time[40];
+  std::snprintf(time, sizeof time, "{\"time\":%.6f", seconds);
+  std::string text = time;
+  if (event.contains("time")) {
+    bj::object rest = event;
+    rest.erase("time");
+    text += bj::serialize(rest);
+  } else {
+    text += bj::serialize(event);
+  }
+  // The object's own "{": a comma after the time, or nothing if the object was empty.
+  const std::size_t brace = std::strlen(time);
+  text.replace(brace, 1, text.size() > brace + 2 ? "," : "");
+  text += "\n";
   std::lock_guard lock(*events_mutex_);
   *events_ << text;
   events_->flush();

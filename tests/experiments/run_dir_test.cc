@@ -50,10 +50,14 @@ TEST_CASE("events are appended one JSON line each, time first", "[experiments][r
   REQUIRE(run);
   run->Event(0.25, {{"event", "fault_started"}, {"fault", "f1"}});
   run->Event(1.5, {{"event", "fault_ended"}, {"fault", "f1"}});
+  run->Event(2, {});
+  run->Event(3.0000004, {{"time", 9}, {"event", "own_time"}});  // the line's time wins
   // Flushed as written: readable before the run ends (or if it is killed).
   CHECK(Read(run->File("events.jsonl")) ==
-        "{\"time\":2.5E-1,\"event\":\"fault_started\",\"fault\":\"f1\"}\n"
-        "{\"time\":1.5E0,\"event\":\"fault_ended\",\"fault\":\"f1\"}\n");
+        "{\"time\":0.250000,\"event\":\"fault_started\",\"fault\":\"f1\"}\n"
+        "{\"time\":1.500000,\"event\":\"fault_ended\",\"fault\":\"f1\"}\n"
+        "{\"time\":2.000000}\n"
+        "{\"time\":3.000000,\"event\":\"own_time\"}\n");
   REQUIRE(run->Write("result.json", "{}"));
   CHECK(Read(run->File("result.json")) == "{}");
   CHECK(!std::filesystem::exists(run->File("result.json.tmp")));
