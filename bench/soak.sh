@@ -107,7 +107,11 @@ print(f"runs: {len(dirs)} run directories of {runs}, {incomplete} incomplete; ex
 print(f"verdicts: {verdicts.count('pass')} pass, {verdicts.count('fail')} fail, {verdicts.count('error')} error")
 print(f"wall time: {int(elapsed) / 1000:.1f} s in all; run length median {statistics.median(durations):.2f} s, max {max(durations):.2f} s")
 if samples:
-    print(f"runner RSS: first {samples[0][0] / 1024:.1f} MiB, last {samples[-1][0] / 1024:.1f} MiB, max {max(s[0] for s in samples) / 1024:.1f} MiB")
+    # Through the soak: a leak shows as a climb from one quarter to the next.
+    quarters = [samples[min(len(samples) - 1, len(samples) * q // 4)][0] / 1024 for q in range(5)]
+    print("runner RSS at 0/25/50/75/100% of the soak: " +
+          " / ".join(f"{mib:.1f}" for mib in quarters) +
+          f" MiB (max {max(s[0] for s in samples) / 1024:.1f})")
     print(f"runner descriptors: first {samples[0][1]}, last {samples[-1][1]}, max {max(s[1] for s in samples)}")
 print(f"processes started by the runs: {len(pids)}, alive now: {len(alive)}")
 print(f"prometheus: {series:.0f} faultline_run_info series, {passed_series:.0f} runs with faultline_run_passed 1")
