@@ -74,23 +74,25 @@ std::string ExecutableDir() {
   return ec ? std::string() : self.parent_path().string();
 }
 
-// Polls /proc/PID/maps until it names `path`, the program exits, or two seconds pass (a
-// static program never maps it; the launcher has warned about those).
-void WaitUntilMapped(pid_t child, const std::string& path) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+// Polls /proc/PID/maps until it names `path` (true), or the program exits or `limit` passes
+// (false). A dynamic program maps its table as the shim loads, before main; on a loaded
+// machine that can take seconds.
+bool WaitUntilMapped(pid_t child, const std::string& path, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     std::ifstream maps("/proc/" + std::to_string(child) + "/maps");
-    if (!maps) return;  // gone
+    if (!maps) return false;  // gone
     for (std::string line; std::getline(maps, line);) {
-      if (line.ends_with(path)) return;
+      if (line.ends_with(path)) return true;
     }
     siginfo_t exited{};
     if (::waitid(P_PID, static_cast<id_t>(child), &exited, WEXITED | WNOHANG | WNOWAIT) == 0 &&
         exited.si_pid == child) {
-      return;  // it exited (and stays to be reaped below)
+      return false;  // it exited (and stays to be reaped below)
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  return false;
 }
 
 // The program execvp would run, for the checks below.
@@ -106,28 +108,30 @@ std::string ResolveCommand(const std::string& name) {
   return {};
 }
 
-// What LD_PRELOAD cannot reach: a statically linked ELF (no interpreter) or a Go program.
-std::string PreloadWarning(const std::string& path) {
+// A 64-bit ELF with no interpreter: the dynamic loader, and so LD_PRELOAD, never runs for it.
+// Scripts are not: their interpreter is dynamic.
+bool IsStaticallyLinked(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   Elf64_Ehdr header{};
-  if (!in.read(reinterpret_cast<char*>(&header), sizeof header)) return {};
-  if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
-    return {};  // a script: its
-                // interpreter is dynamic
-  if (header.e_ident[EI_CLASS] != ELFCLASS64) return {};
-  bool dynamic = false;
+  if (!in.read(reinterpret_cast<char*>(&header), sizeof header)) return false;
+  if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) return false;
+  if (header.e_ident[EI_CLASS] != ELFCLASS64) return false;
   for (int i = 0; i < header.e_phnum; ++i) {
     Elf64_Phdr program{};
     in.seekg(static_cast<std::streamoff>(header.e_phoff + i * header.e_phentsize));
     if (!in.read(reinterpret_cast<char*>(&program), sizeof program)) break;
-    dynamic = dynamic || program.p_type == PT_INTERP;
+    if (program.p_type == PT_INTERP) return false;
   }
-  if (!dynamic) {
+  return true;
+}
+
+// What LD_PRELOAD cannot reach: a statically linked ELF or a Go program.
+std::string PreloadWarning(const std::string& path) {
+  if (IsStaticallyLinked(path)) {
     return path + " is statically linked: LD_PRELOAD cannot reach it, so no rule will apply";
   }
+  std::ifstream in(path, std::ios::binary);
   // Go binaries (1.13 on) have a .go.buildinfo section and call the kernel directly.
-  in.clear();
-  in.seekg(0);
   std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (contents.find(std::string_view(".go.buildinfo\0", 14)) != std::string::npos) {
     return path +
@@ -216,8 +220,21 @@ int RunUnderShim(InjectOptions& options) {
   forward.sa_flags = SA_RESTART;
   for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(signal, &forward, nullptr);
   // Announce the pid once it can be used: when the program has mapped its table, so that a
-  // `faultline inject set --target PID` started right after never finds it missing.
-  WaitUntilMapped(child, table->path());
+  // `faultline inject set --target PID` started right after never finds it missing. A static
+  // program never will (the launcher has warned); anything else that has not after 30 s has
+  // dropped LD_PRELOAD (a setuid program, or an environment cleared on the way).
+  if (!IsStaticallyLinked(program) &&
+      !WaitUntilMapped(child, table->path(), std::chrono::seconds(30))) {
+    siginfo_t exited{};
+    const bool running =
+        ::waitid(P_PID, static_cast<id_t>(child), &exited, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        exited.si_pid == 0;
+    if (running) {
+      std::cerr << Prefix() << "warning: process " << child
+                << " has not loaded the shim after 30 s (setuid, or LD_PRELOAD cleared?); "
+                   "rules may not reach it\n";
+    }
+  }
   if (!options.quiet) {
     std::cerr << Prefix() << "pid " << child << ", seed " << seed << " (pass --seed " << seed
               << " to repeat); change rules with: faultline inject set --target " << child
