@@ -18,6 +18,9 @@
 #include <memory>
 #include <regex>
 #include <sstream>
+#include <vector>
+
+#include "faultline/experiments/lookup.h"
 
 namespace faultline::experiments {
 namespace {
@@ -79,18 +82,20 @@ core::Result<Endpoint> ParseHostPort(const std::string& text) {
   return Endpoint{host, text.substr(colon + 1)};
 }
 
-// Connects `stream` within `budget`. Beast's timeouts only apply to its asynchronous
-// operations, so they run here on `context` until they finish: a blocking call.
+// Connects `stream` within `budget`, name lookup included. Beast's timeouts only apply to its
+// asynchronous operations, so they run here on `context` until they finish: a blocking call.
 core::Status Connect(boost::asio::io_context& context, beast::tcp_stream& stream,
                      const Endpoint& endpoint, core::Duration budget) {
-  tcp::resolver resolver(context);
-  beast::error_code ec;
-  const auto addresses = resolver.resolve(endpoint.host, endpoint.port, ec);
-  if (ec) {
-    return core::MakeError("cannot resolve " + endpoint.host + ": " + Lowercase(ec.message()));
+  const auto deadline = Clock::now() + budget;
+  const auto addresses = LookupWithin(endpoint.host, endpoint.port, budget);
+  if (!addresses) return addresses.error();
+  std::vector<tcp::endpoint> endpoints;
+  for (const Address& address : *addresses) {
+    endpoints.emplace_back(boost::asio::ip::make_address(address.ip), address.port);
   }
-  stream.expires_after(budget);
-  stream.async_connect(addresses,
+  beast::error_code ec;
+  stream.expires_at(deadline);
+  stream.async_connect(endpoints,
                        [&ec](beast::error_code error, const tcp::endpoint&) { ec = error; });
   context.run();
   context.restart();

@@ -79,6 +79,20 @@ TEST_CASE("http: ready once GET answers with a 2xx status", "[experiments][readi
   CHECK(ready.ok());
 }
 
+TEST_CASE("tcp and http: a host name is looked up", "[experiments][readiness]") {
+  TempDir dir;
+  const std::uint16_t port = FreeTcpPort();
+  Process server = StartServer(port, 0, 200, dir.path + "/store.log");
+  const std::string address = "localhost:" + std::to_string(port);
+  const auto tcp = WaitReady({.kind = Kind::kTcp, .target = address, .timeout = 30s}, server);
+  INFO((tcp.ok() ? "" : tcp.message()));
+  CHECK(tcp.ok());
+  const auto http =
+      WaitReady({.kind = Kind::kHttp, .target = "http://" + address + "/", .timeout = 30s}, server);
+  INFO((http.ok() ? "" : http.message()));
+  CHECK(http.ok());
+}
+
 TEST_CASE("http: another status is not ready, and it says which", "[experiments][readiness]") {
   TempDir dir;
   const std::uint16_t port = FreeTcpPort();
