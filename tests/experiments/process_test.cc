@@ -26,6 +26,7 @@
 #include "faultline/experiments/process.h"
 #include "faultline/experiments/readiness.h"
 #include "faultline/experiments/reaper.h"
+#include "support/processes.h"
 #include "support/run.h"
 
 using faultline::experiments::Process;
@@ -33,7 +34,12 @@ using faultline::experiments::ProcessSpec;
 using faultline::experiments::ReadyCheck;
 using faultline::experiments::Reaper;
 using faultline::testing::Background;
+using faultline::testing::GroupGone;
+using faultline::testing::LiveMembers;
+using faultline::testing::Processes;
+using faultline::testing::ReadStat;
 using faultline::testing::TempDir;
+using faultline::testing::WaitUntil;
 using namespace std::chrono_literals;
 
 namespace {
@@ -47,69 +53,12 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-// Polls `condition` until it holds or `timeout` runs out.
-bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!condition()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
-struct ProcStat {
-  char state = '?';
-  pid_t parent = 0;
-  pid_t group = 0;
-};
-
-// From /proc/PID/stat: "PID (COMM) STATE PPID PGRP ...", COMM possibly holding spaces.
-std::optional<ProcStat> ReadStat(pid_t pid) {
-  const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  const auto end_of_name = stat.rfind(')');
-  if (end_of_name == std::string::npos) return std::nullopt;
-  std::istringstream fields(stat.substr(end_of_name + 1));
-  ProcStat parsed;
-  fields >> parsed.state >> parsed.parent >> parsed.group;
-  return parsed;
-}
-
-// Every process there is, with its state.
-std::vector<std::pair<pid_t, ProcStat>> Processes() {
-  std::vector<std::pair<pid_t, ProcStat>> processes;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const pid_t pid = std::stoi(name);
-    if (const auto stat = ReadStat(pid)) processes.emplace_back(pid, *stat);
-  }
-  return processes;
-}
-
-// The live (not zombie) processes of a process group.
-std::vector<pid_t> LiveMembers(pid_t group) {
-  std::vector<pid_t> members;
-  for (const auto& [pid, stat] : Processes()) {
-    if (stat.group == group && stat.state != 'Z') members.push_back(pid);
-  }
-  return members;
-}
-
 // Children of this test process that have exited but were never reaped.
 std::size_t ZombieChildren() {
   const auto processes = Processes();
   return std::count_if(processes.begin(), processes.end(), [](const auto& process) {
     return process.second.parent == ::getpid() && process.second.state == 'Z';
   });
-}
-
-// No process of the group is alive: kill(2) finds none, or the ones it finds are zombies,
-// already dead and waiting for their new parent (init, which can take seconds) to collect
-// them.
-bool GroupGone(pid_t group) {
-  if (::kill(-group, 0) == -1 && errno == ESRCH) return true;
-  return LiveMembers(group).empty();
 }
 
 bool AllStopped(pid_t group) {

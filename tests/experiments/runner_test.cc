@@ -14,11 +14,14 @@
 #include <sstream>
 #include <thread>
 
+#include "support/processes.h"
 #include "support/run.h"
 
 using faultline::testing::Background;
+using faultline::testing::GroupGone;
 using faultline::testing::RunProgram;
 using faultline::testing::TempDir;
+using faultline::testing::WaitUntil;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -86,10 +89,7 @@ invariants:
   Background pushgateway({"prometheus-pushgateway",
                           "--persistence.file=", "--web.listen-address=127.0.0.1:" + gateway_port});
   const std::string gateway = "http://127.0.0.1:" + gateway_port;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    if (RunProgram({"curl", "-sf", gateway + "/-/ready"}).exit_code == 0) break;
-    std::this_thread::sleep_for(100ms);  // polling until the gateway listens
-  }
+  WaitUntil([&] { return RunProgram({"curl", "-sf", gateway + "/-/ready"}).exit_code == 0; }, 10s);
   const auto ran = RunProgram(
       Run(dir, spec, {"--seed", "5", "--pushgateway", gateway, "--metrics-port", "0"}), {}, 60s);
   INFO(ran.out << ran.err);
@@ -240,14 +240,6 @@ std::vector<int> WaitForOrphans(const TempDir& dir) {
   return groups;
 }
 
-bool GroupGone(int group) {
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    if (::kill(-group, 0) == -1 && errno == ESRCH) return true;
-    std::this_thread::sleep_for(50ms);  // the cleanup, polled
-  }
-  return false;
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -268,7 +260,7 @@ TEST_CASE(
   CHECK(code == 3);
   for (int group : groups) {
     CAPTURE(group);
-    CHECK(GroupGone(group));
+    CHECK(WaitUntil([&] { return GroupGone(group); }, 10s));  // the cleanup, polled
   }
   const fs::path run = OnlyRun(dir, "orphans");
   const auto result = Result(run);
@@ -293,7 +285,7 @@ TEST_CASE("a runner killed with SIGKILL leaves no process of the experiment behi
   ::kill(runner.pid(), SIGKILL);
   for (int group : groups) {
     CAPTURE(group);
-    CHECK(GroupGone(group));
+    CHECK(WaitUntil([&] { return GroupGone(group); }, 10s));  // the cleanup, polled
   }
   // The killed run has no result.json, but its report can be written from its events.
   const fs::path run = OnlyRun(dir, "orphans");
