@@ -270,6 +270,19 @@ TEST_CASE("slicer with a delay spaces the pieces", "[proxy][toxic][slicer]") {
   CHECK(f.sink.ended);
 }
 
+TEST_CASE("slicer updated to no delay keeps the pieces it queued ahead of new data",
+          "[proxy][toxic][slicer]") {
+  Fixture f;
+  f.Set({Toxic("slicer", {{"average_size", 10}, {"delay", 1000}}, "cut")});
+  const std::string text = Pattern(200);
+  f.Push(text.substr(0, 100));  // one piece now, nine queued a millisecond apart
+  f.Set({Toxic("slicer", {{"average_size", 10}, {"delay", 0}}, "cut")});
+  f.Push(text.substr(100));
+  CHECK(f.sink.data == text);
+  f.clock.Advance(1s);
+  CHECK(f.sink.data == text);
+}
+
 TEST_CASE("limit_data passes the limit then closes", "[proxy][toxic][limit_data]") {
   Fixture f;
   f.Set({Toxic("limit_data", {{"bytes", 10}})});

@@ -26,7 +26,8 @@ class Slicer final : public Stage {
                                     chunk.data.begin() + static_cast<std::ptrdiff_t>(end)),
                   chunk.timestamp};
       start = end;
-      if (delay_.count() == 0) {
+      // Pieces still queued from before an update to delay 0 go first: order is kept.
+      if (delay_.count() == 0 && pieces_.empty()) {
         context_.Emit(std::move(piece));
       } else {
         pieces_.Push(std::move(piece));
@@ -44,6 +45,12 @@ class Slicer final : public Stage {
     average_ = static_cast<std::size_t>(Attr(spec, "average_size"));
     variation_ = static_cast<std::size_t>(Attr(spec, "size_variation"));
     delay_ = std::chrono::microseconds(Attr(spec, "delay"));
+    if (delay_.count() == 0 && !pieces_.empty()) {
+      // No pause between pieces any more: what is queued goes now, in order.
+      timer_->Cancel();
+      pieces_.Drain([this](Chunk chunk) { context_.Emit(std::move(chunk)); });
+      end_.Release(context_);
+    }
   }
 
   void Flush() override {
