@@ -20,7 +20,7 @@
 #include <sstream>
 #include <vector>
 
-#include "faultline/experiments/lookup.h"
+#include "faultline/proxy/lookup.h"
 
 namespace faultline::experiments {
 namespace {
@@ -87,10 +87,10 @@ core::Result<Endpoint> ParseHostPort(const std::string& text) {
 core::Status Connect(boost::asio::io_context& context, beast::tcp_stream& stream,
                      const Endpoint& endpoint, core::Duration budget) {
   const auto deadline = Clock::now() + budget;
-  const auto addresses = LookupWithin(endpoint.host, endpoint.port, budget);
+  const auto addresses = proxy::LookupWithin(endpoint.host, endpoint.port, budget);
   if (!addresses) return addresses.error();
   std::vector<tcp::endpoint> endpoints;
-  for (const Address& address : *addresses) {
+  for (const proxy::Address& address : *addresses) {
     endpoints.emplace_back(boost::asio::ip::make_address(address.ip), address.port);
   }
   beast::error_code ec;

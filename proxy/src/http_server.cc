@@ -94,7 +94,7 @@ class HttpServer::Impl {
 
   core::Status Bind(std::string_view host, std::uint16_t port) {
     auto endpoints =
-        ResolveEndpoints(SystemResolver(), "API address",
+        ResolveEndpoints(SystemLookup, "API address",
                          (host.find(':') != std::string_view::npos ? "[" + std::string(host) + "]"
                                                                    : std::string(host)) +
                              ":" + std::to_string(port));

@@ -18,10 +18,13 @@ class Pipeline::Slot final : public StageContext {
   void Emit(Chunk chunk) override { pipeline_.EmitFrom(this, std::move(chunk)); }
   void EmitEnd() override { pipeline_.EmitEndFrom(this); }
   void CloseConnection(CloseMode mode) override { pipeline_.sink_.Close(mode); }
+  // What later stages hold stays with them: only what reached the sink is written.
+  void Sync() override { pipeline_.sink_.Sync(); }
   core::Clock& clock() override { return pipeline_.clock_; }
   core::Rng& rng() override { return rng_; }
   const PipelineEnv& env() override { return pipeline_.env_; }
   const ToxicSpec& spec() override { return spec_; }
+  bool mid_stream() override { return pipeline_.carried_data_; }
   void Record(std::string action, std::optional<std::uint64_t> frame, std::string detail) override {
     if (pipeline_.env_.events == nullptr) return;
     Event event;
@@ -83,11 +86,13 @@ void Pipeline::EmitEndFrom(const Slot* from) {
 
 void Pipeline::Push(Chunk chunk) {
   if (ended_) return;
+  carried_data_ = carried_data_ || !chunk.data.empty();
   EmitFrom(nullptr, std::move(chunk));
 }
 
 bool Pipeline::Offer(std::span<const char> data, core::TimePoint now) {
   if (ended_) return false;
+  carried_data_ = carried_data_ || !data.empty();
   for (const auto& slot : slots_) {
     Stage* stage = slot->stage();
     if (stage == nullptr || stage->PassUnchanged(data)) continue;

@@ -1,6 +1,7 @@
 #include "proxy_instance.h"
 
 #include <charconv>
+#include <thread>
 
 #include <boost/asio/post.hpp>
 
@@ -13,6 +14,8 @@ namespace {
 using boost::asio::ip::tcp;
 
 constexpr auto kBroadcastLimit = std::chrono::seconds(2);
+// How long a name may take to resolve, for listen addresses and upstreams alike.
+constexpr auto kLookupBudget = std::chrono::seconds(5);
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 constexpr int kListenBacklog = 4096;
 
@@ -56,28 +59,86 @@ std::string FormatEndpoint(const tcp::endpoint& endpoint) {
   return host + ":" + std::to_string(endpoint.port());
 }
 
-core::Result<std::vector<tcp::endpoint>> ResolveEndpoints(const Resolver& resolver,
+namespace {
+
+// IPv4 first: most services listen on 127.0.0.1 rather than ::1.
+std::vector<tcp::endpoint> ToEndpoints(const std::vector<Address>& addresses) {
+  std::vector<tcp::endpoint> v4;
+  std::vector<tcp::endpoint> v6;
+  for (const Address& a : addresses) {
+    boost::system::error_code ec;
+    const auto ip = boost::asio::ip::make_address(a.ip, ec);
+    if (!ec) (ip.is_v4() ? v4 : v6).emplace_back(ip, a.port);
+  }
+  v4.insert(v4.end(), v6.begin(), v6.end());
+  return v4;
+}
+
+}  // namespace
+
+core::Result<std::vector<tcp::endpoint>> ResolveEndpoints(const Lookup& lookup,
                                                           std::string_view what,
                                                           std::string_view address) {
   auto parts = SplitHostPort(address);
   if (!parts) return core::MakeError(std::string(what) + ": " + parts.message(), 400);
-  auto addresses = resolver(parts->host, parts->port);
-  if (!addresses) {
-    return core::MakeError(
-        std::string(what) + " '" + std::string(address) + "': " + addresses.message(), 400);
-  }
-  const auto port = static_cast<unsigned short>(std::stoul(parts->port));
+  const std::string host = parts->host.empty() ? "0.0.0.0" : parts->host;
+  auto addresses = LookupWithin(host, parts->port, kLookupBudget, lookup);
   std::vector<tcp::endpoint> endpoints;
-  for (const std::string& a : *addresses) {
-    boost::system::error_code ec;
-    auto ip = boost::asio::ip::make_address(a, ec);
-    if (!ec) endpoints.emplace_back(ip, port);
-  }
+  if (addresses) endpoints = ToEndpoints(*addresses);
   if (endpoints.empty()) {
-    return core::MakeError(std::string(what) + " '" + std::string(address) + "' has no address",
+    return core::MakeError(std::string(what) + " '" + std::string(address) +
+                               "': " + (addresses ? "no address" : addresses.message()),
                            400);
   }
   return endpoints;
+}
+
+core::Result<std::shared_ptr<Upstream>> Upstream::Parse(std::string_view address, Lookup lookup) {
+  auto parts = SplitHostPort(address);
+  if (!parts) return core::MakeError("upstream: " + parts.message(), 400);
+  if (parts->port == "0") {
+    return core::MakeError("upstream '" + std::string(address) + "': port must not be 0", 400);
+  }
+  if (parts->host.empty()) {
+    return core::MakeError("upstream '" + std::string(address) + "': missing host", 400);
+  }
+  std::shared_ptr<Upstream> upstream(
+      new Upstream(std::string(address), parts->host, parts->port, std::move(lookup)));
+  if (IsIpLiteral(parts->host) || parts->host == "localhost") {
+    auto endpoints = ResolveEndpoints(NumericLookup, "upstream", address);
+    if (!endpoints) return endpoints.error();
+    upstream->fixed_ = std::move(*endpoints);
+  }
+  return upstream;
+}
+
+void Upstream::Resolve(Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    waiting_.push_back(std::move(done));
+    if (waiting_.size() > 1) return;  // a lookup is on its way
+  }
+  std::thread([self = shared_from_this()] {
+    auto addresses = LookupWithin(self->host_, self->port_, kLookupBudget, self->lookup_);
+    core::Result<Endpoints> found =
+        core::MakeError("upstream '" + self->address_ +
+                        "': " + (addresses ? std::string("no address") : addresses.message()));
+    if (addresses) {
+      if (auto endpoints = ToEndpoints(*addresses); !endpoints.empty())
+        found = std::move(endpoints);
+    }
+    std::vector<Done> waiting;
+    {
+      std::lock_guard lock(self->mutex_);
+      waiting.swap(self->waiting_);
+    }
+    for (const Done& done : waiting) done(found);
+  }).detach();
+}
+
+std::shared_ptr<ProxyInstance> ProxyInstance::Create(Runtime& runtime, ProxySpec spec,
+                                                     ProxyMetrics metrics) {
+  return OwnedBy(runtime.control, new ProxyInstance(runtime, std::move(spec), metrics));
 }
 
 ProxyInstance::ProxyInstance(Runtime& runtime, ProxySpec spec, ProxyMetrics metrics)
@@ -96,16 +157,13 @@ std::string ProxyInstance::listen_address() const {
 
 core::Status ProxyInstance::Start() {
   if (running()) return core::Ok();
-  auto upstream = ResolveEndpoints(runtime_.resolver, "upstream", spec_.upstream);
+  auto upstream = Upstream::Parse(spec_.upstream, runtime_.lookup);
   if (!upstream) return upstream.error();
-  if (upstream->front().port() == 0) {
-    return core::MakeError("upstream '" + spec_.upstream + "': port must not be 0", 400);
-  }
-  auto listen = ResolveEndpoints(runtime_.resolver, "listen", spec_.listen);
+  auto listen = ResolveEndpoints(runtime_.lookup, "listen", spec_.listen);
   if (!listen) return listen.error();
 
   if (spec_.protocol == "udp") {
-    upstream_endpoints_ = std::move(*upstream);
+    upstream_ = std::move(*upstream);
     return StartUdp(listen->front());
   }
   const tcp::endpoint endpoint = listen->front();
@@ -122,7 +180,7 @@ core::Status ProxyInstance::Start() {
   bound_ = acceptor.local_endpoint(ec);
   // Like Toxiproxy, a proxy that asked for port 0 keeps the port it got across restarts.
   spec_.listen = FormatEndpoint(bound_);
-  upstream_endpoints_ = std::move(*upstream);
+  upstream_ = std::move(*upstream);
   acceptor_.emplace(std::move(acceptor));
   Accept();
   return core::Ok();
@@ -130,10 +188,20 @@ core::Status ProxyInstance::Start() {
 
 core::Status ProxyInstance::StartUdp(const tcp::endpoint& listen) {
   using boost::asio::ip::udp;
+  // Datagram flows open on the fly, so a UDP upstream name is looked up once, here (within
+  // the lookup budget), not per flow.
+  std::vector<tcp::endpoint> resolved;
+  if (const auto* fixed = upstream_->fixed()) {
+    resolved = *fixed;
+  } else {
+    auto found = ResolveEndpoints(runtime_.lookup, "upstream", spec_.upstream);
+    if (!found) return found.error();
+    resolved = std::move(*found);
+  }
   std::vector<udp::endpoint> upstream;
-  for (const tcp::endpoint& e : upstream_endpoints_) upstream.emplace_back(e.address(), e.port());
-  auto relay = std::make_shared<UdpRelay>(runtime_, spec_.name, spec_.seed.value_or(runtime_.seed),
-                                          std::move(upstream), metrics_, connections_);
+  for (const tcp::endpoint& e : resolved) upstream.emplace_back(e.address(), e.port());
+  auto relay = UdpRelay::Create(runtime_, spec_.name, spec_.seed.value_or(runtime_.seed),
+                                std::move(upstream), metrics_, connections_);
   relay->SetToxics(toxics());
   if (auto ok = relay->Start(udp::endpoint(listen.address(), listen.port())); !ok) return ok;
   relay_ = std::move(relay);
@@ -160,7 +228,7 @@ void ProxyInstance::Accept() {
         const std::uint64_t index = self->connections_++;
         const std::uint64_t root = self->spec_.seed.value_or(self->runtime_.seed);
         const std::uint64_t seed = core::DeriveSeed(root, {self->spec_.name, index});
-        auto session = std::make_shared<Session>(self, worker, std::move(socket), index + 1, seed);
+        auto session = Session::Create(self, worker, std::move(socket), index + 1, seed);
         std::shared_ptr<const ToxicSet> toxics;
         {
           std::lock_guard lock(self->mutex_);
@@ -174,17 +242,18 @@ void ProxyInstance::Accept() {
 
 void ProxyInstance::Broadcast(void (*action)(Session&, const std::shared_ptr<const ToxicSet>&),
                               const std::shared_ptr<const ToxicSet>& toxics) {
-  std::vector<std::shared_ptr<Session>> sessions;
+  // Weak references: a session that finishes meanwhile is left to go.
+  std::vector<std::pair<Worker*, std::weak_ptr<Session>>> sessions;
   {
     std::lock_guard lock(mutex_);
     sessions.reserve(sessions_.size());
-    for (auto& [raw, session] : sessions_) sessions.push_back(session);
+    for (auto& [raw, session] : sessions_) sessions.emplace_back(&session->worker(), session);
   }
   if (sessions.empty()) return;
   auto countdown = std::make_shared<Countdown>(sessions.size());
-  for (auto& session : sessions) {
-    boost::asio::post(session->worker().context, [session, action, toxics, countdown] {
-      action(*session, toxics);
+  for (auto& entry : sessions) {
+    boost::asio::post(entry.first->context, [weak = entry.second, action, toxics, countdown] {
+      if (auto session = weak.lock()) action(*session, toxics);
       countdown->Done();
     });
   }
@@ -226,9 +295,9 @@ std::shared_ptr<const ToxicSet> ProxyInstance::toxics() const {
   return toxics_;
 }
 
-void ProxyInstance::Remove(const std::shared_ptr<Session>& session) {
+void ProxyInstance::Remove(const Session* session) {
   std::lock_guard lock(mutex_);
-  sessions_.erase(session.get());
+  sessions_.erase(const_cast<Session*>(session));
 }
 
 }  // namespace faultline::proxy

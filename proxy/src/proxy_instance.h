@@ -1,9 +1,11 @@
 #pragma once
 // One named proxy: its listener, its live sessions and its current toxic set. Listener
 // operations run on the control thread; sessions run on workers and report back through
-// Remove(), which is thread-safe. A UDP proxy has a UdpRelay instead of the listener and
-// sessions; the methods below delegate to it.
+// Remove(), which is thread-safe. Made only by Create, bound to the control loop (OwnedBy in
+// runtime.h): its sessions hold it, and whichever lets go last, it dies on the control thread. A
+// UDP proxy has a UdpRelay instead of the listener and sessions; the methods below delegate to it.
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "faultline/core/result.h"
+#include "faultline/proxy/lookup.h"
 #include "runtime.h"
 
 namespace faultline::proxy {
@@ -22,9 +25,45 @@ namespace faultline::proxy {
 class Session;
 class UdpRelay;
 
+// A proxy's upstream. An IP address (or localhost) is fixed when the proxy is made; a name is
+// looked up for each connection, as Toxiproxy dials it: a service that moves is followed, and
+// a name that does not resolve fails that connection, not the API call, which never waits for
+// DNS. One lookup at a time: connections that arrive while one runs share its answer.
+class Upstream final : public std::enable_shared_from_this<Upstream> {
+ public:
+  using Endpoints = std::vector<boost::asio::ip::tcp::endpoint>;
+  using Done = std::function<void(const core::Result<Endpoints>&)>;
+
+  // "host:port"; malformed, or port 0, is an error (400).
+  static core::Result<std::shared_ptr<Upstream>> Parse(std::string_view address, Lookup lookup);
+
+  const std::string& address() const { return address_; }  // as given: "host:port"
+  // The endpoints when they are fixed; null when each connection looks the name up.
+  const Endpoints* fixed() const { return fixed_ ? &*fixed_ : nullptr; }
+  // Looks the name up on a thread of its own, within a bound, and calls `done` there (IPv4
+  // addresses first: most services listen on 127.0.0.1 rather than ::1).
+  void Resolve(Done done);
+
+ private:
+  Upstream(std::string address, std::string host, std::string port, Lookup lookup)
+      : address_(std::move(address)),
+        host_(std::move(host)),
+        port_(std::move(port)),
+        lookup_(std::move(lookup)) {}
+
+  const std::string address_;
+  const std::string host_;
+  const std::string port_;
+  const Lookup lookup_;
+  std::optional<Endpoints> fixed_;
+  std::mutex mutex_;
+  std::vector<Done> waiting_;  // while a lookup runs
+};
+
 class ProxyInstance final : public std::enable_shared_from_this<ProxyInstance> {
  public:
-  ProxyInstance(Runtime& runtime, ProxySpec spec, ProxyMetrics metrics);
+  static std::shared_ptr<ProxyInstance> Create(Runtime& runtime, ProxySpec spec,
+                                               ProxyMetrics metrics);
   ~ProxyInstance();
 
   // Binds and starts accepting (control thread). Errors carry an HTTP status.
@@ -42,15 +81,15 @@ class ProxyInstance final : public std::enable_shared_from_this<ProxyInstance> {
   bool running() const { return acceptor_.has_value() || relay_ != nullptr; }
   // The address clients connect to: the bound one while running, else as configured.
   std::string listen_address() const;
-  const std::vector<boost::asio::ip::tcp::endpoint>& upstream_endpoints() const {
-    return upstream_endpoints_;
-  }
+  // Valid while the proxy runs.
+  Upstream& upstream() { return *upstream_; }
   const ProxyMetrics& metrics() const { return metrics_; }
   Runtime& runtime() { return runtime_; }
 
-  void Remove(const std::shared_ptr<Session>& session);
+  void Remove(const Session* session);
 
  private:
+  ProxyInstance(Runtime& runtime, ProxySpec spec, ProxyMetrics metrics);
   core::Status StartUdp(const boost::asio::ip::tcp::endpoint& listen);
   void Accept();
   void Broadcast(void (*action)(Session&, const std::shared_ptr<const ToxicSet>&),
@@ -63,7 +102,7 @@ class ProxyInstance final : public std::enable_shared_from_this<ProxyInstance> {
   std::shared_ptr<UdpRelay> relay_;  // while a UDP proxy runs
   boost::asio::ip::tcp::endpoint bound_;
   boost::asio::steady_timer retry_timer_;
-  std::vector<boost::asio::ip::tcp::endpoint> upstream_endpoints_;
+  std::shared_ptr<Upstream> upstream_;
   std::uint64_t connections_ = 0;
 
   mutable std::mutex mutex_;  // guards what workers touch: sessions_, toxics_
@@ -78,8 +117,9 @@ struct HostPort {
 };
 core::Result<HostPort> SplitHostPort(std::string_view text);
 std::string FormatEndpoint(const boost::asio::ip::tcp::endpoint& endpoint);
-// Resolves "host:port" through the runtime's resolver into endpoints.
+// Looks "host:port" up within a bound into endpoints, IPv4 first; an empty host is every
+// interface. Errors name `what` and carry 400.
 core::Result<std::vector<boost::asio::ip::tcp::endpoint>> ResolveEndpoints(
-    const Resolver& resolver, std::string_view what, std::string_view address);
+    const Lookup& lookup, std::string_view what, std::string_view address);
 
 }  // namespace faultline::proxy

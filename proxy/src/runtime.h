@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +16,7 @@
 #include <prometheus/gauge.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include "asio_clock.h"
 #include "faultline/proxy/events.h"
@@ -24,12 +26,48 @@
 
 namespace faultline::proxy {
 
+// Who owns what, on which thread. The server's control loop runs the API's changes and owns
+// the proxies (ProxyInstance) and their listeners; each worker loop runs a share of the
+// connections (Session) and UDP relays, with their sockets, stages and timers. An object
+// bound to a loop is touched only from that loop's thread, and it is destroyed there too:
+// the shared_ptr that OwnedBy returns hands the last release to the loop as a task of its
+// own. So a broadcast, a hold released from the API thread or a handler on another loop may
+// hold a reference for as long as it likes; whoever lets go last, the object never dies on
+// the wrong thread or inside one of its own call chains (a stage's timer callback, say).
+template <typename T>
+std::shared_ptr<T> OwnedBy(boost::asio::io_context& loop, T* object) {
+  return std::shared_ptr<T>(object, [&loop](T* released) {
+    // A loop that no longer runs destroys its pending tasks, and so the object, with itself.
+    boost::asio::post(loop, [owned = std::unique_ptr<T>(released)]() mutable { owned.reset(); });
+  });
+}
+
+// Hands tasks to a loop from threads that may outlive it (a name lookup that answers late):
+// once the loop's owner has closed the mailbox, a task is dropped where it was posted.
+class Mailbox {
+ public:
+  explicit Mailbox(boost::asio::io_context& loop) : loop_(&loop) {}
+  void Post(std::function<void()> task) {
+    std::lock_guard lock(mutex_);
+    if (loop_ != nullptr) boost::asio::post(*loop_, std::move(task));
+  }
+  void Close() {
+    std::lock_guard lock(mutex_);
+    loop_ = nullptr;
+  }
+
+ private:
+  std::mutex mutex_;
+  boost::asio::io_context* loop_;
+};
+
 // One data-path thread: an io_context that only it runs, and the clock for its timers.
 struct Worker {
   Worker() : clock(context), guard(boost::asio::make_work_guard(context)) {}
   boost::asio::io_context context{1};
   AsioClock clock;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard;
+  std::shared_ptr<Mailbox> mailbox = std::make_shared<Mailbox>(context);
   std::thread thread;
 };
 
@@ -63,7 +101,7 @@ struct ProxyMetrics {
 struct Runtime {
   boost::asio::io_context& control;
   std::vector<std::unique_ptr<Worker>>& workers;
-  Resolver resolver;
+  Lookup lookup;
   std::uint64_t seed;
   MetricFamilies families;
   EventLog* events = nullptr;

@@ -19,34 +19,6 @@ namespace {
 
 using boost::asio::ip::tcp;
 
-core::Result<std::vector<std::string>> ResolveWith(std::string_view host, std::string_view port,
-                                                   bool numeric_only) {
-  if (host.empty() || host == "0.0.0.0") return std::vector<std::string>{"0.0.0.0"};
-  boost::system::error_code ec;
-  auto ip = boost::asio::ip::make_address(std::string(host), ec);
-  if (!ec) return std::vector<std::string>{ip.to_string()};
-  if (host == "localhost") return std::vector<std::string>{"127.0.0.1"};
-  if (numeric_only) {
-    return core::MakeError("cannot resolve host '" + std::string(host) + "'", 400);
-  }
-  boost::asio::io_context context;
-  tcp::resolver resolver(context);
-  auto results = resolver.resolve(std::string(host), std::string(port), ec);
-  if (ec) {
-    return core::MakeError("cannot resolve host '" + std::string(host) + "': " + ec.message(), 400);
-  }
-  std::vector<std::string> addresses;
-  for (const auto& entry : results) {
-    // Prefer IPv4 first: most services listen on 127.0.0.1 rather than ::1.
-    const auto address = entry.endpoint().address();
-    if (address.is_v4())
-      addresses.insert(addresses.begin(), address.to_string());
-    else
-      addresses.push_back(address.to_string());
-  }
-  return addresses;
-}
-
 // Runs a worker's event loop. With busy polling, the thread checks for ready sockets without
 // sleeping for `spin` after the last event, so a reply arriving within that window is seen at
 // once instead of after a wake-up.
@@ -88,15 +60,6 @@ core::Status CheckToxicForProtocol(const ToxicSpec& toxic, std::string_view prot
 
 }  // namespace
 
-Resolver SystemResolver() {
-  return
-      [](std::string_view host, std::string_view port) { return ResolveWith(host, port, false); };
-}
-
-Resolver NumericResolver() {
-  return [](std::string_view host, std::string_view port) { return ResolveWith(host, port, true); };
-}
-
 core::Status ValidateName(std::string_view what, std::string_view name) {
   if (name.empty()) return core::MakeError("missing required field: name", 400);
   if (name.size() > 255) {
@@ -116,7 +79,7 @@ class ProxyServer::Impl {
  public:
   explicit Impl(Options options)
       : registry_(options.metrics ? options.metrics : std::make_shared<prometheus::Registry>()),
-        runtime_{control_, workers_, std::move(options.resolver), options.seed, RegisterFamilies(),
+        runtime_{control_, workers_, std::move(options.lookup), options.seed, RegisterFamilies(),
                  &events_, &holds_} {
     unsigned threads = options.threads;
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -135,15 +98,26 @@ class ProxyServer::Impl {
       proxies_.clear();
       return 0;
     });
+    // The control loop finishes what the stops left behind (cancelled accepts own sockets
+    // bound to the workers' loops) and returns once it has nothing left to do, so none of
+    // its handlers outlives the workers.
     control_guard_.reset();
-    boost::asio::post(control_, [this] { control_.stop(); });
     control_thread_.join();
-    // Work already queued (session removals) runs before the final stop.
+    // Work already queued (closing sessions) runs before the final stop.
     for (auto& worker : workers_) {
       worker->guard.reset();
       boost::asio::post(worker->context, [raw = worker.get()] { raw->context.stop(); });
     }
-    for (auto& worker : workers_) worker->thread.join();
+    for (auto& worker : workers_) {
+      worker->thread.join();
+      worker->mailbox->Close();  // lookups that answer later find no one to tell
+    }
+    // What is left (sessions, relays, their stages) dies with its worker's loop, while the
+    // hold board and event log its stages report to are still here. Proxies they released
+    // were handed to the control loop: they go last.
+    workers_.clear();
+    control_.restart();
+    control_.poll();
   }
 
   // Runs `fn` on the control thread (inline if already there) and returns its result.
@@ -403,7 +377,7 @@ class ProxyServer::Impl {
   }
 
   std::shared_ptr<ProxyInstance> MakeInstance(const ProxySpec& spec) {
-    return std::make_shared<ProxyInstance>(runtime_, spec, MetricsFor(spec.name));
+    return ProxyInstance::Create(runtime_, spec, MetricsFor(spec.name));
   }
 
   core::Status Validate(const ProxySpec& spec) const {

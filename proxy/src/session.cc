@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,8 @@ using boost::asio::ip::tcp;
 
 constexpr std::size_t kScratchSize = 256 << 10;
 constexpr int kReadsPerWakeup = 16;
+// Buffers handed to one sendmsg when queued output is written.
+constexpr std::size_t kWriteBatch = 64;
 // A gracefully closing connection gets this long to write out what it was already given.
 constexpr auto kCloseGrace = std::chrono::seconds(5);
 // An upstream that neither accepts nor refuses within this long is given up on.
@@ -128,6 +131,14 @@ class Session::Flow final : public PipelineSink {
   // PipelineSink
   void Deliver(Chunk chunk) override {
     if (session_.state_ != State::kOpen) return;
+    if (batching_) {
+      // Emitted while a read is processed (a frame toxic cuts one read into many frames):
+      // queued, and written together when the read is done.
+      if (chunk.data.empty()) return;
+      out_bytes_ += chunk.data.size();
+      out_.push_back(Pending{std::move(chunk.data), 0});
+      return;
+    }
     Write(chunk.data.data(), chunk.data.size(), &chunk.data);
     // Written at once: keep the buffer for the next read (Write took it if it queued).
     if (chunk.data.capacity() > spare_.capacity()) spare_ = std::move(chunk.data);
@@ -175,6 +186,7 @@ class Session::Flow final : public PipelineSink {
                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n > 0) {
       bytes_->Increment(static_cast<double>(n));
+      pipeline_.Bypassed();
       if (!SendPiped(static_cast<std::size_t>(n))) return Step::kStop;
       if (static_cast<std::size_t>(n) < kSpliceBatch) {
         streaming_ = false;  // the burst is over: back to plain reads
@@ -303,7 +315,16 @@ class Session::Flow final : public PipelineSink {
     return true;
   }
 
+  // What the toxics emit while reads are processed goes out in as few system calls as
+  // possible (one sendmsg for many small frames), after the reads.
   void OnReadable() {
+    batching_ = true;
+    ReadSome();
+    batching_ = false;
+    if (!out_.empty() && !write_waiting_) OnWritable();
+  }
+
+  void ReadSome() {
     if (session_.state_ != State::kOpen) return;
     char* buffer = Scratch();
     const int fd = from_.native_handle();
@@ -344,6 +365,7 @@ class Session::Flow final : public PipelineSink {
       if (n > 0) {
         bytes_->Increment(static_cast<double>(n));
         if (pipeline_.bypass()) {
+          pipeline_.Bypassed();
           Write(buffer, static_cast<std::size_t>(n), nullptr);
           if (!OutputEmpty()) {
             paused_ = true;  // resume once the destination has taken it
@@ -417,29 +439,8 @@ class Session::Flow final : public PipelineSink {
 
   void OnWritable() {
     if (session_.state_ == State::kClosed) return;
-    if (in_pipe_ > 0) {
-      if (!DrainPipe()) return;
-      if (in_pipe_ > 0) {
-        WaitWritable();
-        return;
-      }
-    }
-    while (!out_.empty()) {
-      Pending& front = out_.front();
-      const std::size_t left = front.data.size() - front.offset;
-      const ssize_t n = ::send(to_.native_handle(), front.data.data() + front.offset, left,
-                               MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0) {
-        if (WouldBlock(errno) || errno == EINTR) break;
-        session_.Abort(/*propagate_reset=*/true);
-        return;
-      }
-      front.offset += static_cast<std::size_t>(n);
-      out_bytes_ -= static_cast<std::size_t>(n);
-      if (front.offset < front.data.size()) break;
-      out_.pop_front();
-    }
-    if (!out_.empty()) {
+    if (!WriteQueued()) return;
+    if (!OutputEmpty()) {
       WaitWritable();
       return;
     }
@@ -449,6 +450,46 @@ class Session::Flow final : public PipelineSink {
     }
     if (end_pending_) ShutdownSend();
     if (paused_) WaitReadable();
+  }
+
+  // A stage needs what it emitted so far on the wire before it goes on (a point is reached
+  // once its frame has passed): the batch is written now.
+  void Sync() override {
+    if (batching_ && !write_waiting_ && session_.state_ != State::kClosed) WriteQueued();
+  }
+
+  // Writes what the pipe and the queue hold, as far as the socket takes it; false if the
+  // connection was aborted.
+  bool WriteQueued() {
+    if (in_pipe_ > 0 && (!DrainPipe() || in_pipe_ > 0)) return session_.state_ != State::kClosed;
+    while (!out_.empty()) {
+      // Up to kWriteBatch queued buffers per call.
+      iovec parts[kWriteBatch];
+      std::size_t count = 0;
+      for (auto it = out_.begin(); it != out_.end() && count < kWriteBatch; ++it, ++count) {
+        parts[count].iov_base = it->data.data() + it->offset;
+        parts[count].iov_len = it->data.size() - it->offset;
+      }
+      msghdr message{};
+      message.msg_iov = parts;
+      message.msg_iovlen = count;
+      const ssize_t n = ::sendmsg(to_.native_handle(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0) {
+        if (WouldBlock(errno) || errno == EINTR) break;
+        session_.Abort(/*propagate_reset=*/true);
+        return false;
+      }
+      out_bytes_ -= static_cast<std::size_t>(n);
+      for (auto left = static_cast<std::size_t>(n); left > 0;) {
+        Pending& front = out_.front();
+        const std::size_t take = std::min(left, front.data.size() - front.offset);
+        front.offset += take;
+        left -= take;
+        if (front.offset == front.data.size()) out_.pop_front();
+      }
+      if (!out_.empty() && out_.front().offset > 0) break;  // the socket is full
+    }
+    return true;
   }
 
   void ShutdownSend() {
@@ -480,6 +521,7 @@ class Session::Flow final : public PipelineSink {
   bool read_waiting_ = false;
   bool write_waiting_ = false;
   bool paused_ = false;
+  bool batching_ = false;  // inside OnReadable: Deliver queues, OnReadable writes
   bool source_ended_ = false;
   bool end_pending_ = false;
   bool shutdown_sent_ = false;
@@ -499,6 +541,13 @@ Session::Session(std::shared_ptr<ProxyInstance> proxy, Worker& worker, tcp::sock
   if (!ec) client_ip_ = peer.address().to_string();
   proxy_->metrics().connections_active->Increment();
   proxy_->metrics().connections_total->Increment();
+}
+
+std::shared_ptr<Session> Session::Create(std::shared_ptr<ProxyInstance> proxy, Worker& worker,
+                                         tcp::socket client, std::uint64_t connection,
+                                         std::uint64_t seed) {
+  return OwnedBy(worker.context,
+                 new Session(std::move(proxy), worker, std::move(client), connection, seed));
 }
 
 Session::~Session() = default;
@@ -573,8 +622,31 @@ void Session::ApplyConnectionToxics(const ToxicSet& toxics) {
 void Session::Connect() {
   if (state_ != State::kConnecting) return;
   deadline_->ArmAt(worker_.clock.Now() + kConnectTimeout, [this] { Close(CloseMode::kGraceful); });
+  Upstream& upstream = proxy_->upstream();
+  if (const auto* endpoints = upstream.fixed()) {
+    ConnectTo(*endpoints);
+    return;
+  }
+  // The lookup answers on its own thread, maybe after this session or the server is gone.
+  upstream.Resolve([weak = weak_from_this(),
+                    mailbox = worker_.mailbox](const core::Result<Upstream::Endpoints>& found) {
+    mailbox->Post([weak, found] {
+      auto self = weak.lock();
+      if (!self || self->state_ != State::kConnecting) return;
+      if (!found) {
+        // Like a refused connect: the client sees its accepted connection close.
+        self->Record("", "upstream_unresolved", found.message());
+        self->Finish();
+        return;
+      }
+      self->ConnectTo(*found);
+    });
+  });
+}
+
+void Session::ConnectTo(const std::vector<tcp::endpoint>& endpoints) {
   boost::asio::async_connect(
-      upstream_, proxy_->upstream_endpoints(),
+      upstream_, endpoints,
       [self = shared_from_this()](const boost::system::error_code& ec, const tcp::endpoint&) {
         self->OnConnected(ec);
       });
@@ -585,6 +657,7 @@ void Session::OnConnected(const boost::system::error_code& ec) {
   deadline_->Cancel();
   if (ec) {
     // Like Toxiproxy: the client sees its accepted connection close.
+    Record("", "upstream_unreachable", proxy_->upstream().address() + ": " + ec.message());
     Finish();
     return;
   }
@@ -653,9 +726,8 @@ void Session::Finish() {
   client_.close(ignored);
   upstream_.close(ignored);
   proxy_->metrics().connections_active->Decrement();
-  // Removal may drop the last reference, so it must not happen inside this call chain
-  // (a timer callback may be running in one of our stages).
-  boost::asio::post(worker_.context, [self = shared_from_this()] { self->proxy_->Remove(self); });
+  // Safe inside a stage's call chain: the last release only schedules the destruction.
+  proxy_->Remove(this);
 }
 
 }  // namespace faultline::proxy

@@ -9,6 +9,10 @@
 // destination lags; with toxics that hold data, it stops once it holds more than kHighWater
 // bytes. Either way backpressure reaches the sender through TCP. An idle connection owns no
 // buffer and no pipe.
+//
+// Lifetime: a session is owned by its proxy (until it finishes) and by its own pending
+// operations; it is made only by Create, bound to its worker (OwnedBy in runtime.h), so it
+// and its stages are destroyed on the worker's thread whoever releases it last.
 
 #include <cstdint>
 #include <deque>
@@ -29,8 +33,9 @@ class Session final : public std::enable_shared_from_this<Session> {
   static constexpr std::size_t kHighWater = 4 << 20;
 
   // `connection` numbers the proxy's connections from 1, in accept order.
-  Session(std::shared_ptr<ProxyInstance> proxy, Worker& worker, boost::asio::ip::tcp::socket client,
-          std::uint64_t connection, std::uint64_t seed);
+  static std::shared_ptr<Session> Create(std::shared_ptr<ProxyInstance> proxy, Worker& worker,
+                                         boost::asio::ip::tcp::socket client,
+                                         std::uint64_t connection, std::uint64_t seed);
   ~Session();
 
   // All three run on the session's worker thread.
@@ -44,9 +49,13 @@ class Session final : public std::enable_shared_from_this<Session> {
   class Flow;
   enum class State { kConnecting, kOpen, kClosing, kClosed };
 
+  Session(std::shared_ptr<ProxyInstance> proxy, Worker& worker, boost::asio::ip::tcp::socket client,
+          std::uint64_t connection, std::uint64_t seed);
+
   // Connection toxics (accept_delay, connect_refuse, connect_delay) run before the connect.
   void ApplyConnectionToxics(const ToxicSet& toxics);
   void Connect();
+  void ConnectTo(const std::vector<boost::asio::ip::tcp::endpoint>& endpoints);
   void OnConnected(const boost::system::error_code& ec);
   void Record(const std::string& toxic, const std::string& action, const std::string& detail);
   PipelineEnv MakeEnv() const;

@@ -263,11 +263,19 @@ void UdpRelay::Direction::Close(CloseMode) { flow_.CloseSoon(); }
 
 void UdpRelay::Direction::ToxicActivated(const ToxicSpec& spec) { flow_.ToxicActivated(spec); }
 
-UdpRelay::UdpRelay(Runtime& runtime, std::string name, std::uint64_t seed,
+std::shared_ptr<UdpRelay> UdpRelay::Create(Runtime& runtime, std::string name, std::uint64_t seed,
+                                           std::vector<udp::endpoint> upstream,
+                                           ProxyMetrics metrics, std::uint64_t flows_before) {
+  Worker& worker = runtime.PickWorker();
+  return OwnedBy(worker.context, new UdpRelay(runtime, worker, std::move(name), seed,
+                                              std::move(upstream), metrics, flows_before));
+}
+
+UdpRelay::UdpRelay(Runtime& runtime, Worker& worker, std::string name, std::uint64_t seed,
                    std::vector<udp::endpoint> upstream, ProxyMetrics metrics,
                    std::uint64_t flows_before)
     : runtime_(runtime),
-      worker_(runtime.PickWorker()),
+      worker_(worker),
       name_(std::move(name)),
       seed_(seed),
       upstream_(std::move(upstream)),
@@ -382,7 +390,8 @@ std::shared_ptr<UdpRelay::Flow> UdpRelay::FlowFor(const udp::endpoint& client) {
   // Seeded exactly like the proxy's k-th TCP connection (ProxyInstance::Accept).
   const std::uint64_t index = flows_opened_++;
   const std::uint64_t seed = core::DeriveSeed(seed_, {name_, index});
-  auto flow = std::make_shared<Flow>(*this, client, std::move(upstream), index + 1, seed);
+  auto flow =
+      OwnedBy(worker_.context, new Flow(*this, client, std::move(upstream), index + 1, seed));
   flows_.emplace(client, flow);
   metrics_.connections_total->Increment();
   metrics_.connections_active->Increment();
@@ -394,11 +403,11 @@ void UdpRelay::EndFlow(const std::shared_ptr<Flow>& flow) {
   if (flow->closed()) return;
   flow->Close();
   metrics_.connections_active->Decrement();
+  // The caller may be one of the flow's own callbacks: the last release only schedules the
+  // flow's destruction.
   if (auto it = flows_.find(flow->client()); it != flows_.end() && it->second == flow) {
     flows_.erase(it);
   }
-  // The caller may be one of the flow's own callbacks: let it go only once that returned.
-  boost::asio::post(worker_.context, [flow] {});
 }
 
 void UdpRelay::CloseAll() {

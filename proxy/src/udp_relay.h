@@ -18,7 +18,8 @@
 //
 // Everything runs on one worker thread; Start, Stop and SetToxics are called from the control
 // thread and return once the worker has done what they ask (Stop and SetToxics wait a bounded
-// time, like ProxyInstance::Broadcast).
+// time, like ProxyInstance::Broadcast). The relay and its flows are bound to that worker
+// (OwnedBy in runtime.h): they are destroyed on its thread, whoever releases them last.
 
 #include <atomic>
 #include <chrono>
@@ -46,9 +47,9 @@ class UdpRelay final : public std::enable_shared_from_this<UdpRelay> {
   // `seed` is the proxy's root (its own seed or the server's); `upstream` the resolved
   // upstream addresses, tried in order when a flow opens its socket. Flows are numbered on
   // from `flows_before` (a proxy disabled and enabled again keeps counting, as TCP does).
-  UdpRelay(Runtime& runtime, std::string name, std::uint64_t seed,
-           std::vector<boost::asio::ip::udp::endpoint> upstream, ProxyMetrics metrics,
-           std::uint64_t flows_before);
+  static std::shared_ptr<UdpRelay> Create(Runtime& runtime, std::string name, std::uint64_t seed,
+                                          std::vector<boost::asio::ip::udp::endpoint> upstream,
+                                          ProxyMetrics metrics, std::uint64_t flows_before);
   ~UdpRelay();
   UdpRelay(const UdpRelay&) = delete;
   UdpRelay& operator=(const UdpRelay&) = delete;
@@ -70,6 +71,10 @@ class UdpRelay final : public std::enable_shared_from_this<UdpRelay> {
   class Flow;
   class Direction;
   struct Outbox;
+
+  UdpRelay(Runtime& runtime, Worker& worker, std::string name, std::uint64_t seed,
+           std::vector<boost::asio::ip::udp::endpoint> upstream, ProxyMetrics metrics,
+           std::uint64_t flows_before);
 
   void WaitClients();
   void OnClientsReadable();

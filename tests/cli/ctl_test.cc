@@ -15,7 +15,7 @@ using namespace faultline;
 namespace {
 
 struct Server {
-  proxy::ProxyServer proxies{proxy::ProxyServer::Options{1, 3, proxy::NumericResolver(), nullptr}};
+  proxy::ProxyServer proxies{proxy::ProxyServer::Options{1, 3, proxy::NumericLookup, nullptr}};
   proxy::Api api{proxies, "test"};
   std::unique_ptr<proxy::HttpServer> http = *proxy::HttpServer::Start(api, "127.0.0.1", 0);
   std::string url = "http://" + http->address();

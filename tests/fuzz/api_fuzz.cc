@@ -18,7 +18,7 @@ namespace {
 
 ProxyServer& Server() {
   // Numeric resolution only: the fuzzer must never reach DNS or the network.
-  static ProxyServer server(ProxyServer::Options{1, 1, NumericResolver(), nullptr});
+  static ProxyServer server(ProxyServer::Options{1, 1, NumericLookup, nullptr});
   return server;
 }
 

@@ -71,7 +71,7 @@ double RoundTripMs(std::uint16_t port) {
 TEST_CASE("client -> HAProxy -> faultline -> service", "[integration][haproxy]") {
   REQUIRE(::access(kHaproxy, X_OK) == 0);
   EchoServer echo;
-  proxy::ProxyServer server({1, 1, proxy::SystemResolver(), nullptr});
+  proxy::ProxyServer server({1, 1, proxy::SystemLookup, nullptr});
   auto state =
       server.Create({"svc", "127.0.0.1:0", echo.address(), true, {}},
                     {{"", "latency", proxy::Stream::kDownstream, 1.0, {{"latency", 100}}, {}}});
@@ -91,7 +91,7 @@ TEST_CASE("client -> faultline -> HAProxy -> service", "[integration][haproxy]")
   EchoServer echo;
   const auto haproxy_port = faultline::testing::FreeTcpPort();
   Haproxy haproxy(haproxy_port, echo.address());
-  proxy::ProxyServer server({1, 1, proxy::SystemResolver(), nullptr});
+  proxy::ProxyServer server({1, 1, proxy::SystemLookup, nullptr});
   auto state =
       server.Create({"lb", "127.0.0.1:0", "127.0.0.1:" + std::to_string(haproxy_port), true, {}});
   REQUIRE(state);

@@ -5,11 +5,13 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <thread>
 
 #include "support/net.h"
+#include "support/processes.h"
 #include "support/proxy_harness.h"
 
 using namespace faultline;
@@ -32,9 +34,11 @@ TEST_CASE("bytes pass both ways unchanged", "[integration][proxy]") {
   Client client(port);
   REQUIRE(client.connected());
   const std::string payload = RandomBytes(4 << 20, 1);
-  std::thread writer([&] { CHECK(client.SendAll(payload)); });
+  bool sent = false;  // checked here: Catch2 asserts only on the test's own thread
+  std::thread writer([&] { sent = client.SendAll(payload); });
   const std::string back = client.Receive(payload.size());
   writer.join();
+  CHECK(sent);
   CHECK(Checksum(back) == Checksum(payload));
 }
 
@@ -181,9 +185,11 @@ TEST_CASE("a stream bigger than what toxics may hold keeps flowing", "[integrati
   h.Toxic("echo", R"({"type":"latency","stream":"upstream","attributes":{"latency":30}})");
   Client client(port);
   const std::string payload = RandomBytes(12 << 20, 5);
-  std::thread writer([&] { CHECK(client.SendAll(payload)); });
+  bool sent = false;
+  std::thread writer([&] { sent = client.SendAll(payload); });
   const std::string back = client.Receive(payload.size());
   writer.join();
+  CHECK(sent);
   CHECK(back.size() == payload.size());
   CHECK(Checksum(back) == Checksum(payload));
 }
@@ -195,13 +201,24 @@ TEST_CASE("toxics change under a live stream without losing a byte", "[integrati
   Client client(port, 30s);
   const std::string payload = RandomBytes(24 << 20, 6);
   std::atomic<bool> done{false};
+  bool sent = true;
   std::thread writer([&] {
     // Send in pieces so the stream is in flight while toxics come and go.
-    for (std::size_t at = 0; at < payload.size(); at += 64 << 10) {
-      REQUIRE(client.SendAll(payload.substr(at, 64 << 10)));
+    for (std::size_t at = 0; sent && at < payload.size(); at += 64 << 10) {
+      sent = client.SendAll(payload.substr(at, 64 << 10));
     }
   });
+  // API answers are collected here and checked on the test's own thread.
+  std::vector<std::string> api_errors;
   std::thread churn([&] {
+    auto call = [&](std::string_view method, const std::string& path, const std::string& body) {
+      auto reply = cli::HttpCall(h.url, method, path, body);
+      if (!reply) {
+        api_errors.push_back(std::string(method) + " " + path + ": " + reply.message());
+      } else if (reply->status / 100 != 2) {
+        api_errors.push_back(std::string(method) + " " + path + ": " + reply->body);
+      }
+    };
     const char* toxics[] = {
         R"({"name":"lat","type":"latency","stream":"upstream","attributes":{"latency":2,"jitter":1}})",
         R"({"name":"cut","type":"slicer","attributes":{"average_size":500,"size_variation":100}})",
@@ -210,16 +227,18 @@ TEST_CASE("toxics change under a live stream without losing a byte", "[integrati
     for (int round = 0; !done && round < 200; ++round) {
       const char* body = toxics[round % 4];
       const std::string name = bj::parse(body).as_object().at("name").as_string().c_str();
-      h.Call("POST", "/proxies/echo/toxics", body);
-      h.Call("PATCH", "/proxies/echo/toxics/" + name, R"({"toxicity":1})");
+      call("POST", "/proxies/echo/toxics", body);
+      call("PATCH", "/proxies/echo/toxics/" + name, R"({"toxicity":1})");
       std::this_thread::yield();
-      h.Call("DELETE", "/proxies/echo/toxics/" + name);
+      call("DELETE", "/proxies/echo/toxics/" + name, "");
     }
   });
   const std::string back = client.Receive(payload.size());
   done = true;
   churn.join();
   writer.join();
+  CHECK(sent);
+  CHECK(api_errors.empty());
   CHECK(back.size() == payload.size());
   CHECK(Checksum(back) == Checksum(payload));
 }
@@ -300,4 +319,56 @@ TEST_CASE("an upstream that refuses closes the client's connection", "[integrati
   CHECK(client.ReceiveUntilEnd(&error).empty());
   // The proxy keeps serving the API and other proxies.
   CHECK(h.Call("GET", "/version").status == 200);
+}
+
+TEST_CASE("an upstream name is looked up for each connection, off the API's thread",
+          "[integration][proxy][lookup]") {
+  EchoServer echo;
+  // A stand-in for DNS: "store.test" does not resolve at first, then points at the echo
+  // server, and "slow.test" never answers within the lookup budget.
+  std::atomic<bool> store_exists{false};
+  std::atomic<int> lookups{0};
+  std::promise<void> never;
+  std::shared_future<void> blocked = never.get_future().share();
+  Harness h([&](const std::string& host,
+                const std::string& port) -> core::Result<std::vector<proxy::Address>> {
+    ++lookups;
+    if (host == "slow.test") blocked.wait_for(30s);
+    if (host == "store.test" && store_exists) {
+      return std::vector<proxy::Address>{
+          {"127.0.0.1", static_cast<std::uint16_t>(std::stoi(port))}};
+    }
+    return core::MakeError("cannot resolve " + host + ": no such host");
+  });
+  const auto port = h.Proxy("store", "store.test:" + std::to_string(echo.port()));
+  CHECK(lookups == 0);  // creating it looked nothing up
+
+  {  // The name does not resolve yet: the connection closes and the event says why.
+    Client client(port);
+    REQUIRE(client.connected());
+    int error = -1;
+    CHECK(client.ReceiveUntilEnd(&error).empty());
+    const std::string events = h.Call("GET", "/events").body;
+    CHECK(events.find("upstream_unresolved") != std::string::npos);
+    CHECK(events.find("store.test") != std::string::npos);
+  }
+  store_exists = true;
+  {  // The next connection looks the name up again and reaches the service.
+    Client client(port);
+    REQUIRE(client.SendAll("ping"));
+    CHECK(client.Receive(4) == "ping");
+  }
+  CHECK(lookups == 2);
+
+  // A lookup that hangs holds up its connection only, never the API.
+  const auto slow = h.Proxy("slow", "slow.test:" + std::to_string(echo.port()));
+  Client waiting(slow);
+  REQUIRE(waiting.connected());
+  REQUIRE(WaitUntil([&] { return lookups == 3; }, 10s));
+  const auto start = Clock::now();
+  CHECK(h.Call("GET", "/version").status == 200);
+  CHECK(h.Call("POST", "/proxies/slow/toxics", R"({"type":"latency","attributes":{"latency":1}})")
+            .status == 200);
+  CHECK(Millis(Clock::now() - start) < 1000);
+  never.set_value();
 }

@@ -304,12 +304,14 @@ TEST_CASE("a frame toxic firing deep inside a bulk stream drops exactly its fram
               std::to_string(kDownDrop) + "}}");
   const std::string text = Numbered(kLines);
   Client client(port, 30s);
+  bool sent = false;  // checked here: Catch2 asserts only on the test's own thread
   std::thread writer([&] {
-    CHECK(client.SendAll(text));
+    sent = client.SendAll(text);
     client.ShutdownWrite();
   });
   const std::string back = client.ReceiveUntilEnd();
   writer.join();
+  CHECK(sent);
   // Upstream drops line 150000; downstream counts what is left, so its 300000th line is
   // line 300001 of the original.
   std::string expected;

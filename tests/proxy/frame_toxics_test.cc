@@ -129,6 +129,17 @@ TEST_CASE("drop removes exactly the k-th frame and logs it", "[proxy][toxic][dro
   CHECK(logged[0].direction == "downstream");
 }
 
+TEST_CASE("a line toxic added mid-line lets that line's tail pass and frames from the next",
+          "[proxy][toxic][drop][live]") {
+  core::ManualClock clock;
+  Conn c(clock, {});
+  c.Push("1\n2");  // no toxic yet: line 2 is half through
+  c.pipeline.SetToxics(std::vector<ToxicSpec>{Toxic("drop", {{"framing", kLine}})});
+  c.Push("2\n3\n4\n");
+  // Every whole line is dropped, but "22" arrives whole: its tail is not a line of its own.
+  CHECK(c.sink.data == "1\n22\n");
+}
+
 TEST_CASE("random drops follow the seed", "[proxy][toxic][drop][seed]") {
   core::ManualClock clock;
   auto run = [&](std::uint64_t seed) {

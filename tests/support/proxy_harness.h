@@ -16,7 +16,10 @@
 namespace faultline::testing {
 
 struct Harness {
-  proxy::ProxyServer server{proxy::ProxyServer::Options{2, 7, proxy::SystemResolver(), nullptr}};
+  explicit Harness(proxy::Lookup lookup = proxy::SystemLookup)
+      : server(proxy::ProxyServer::Options{2, 7, std::move(lookup), nullptr}) {}
+
+  proxy::ProxyServer server;
   proxy::Api api{server, "test"};
   std::unique_ptr<proxy::HttpServer> http = *proxy::HttpServer::Start(api, "127.0.0.1", 0);
   std::string url = "http://" + http->address();

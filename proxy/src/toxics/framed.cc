@@ -3,7 +3,12 @@
 namespace faultline::proxy::toxics {
 
 FramedStage::FramedStage(StageContext& context, const Framing& framing)
-    : context_(context), splitter_(framing) {}
+    : context_(context),
+      splitter_(framing),
+      // Joining a live line stream, the first bytes most likely end a line that began before:
+      // they pass as that line's tail (counted as frame 1), and frames align from its end.
+      // Fixed and length-prefixed frames cannot be found mid-stream: they count from here.
+      partial_passed_(framing.kind == Framing::Kind::kLine && context.mid_stream()) {}
 
 void FramedStage::EmitRange(const Chunk& chunk, std::size_t from, std::size_t to) {
   if (from >= to) return;

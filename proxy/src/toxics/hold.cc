@@ -68,6 +68,7 @@ class Point final : public FramedStage {
   }
   void TakeFrame(std::uint64_t index, Chunk frame) override {
     context().Emit(std::move(frame));
+    context().Sync();  // reached once the frame is on its way, not merely queued
     Reach(index);
   }
   void FlushHeld() override {}
@@ -200,6 +201,7 @@ class Hold final : public FramedStage {
     // A released hold counts as its own point reached once its data has gone, so holds can
     // wait on holds.
     if (reached) {
+      context().Sync();
       if (HoldBoard* board = context().env().holds) board->Reach(Key(context()));
     }
   }

@@ -23,6 +23,9 @@ class PipelineSink {
   virtual void Deliver(Chunk chunk) = 0;
   virtual void DeliverEnd() = 0;
   virtual void Close(CloseMode mode) = 0;
+  // Hands what was delivered so far to the destination now (a sink may gather deliveries
+  // and write them together).
+  virtual void Sync() {}
   // A toxic's chance came up for this connection: it now acts on the data.
   virtual void ToxicActivated(const ToxicSpec& spec) {}
 };
@@ -50,6 +53,8 @@ class Pipeline {
   // would), so the caller drops its own.
   bool Offer(std::span<const char> data, core::TimePoint now);
   void End();
+  // The caller forwarded bytes itself while no stage was active (bypass).
+  void Bypassed() { carried_data_ = true; }
 
   // True when no toxic acts on this direction, so bytes may go straight to the sink.
   bool bypass() const { return active_stages_ == 0; }
@@ -69,6 +74,7 @@ class Pipeline {
   PipelineEnv env_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::size_t active_stages_ = 0;
+  bool carried_data_ = false;  // some data has gone through this direction
   bool ended_ = false;
 };
 

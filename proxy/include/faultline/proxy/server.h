@@ -22,6 +22,7 @@
 #include "faultline/core/result.h"
 #include "faultline/proxy/events.h"
 #include "faultline/proxy/holds.h"
+#include "faultline/proxy/lookup.h"
 #include "faultline/proxy/toxic.h"
 
 namespace prometheus {
@@ -62,19 +63,15 @@ struct ToxicPatch {
   std::optional<Target> target;
 };
 
-// Turns "host" + "port" into addresses to connect or bind to. Injected so tests and the
-// fuzzer never touch DNS; the default uses the system resolver.
-using Resolver = std::function<core::Result<std::vector<std::string>>(std::string_view host,
-                                                                      std::string_view port)>;
-Resolver SystemResolver();
-Resolver NumericResolver();  // IP literals and "localhost" only
-
 class ProxyServer {
  public:
   struct Options {
     unsigned threads = 0;    // data-path threads; 0 means one per core
     std::uint64_t seed = 0;  // root of every random decision the toxics make
-    Resolver resolver = SystemResolver();
+    // How names become addresses (lookup.h): injected so that tests and the fuzzer never
+    // touch DNS (NumericLookup). Listen addresses are looked up when a proxy starts; an
+    // upstream name for each connection, off the API's thread.
+    Lookup lookup = SystemLookup;
     std::shared_ptr<prometheus::Registry> metrics;  // null: a private registry
     // After handling traffic, a data-path thread keeps polling for this long before it
     // sleeps. Saves a wake-up per hop on request/response traffic at the cost of CPU

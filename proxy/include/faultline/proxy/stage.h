@@ -57,10 +57,16 @@ class StageContext {
   virtual void Emit(Chunk chunk) = 0;  // to the next stage, or to the destination socket
   virtual void EmitEnd() = 0;          // the source finished; forwarded as a half-close
   virtual void CloseConnection(CloseMode mode) = 0;
+  // What this stage emitted so far reaches the destination socket before the stage goes on
+  // (for a point, whose being reached must follow its frame onto the wire).
+  virtual void Sync() = 0;
   virtual core::Clock& clock() = 0;
   virtual core::Rng& rng() = 0;  // this stage's own seeded stream
   virtual const PipelineEnv& env() = 0;
   virtual const ToxicSpec& spec() = 0;
+  // Whether this direction had carried data before the stage joined (a toxic added to a live
+  // connection), so that a line-framed stage starts inside a line.
+  virtual bool mid_stream() = 0;
   // Records a fault decision in the event log, with proxy, connection, direction and toxic.
   virtual void Record(std::string action, std::optional<std::uint64_t> frame,
                       std::string detail) = 0;

@@ -1,4 +1,4 @@
-#include "faultline/experiments/lookup.h"
+#include "faultline/proxy/lookup.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -11,16 +11,10 @@
 #include <optional>
 #include <thread>
 
-namespace faultline::experiments {
+namespace faultline::proxy {
 namespace {
 
 using Addresses = core::Result<std::vector<Address>>;
-
-bool IsNumeric(const std::string& host) {
-  in6_addr scratch{};
-  return ::inet_pton(AF_INET, host.c_str(), &scratch) == 1 ||
-         ::inet_pton(AF_INET6, host.c_str(), &scratch) == 1;
-}
 
 // What the lookup thread and the caller share; the thread may outlive the caller's wait.
 struct Pending {
@@ -30,6 +24,19 @@ struct Pending {
 };
 
 }  // namespace
+
+bool IsIpLiteral(const std::string& host) {
+  in6_addr scratch{};
+  return ::inet_pton(AF_INET, host.c_str(), &scratch) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), &scratch) == 1;
+}
+
+Addresses NumericLookup(const std::string& host, const std::string& port) {
+  if (host != "localhost" && !IsIpLiteral(host)) {
+    return core::MakeError("cannot resolve " + host + ": only IP addresses are looked up here");
+  }
+  return SystemLookup(host == "localhost" ? "127.0.0.1" : host, port);
+}
 
 Addresses SystemLookup(const std::string& host, const std::string& port) {
   addrinfo hints{};
@@ -66,7 +73,7 @@ Addresses SystemLookup(const std::string& host, const std::string& port) {
 
 Addresses LookupWithin(const std::string& host, const std::string& port, core::Duration budget,
                        const Lookup& lookup) {
-  if (IsNumeric(host)) return lookup(host, port);
+  if (IsIpLiteral(host)) return SystemLookup(host, port);  // never asks DNS
   auto pending = std::make_shared<Pending>();
   std::thread([pending, lookup, host, port] {
     Addresses result = lookup(host, port);
@@ -83,4 +90,4 @@ Addresses LookupWithin(const std::string& host, const std::string& port, core::D
   return std::move(*pending->result);
 }
 
-}  // namespace faultline::experiments
+}  // namespace faultline::proxy

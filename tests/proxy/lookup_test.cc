@@ -6,13 +6,13 @@
 #include <chrono>
 #include <future>
 
-#include "faultline/experiments/lookup.h"
+#include "faultline/proxy/lookup.h"
 
 using namespace faultline;
-using namespace faultline::experiments;
+using namespace faultline::proxy;
 using namespace std::chrono_literals;
 
-TEST_CASE("a numeric host is its own address", "[experiments][lookup]") {
+TEST_CASE("a numeric host is its own address", "[proxy][lookup]") {
   const auto v4 = LookupWithin("127.0.0.1", "8080", 1s);
   REQUIRE(v4);
   CHECK(*v4 == std::vector<Address>{{"127.0.0.1", 8080}});
@@ -21,7 +21,7 @@ TEST_CASE("a numeric host is its own address", "[experiments][lookup]") {
   CHECK(*v6 == std::vector<Address>{{"::1", 53}});
 }
 
-TEST_CASE("localhost resolves to a loopback address", "[experiments][lookup]") {
+TEST_CASE("localhost resolves to a loopback address", "[proxy][lookup]") {
   const auto addresses = LookupWithin("localhost", "80", 10s);
   REQUIRE(addresses);
   REQUIRE(!addresses->empty());
@@ -32,7 +32,7 @@ TEST_CASE("localhost resolves to a loopback address", "[experiments][lookup]") {
   }
 }
 
-TEST_CASE("a lookup that does not answer is cut off at the budget", "[experiments][lookup]") {
+TEST_CASE("a lookup that does not answer is cut off at the budget", "[proxy][lookup]") {
   // A stand-in for a DNS server that never answers: the lookup waits until the test ends.
   std::promise<void> answer;
   std::shared_future<void> answered = answer.get_future().share();
@@ -51,7 +51,7 @@ TEST_CASE("a lookup that does not answer is cut off at the budget", "[experiment
   answer.set_value();  // the abandoned lookup ends on its own
 }
 
-TEST_CASE("a lookup's own answer or error comes through in time", "[experiments][lookup]") {
+TEST_CASE("a lookup's own answer or error comes through in time", "[proxy][lookup]") {
   const Lookup fixed = [](const std::string& host,
                           const std::string& port) -> core::Result<std::vector<Address>> {
     if (host == "missing.staging") return core::MakeError("cannot resolve " + host + ": unknown");

@@ -1,11 +1,12 @@
 #pragma once
-// Name lookup with a deadline, for readiness checks, probes and the Pushgateway push.
+// Name lookup with a deadline: the one resolver of the tree, for the proxy's upstreams and
+// listen addresses, the runner's readiness checks, probes and the Pushgateway push.
 //
 // getaddrinfo cannot be interrupted, and a DNS server that does not answer holds it for as long
 // as resolv.conf allows (timeout × attempts × servers: often tens of seconds). LookupWithin
 // runs the lookup on a thread of its own and stops waiting at the budget; a late lookup ends
-// there on its own and its answer is dropped. Numeric addresses are answered at once, on the
-// caller's thread.
+// there on its own and its answer is dropped. IP addresses are answered at once, on the
+// caller's thread, without asking `lookup`.
 //
 //   auto addresses = LookupWithin("store.staging", "8080", 2s);
 //   if (!addresses) return addresses.error();  // "cannot resolve store.staging within 2s"
@@ -18,7 +19,7 @@
 #include "faultline/core/duration.h"
 #include "faultline/core/result.h"
 
-namespace faultline::experiments {
+namespace faultline::proxy {
 
 struct Address {
   std::string ip;  // numeric, IPv4 or IPv6
@@ -33,9 +34,13 @@ using Lookup = std::function<core::Result<std::vector<Address>>(const std::strin
 
 // getaddrinfo for TCP: every address of `host`, in the resolver's order. `port` is numeric.
 core::Result<std::vector<Address>> SystemLookup(const std::string& host, const std::string& port);
+// IP literals and "localhost" (127.0.0.1) only, never DNS: for tests and fuzzers.
+core::Result<std::vector<Address>> NumericLookup(const std::string& host, const std::string& port);
+// Whether `host` is an IPv4 or IPv6 literal, which needs no lookup.
+bool IsIpLiteral(const std::string& host);
 
 core::Result<std::vector<Address>> LookupWithin(const std::string& host, const std::string& port,
                                                 core::Duration budget,
                                                 const Lookup& lookup = SystemLookup);
 
-}  // namespace faultline::experiments
+}  // namespace faultline::proxy
