@@ -172,12 +172,13 @@ std::vector<std::uint16_t> FreePorts(int count) {
   return ports;
 }
 
-void CloseWithReset(std::vector<Fd>& fds) {
+void CloseWithReset(Fd fd) {
   const linger abort{1, 0};
-  for (Fd& fd : fds) {
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
-    fd.Reset();
-  }
+  if (fd.valid()) ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+}
+
+void CloseWithReset(std::vector<Fd>& fds) {
+  for (Fd& fd : fds) CloseWithReset(std::move(fd));
   fds.clear();
 }
 
@@ -723,6 +724,9 @@ HttpReply HttpCall(const sockaddr_in& server, std::string_view method, std::stri
   }
   reply.status = std::atoi(response.c_str() + space + 1);
   reply.body = response.substr(header_end + 4);
+  // The server closed first; a reset spares it the TIME_WAIT, so a loop of calls never runs
+  // out of ports.
+  CloseWithReset(std::move(fd));
   return reply;
 }
 

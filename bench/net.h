@@ -54,6 +54,7 @@ std::uint16_t LocalPort(int fd);
 // Ports that were free a moment ago, for servers (HAProxy) that cannot report their own.
 std::vector<std::uint16_t> FreePorts(int count);
 // Closes with an RST instead of a FIN so thousands of closes leave no TIME_WAIT behind.
+void CloseWithReset(Fd fd);
 void CloseWithReset(std::vector<Fd>& fds);
 
 struct ServeOptions {

@@ -55,13 +55,13 @@ void OnSignal(int signal_number) {
   ::raise(signal_number);
 }
 
-std::string Describe(int status) {
+}  // namespace
+
+std::string DescribeStatus(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return std::string("killed by ") + ::strsignal(WTERMSIG(status));
   return "stopped";
 }
-
-}  // namespace
 
 void Die(const std::string& message) {
   std::cerr << "faultline-bench: " << message << std::endl;
@@ -155,24 +155,26 @@ void Child::CheckRunning() {
   if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
     Unregister(pid_);
     pid_ = -1;
-    Die(name_ + " " + Describe(status) + "; its output:\n" + Log());
+    Die(name_ + " " + DescribeStatus(status) + "; its output:\n" + Log());
   }
 }
 
-void Child::Stop() {
-  if (pid_ <= 0) return;
+int Child::Stop(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (::waitpid(pid_, nullptr, WNOHANG) == 0) {
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  int status = 0;
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
+      ::waitpid(pid_, &status, 0);
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   Unregister(pid_);
   pid_ = -1;
+  return status;
 }
 
 long ReadRssKib(pid_t pid) {

@@ -38,8 +38,9 @@ class Child {
   std::string WaitForLine(std::string_view marker, std::chrono::milliseconds timeout);
   // Dies, showing the child's output, if it has exited.
   void CheckRunning();
-  // SIGTERM, SIGKILL if it lingers, then reaps it.
-  void Stop();
+  // SIGTERM, SIGKILL if it lingers past `grace`, then reaps it. Returns its wait status, or
+  // -1 if it was not running.
+  int Stop(std::chrono::milliseconds grace = std::chrono::seconds(3));
 
  private:
   Child(pid_t pid, Fd log, std::string name) : pid_(pid), log_(std::move(log)), name_(name) {}
@@ -48,6 +49,9 @@ class Child {
   Fd log_;
   std::string name_;
 };
+
+// "exited with status N", "killed by Segmentation fault": a wait status in words.
+std::string DescribeStatus(int status);
 
 // Resident set size of a process in KiB, from /proc/PID/status.
 long ReadRssKib(pid_t pid);
