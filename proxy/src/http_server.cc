@@ -5,6 +5,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -19,6 +20,9 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 constexpr auto kReadTimeout = std::chrono::seconds(30);
+// After a failed accept() (out of descriptors, say), wait this long before the next one: the
+// connection stays queued, so retrying at once would only spin.
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
@@ -116,6 +120,7 @@ class HttpServer::Impl {
     asio::post(context_, [this] {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
+      retry_timer_.cancel();
       context_.stop();
     });
     if (thread_.joinable()) thread_.join();
@@ -127,8 +132,15 @@ class HttpServer::Impl {
  private:
   void Accept() {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<HttpSession>(std::move(socket), api_)->Read();
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+      if (ec) {
+        retry_timer_.expires_after(kAcceptRetry);
+        retry_timer_.async_wait([this](boost::system::error_code wait_ec) {
+          if (!wait_ec) Accept();
+        });
+        return;
+      }
+      std::make_shared<HttpSession>(std::move(socket), api_)->Read();
       Accept();
     });
   }
@@ -136,6 +148,7 @@ class HttpServer::Impl {
   Api& api_;
   asio::io_context context_{1};
   tcp::acceptor acceptor_;
+  asio::steady_timer retry_timer_{context_};
   tcp::endpoint bound_;
   std::thread thread_;
 };

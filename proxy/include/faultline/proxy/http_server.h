@@ -1,6 +1,7 @@
 #pragma once
 // Serves an Api over HTTP/1.1 (Boost.Beast) on its own thread, with keep-alive, a 1 MiB body
-// limit (413) and a 30 s read timeout. Malformed HTTP gets a 400 JSON error and a close.
+// limit (413) and a 30 s read timeout. Malformed HTTP gets a 400 JSON error and a close. A
+// failed accept (out of descriptors) is retried after 100 ms, never in a busy loop.
 
 #include <cstdint>
 #include <memory>
