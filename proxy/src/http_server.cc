@@ -54,7 +54,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     const auto& request = parser_->get();
     HttpRequest api_request{std::string(request.method_string()), std::string(request.target()),
-                            request.body(), std::string(request[http::field::user_agent])};
+                            request.body(), std::string(request[http::field::user_agent]),
+                            std::string(request[http::field::authorization])};
     Respond(api_.Handle(api_request), request.keep_alive());
   }
 
@@ -64,6 +65,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     response->version(11);
     response->set(http::field::server, "faultline");
     if (!reply.content_type.empty()) response->set(http::field::content_type, reply.content_type);
+    if (!reply.www_authenticate.empty()) {
+      response->set(http::field::www_authenticate, reply.www_authenticate);
+    }
     response->keep_alive(keep_alive);
     response->body() = reply.body;
     response->prepare_payload();
@@ -128,6 +132,13 @@ class HttpServer::Impl {
 
   std::uint16_t port() const { return bound_.port(); }
   std::string address() const { return FormatEndpoint(bound_); }
+  bool loopback() const {
+    const asio::ip::address address = bound_.address();
+    if (address.is_v4()) return address.to_v4().is_loopback();
+    const asio::ip::address_v6 v6 = address.to_v6();
+    return v6.is_loopback() ||
+           (v6.is_v4_mapped() && asio::ip::make_address_v4(asio::ip::v4_mapped, v6).is_loopback());
+  }
 
  private:
   void Accept() {
@@ -165,5 +176,6 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::Start(Api& api, std::strin
 
 std::uint16_t HttpServer::port() const { return impl_->port(); }
 std::string HttpServer::address() const { return impl_->address(); }
+bool HttpServer::loopback() const { return impl_->loopback(); }
 
 }  // namespace faultline::proxy

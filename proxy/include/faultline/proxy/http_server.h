@@ -25,6 +25,8 @@ class HttpServer {
 
   std::uint16_t port() const;
   std::string address() const;  // "host:port" as bound
+  // True when bound to a loopback address (127.0.0.0/8, ::1), so only this host can reach it.
+  bool loopback() const;
 
  private:
   class Impl;
