@@ -1,5 +1,5 @@
-// `faultline proxy` as a real process: an API accept loop that backs off when out of
-// descriptors.
+// `faultline proxy` as a real process: a closed API (--token-file), the warning for an open
+// one beyond loopback, and an API accept loop that backs off when out of descriptors.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -16,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "app.h"
 #include "http_client.h"
 #include "support/processes.h"
 #include "support/run.h"
@@ -23,6 +26,9 @@
 using namespace faultline;
 using namespace std::chrono_literals;
 using faultline::testing::Background;
+using faultline::testing::RunProgram;
+using faultline::testing::TempDir;
+namespace bj = boost::json;
 
 namespace {
 
@@ -71,6 +77,12 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+int Ctl(const std::vector<std::string>& args) {
+  std::vector<const char*> argv = {"faultline", "ctl"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return cli::Main(static_cast<int>(argv.size()), argv.data());
+}
+
 // User plus system CPU time the process has used, from /proc/PID/stat.
 double CpuSeconds(pid_t pid) {
   const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
@@ -115,6 +127,100 @@ int Connect(std::uint16_t port) {
 }
 
 }  // namespace
+
+TEST_CASE("proxy --token-file closes the API to requests without the token",
+          "[cli][proxy][token]") {
+  TempDir dir;
+  const std::string token_file = dir.path + "/token";
+  std::ofstream(token_file) << "s3cret-token\n";
+  ProxyProcess proxy({"--port", "0", "--token-file", token_file});
+  REQUIRE(proxy.started);
+  INFO(proxy.process.Output());
+
+  auto missing = cli::HttpCall(proxy.url, "GET", "/proxies");
+  REQUIRE(missing);
+  CHECK(missing->status == 401);
+  CHECK(missing->www_authenticate == "Bearer");
+  const auto body = bj::parse(missing->body).as_object();
+  CHECK(body.at("status").as_int64() == 401);
+  CHECK(body.at("error").is_string());
+
+  auto wrong = cli::HttpCall(proxy.url, "GET", "/proxies", "", "s3cret");
+  REQUIRE(wrong);
+  CHECK(wrong->status == 401);
+  CHECK(wrong->www_authenticate == "Bearer");
+
+  auto right = cli::HttpCall(proxy.url, "GET", "/proxies", "", "s3cret-token");
+  REQUIRE(right);
+  CHECK(right->status == 200);
+  CHECK(right->body == "{}");
+
+  auto version = cli::HttpCall(proxy.url, "GET", "/version");
+  REQUIRE(version);
+  CHECK(version->status == 200);
+  auto metrics = cli::HttpCall(proxy.url, "GET", "/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->status == 401);
+
+  // faultline ctl against the process.
+  CHECK(Ctl({"--url", proxy.url, "list"}) == 2);
+  CHECK(Ctl({"--url", proxy.url, "--token-file", token_file, "create", "db", "-l", "127.0.0.1:0",
+             "-u", "127.0.0.1:5432"}) == 0);
+  auto listed = cli::HttpCall(proxy.url, "GET", "/proxies/db", "", "s3cret-token");
+  REQUIRE(listed);
+  CHECK(listed->status == 200);
+  CHECK(proxy.process.Output().find("WARNING") == std::string::npos);
+}
+
+TEST_CASE("proxy refuses an empty or unreadable token file with exit code 2",
+          "[cli][proxy][token]") {
+  TempDir dir;
+  const std::string empty = dir.path + "/empty";
+  std::ofstream(empty) << "\n";
+  const auto ran_empty = RunProgram({kFaultline, "proxy", "--port", "0", "--token-file", empty});
+  CHECK(ran_empty.exit_code == 2);
+  CHECK(ran_empty.err.find("--token-file") != std::string::npos);
+  CHECK(ran_empty.err.find("empty") != std::string::npos);
+  const auto ran_missing =
+      RunProgram({kFaultline, "proxy", "--port", "0", "--token-file", dir.path + "/missing"});
+  CHECK(ran_missing.exit_code == 2);
+  CHECK(ran_missing.err.find("cannot open") != std::string::npos);
+  const auto ran_dir = RunProgram({kFaultline, "proxy", "--port", "0", "--token-file", dir.path});
+  CHECK(ran_dir.exit_code == 2);
+  CHECK(ran_dir.err.find("cannot read") != std::string::npos);
+}
+
+TEST_CASE("proxy warns on stderr when its API listens beyond loopback without a token",
+          "[cli][proxy][token]") {
+  TempDir dir;
+  const std::string token_file = dir.path + "/token";
+  std::ofstream(token_file) << "s3cret-token\n";
+  {
+    const std::string err = dir.path + "/open.err";
+    ProxyProcess open({"--host", "0.0.0.0", "--port", "0"}, err);
+    REQUIRE(open.started);
+    const std::string text = ReadFile(err);
+    INFO(text);
+    CHECK(text.find("WARNING") != std::string::npos);
+    CHECK(text.find("--token-file") != std::string::npos);
+    CHECK(open.process.Output().find("WARNING") == std::string::npos);  // not on stdout
+    auto reply = cli::HttpCall(open.url, "GET", "/proxies");
+    REQUIRE(reply);
+    CHECK(reply->status == 200);  // open, as warned
+  }
+  {
+    const std::string err = dir.path + "/closed.err";
+    ProxyProcess closed({"--host", "0.0.0.0", "--port", "0", "--token-file", token_file}, err);
+    REQUIRE(closed.started);
+    CHECK(ReadFile(err).find("WARNING") == std::string::npos);
+  }
+  {
+    const std::string err = dir.path + "/loopback.err";
+    ProxyProcess loopback({"--host", "127.0.0.1", "--port", "0"}, err);
+    REQUIRE(loopback.started);
+    CHECK(ReadFile(err).find("WARNING") == std::string::npos);
+  }
+}
 
 TEST_CASE("the API backs off instead of spinning when out of descriptors, then recovers",
           "[cli][proxy][emfile]") {
