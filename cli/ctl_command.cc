@@ -1,5 +1,6 @@
 #include "ctl_command.h"
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include "app.h"
+#include "faultline/proxy/api.h"
 #include "http_client.h"
 
 namespace faultline::cli {
@@ -22,6 +24,24 @@ std::string DefaultUrl() {
     if (const char* value = std::getenv(name); value != nullptr && *value != '\0') return value;
   }
   return "http://127.0.0.1:8474";
+}
+
+// --token-file's content, else $FAULTLINE_TOKEN (the token itself), else none.
+std::string ResolveToken(const std::string& token_file) {
+  if (!token_file.empty()) {
+    auto token = proxy::ReadTokenFile(token_file);
+    if (!token) throw CLI::ValidationError("--token-file", token.message());
+    return *token;
+  }
+  std::string_view token;
+  if (const char* value = std::getenv("FAULTLINE_TOKEN"); value != nullptr) token = value;
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.front()))) {
+    token.remove_prefix(1);
+  }
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+    token.remove_suffix(1);
+  }
+  return std::string(token);
 }
 
 std::string Escape(std::string_view segment) {
@@ -80,7 +100,7 @@ void PrintProxy(const bj::object& p) {
 // Sends the call; prints JSON or the result of `show`. Exit: 0, 2 rejected, 3 unreachable.
 int Call(const CtlOptions& o, std::string_view method, const std::string& path,
          const std::string& body, const std::function<void(const bj::value&)>& show) {
-  auto reply = HttpCall(o.url, method, path, body);
+  auto reply = HttpCall(o.url, method, path, body, o.token);
   if (!reply) {
     std::cerr << "faultline ctl: " << reply.message() << "\n";
     return kExitHarnessError;
@@ -95,6 +115,15 @@ int Call(const CtlOptions& o, std::string_view method, const std::string& path,
       }
     }
     std::cerr << "faultline ctl: " << message << " (HTTP " << reply->status << ")\n";
+    if (reply->status == 401) {
+      std::cerr << "faultline ctl: "
+                << (o.token.empty() ? "the API is closed: pass --token-file FILE or set "
+                                      "FAULTLINE_TOKEN"
+                                    : "the server refused the token from " +
+                                          (o.token_file.empty() ? std::string("$FAULTLINE_TOKEN")
+                                                                : o.token_file))
+                << "\n";
+    }
     return reply->status >= 500 ? kExitHarnessError : kExitBadInput;
   }
   if (o.json) {
@@ -179,9 +208,14 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
   ctl->add_option("--url", o.url,
                   "API base URL (default: $FAULTLINE_URL, $TOXIPROXY_URL, http://127.0.0.1:8474)");
   ctl->add_flag("--json", o.json, "Print the server's JSON instead of a summary");
+  ctl->add_option("--token-file", o.token_file,
+                  "Send 'Authorization: Bearer <token>' with the token in this file, for a proxy "
+                  "started with --token-file (default: the token in $FAULTLINE_TOKEN)")
+      ->type_name("FILE");
   ctl->require_subcommand(1);
   ctl->parse_complete_callback([&o] {
     if (o.url.empty()) o.url = DefaultUrl();
+    o.token = ResolveToken(o.token_file);
   });
 
   auto* list = ctl->add_subcommand("list", "List proxies and their toxics")->alias("ls");
@@ -233,7 +267,7 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
       ctl->add_subcommand("toggle", "Enable a disabled proxy, or disable an enabled one");
   toggle->add_option("proxy", o.proxy, "Proxy name")->required();
   toggle->callback([&] {
-    auto current = HttpCall(o.url, "GET", "/proxies/" + Escape(o.proxy));
+    auto current = HttpCall(o.url, "GET", "/proxies/" + Escape(o.proxy), "", o.token);
     bool enabled = true;
     if (current && current->status == 200) {
       boost::system::error_code ec;

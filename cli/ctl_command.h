@@ -15,6 +15,8 @@ namespace faultline::cli {
 struct CtlOptions {
   std::string url;  // default: $FAULTLINE_URL, $TOXIPROXY_URL, http://127.0.0.1:8474
   bool json = false;
+  std::string token_file;  // default: the token in $FAULTLINE_TOKEN
+  std::string token;       // what is sent as "Authorization: Bearer <token>"; empty: nothing
   std::string proxy;
   std::string listen;
   std::string upstream;

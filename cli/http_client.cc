@@ -10,7 +10,8 @@
 namespace faultline::cli {
 
 core::Result<HttpReply> HttpCall(std::string_view base_url, std::string_view method,
-                                 std::string_view path, std::string_view body) {
+                                 std::string_view path, std::string_view body,
+                                 std::string_view token) {
   namespace beast = boost::beast;
   namespace http = beast::http;
   using tcp = boost::asio::ip::tcp;
@@ -44,6 +45,7 @@ core::Result<HttpReply> HttpCall(std::string_view base_url, std::string_view met
   request.set(http::field::host, host);
   request.set(http::field::user_agent, std::string("faultline-ctl/") + kVersion);
   if (!body.empty()) request.set(http::field::content_type, "application/json");
+  if (!token.empty()) request.set(http::field::authorization, "Bearer " + std::string(token));
   request.body() = std::string(body);
   request.prepare_payload();
   http::write(stream, request, ec);
@@ -57,7 +59,8 @@ core::Result<HttpReply> HttpCall(std::string_view base_url, std::string_view met
   if (ec)
     return core::MakeError("reply from " + std::string(base_url) + " failed: " + ec.message());
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  return HttpReply{static_cast<int>(parser.get().result_int()), parser.get().body()};
+  return HttpReply{static_cast<int>(parser.get().result_int()), parser.get().body(),
+                   std::string(parser.get()[http::field::www_authenticate])};
 }
 
 }  // namespace faultline::cli

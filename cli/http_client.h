@@ -12,11 +12,14 @@ namespace faultline::cli {
 struct HttpReply {
   int status = 0;
   std::string body;
+  std::string www_authenticate;  // the header, when the server sent one (a 401)
 };
 
 // `base_url` is "http://host:port" (a bare "host:port" also works). Connection failures are
-// errors; any HTTP status is a reply.
+// errors; any HTTP status is a reply. A non-empty `token` goes out as "Authorization: Bearer
+// <token>".
 core::Result<HttpReply> HttpCall(std::string_view base_url, std::string_view method,
-                                 std::string_view path, std::string_view body = {});
+                                 std::string_view path, std::string_view body = {},
+                                 std::string_view token = {});
 
 }  // namespace faultline::cli

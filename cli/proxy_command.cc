@@ -20,7 +20,8 @@ void SetupProxyCommand(CLI::App& app, ProxyOptions& options, int& exit_code) {
   CLI::App* cmd =
       app.add_subcommand("proxy",
                          "Run the TCP fault proxy with its Toxiproxy-compatible HTTP API.\n"
-                         "Point Toxiproxy clients at --host:--port; they work unchanged.");
+                         "Point Toxiproxy clients at --host:--port; they work unchanged.\n"
+                         "Beyond loopback, close the API with --token-file.");
   cmd->add_option("--host", options.host, "Address the API listens on")->capture_default_str();
   cmd->add_option("--port", options.port, "Port the API listens on")->capture_default_str();
   cmd->add_option("--config", options.config,
@@ -32,6 +33,12 @@ void SetupProxyCommand(CLI::App& app, ProxyOptions& options, int& exit_code) {
   cmd->add_option("--events", options.events,
                   "Append every fault decision to this file as JSON lines (also on GET /events)");
   cmd->add_option("--threads", options.threads, "Data-path threads (default: one per core)");
+  cmd->add_option("--token-file", options.token_file,
+                  "Close the API: every request but GET /version must carry 'Authorization: "
+                  "Bearer <token>', the token being this file's content (surrounding whitespace "
+                  "trimmed); others get 401. faultline ctl sends it with --token-file or "
+                  "$FAULTLINE_TOKEN. Without it, an API beyond loopback is open to anyone")
+      ->type_name("FILE");
   cmd->add_option("--busy-poll", options.busy_poll,
                   "Keep polling this long (e.g. 50us) after traffic before sleeping: lower "
                   "round-trip latency for more CPU (default 0: off)")
@@ -97,6 +104,15 @@ int RunProxy(const ProxyOptions& options) {
     std::cerr << "faultline proxy: --busy-poll: " << busy_poll.message() << "\n";
     return kExitBadInput;
   }
+  std::string token;
+  if (!options.token_file.empty()) {
+    auto read = proxy::ReadTokenFile(options.token_file);
+    if (!read) {
+      std::cerr << "faultline proxy: --token-file: " << read.message() << "\n";
+      return kExitBadInput;
+    }
+    token = std::move(*read);
+  }
   RaiseDescriptorLimit();
   StopSignals stop_signals;  // before any thread starts
 
@@ -125,11 +141,19 @@ int RunProxy(const ProxyOptions& options) {
     }
   }
 
-  proxy::Api api(server, kVersion);
+  const bool closed = !token.empty();
+  proxy::Api api(server, kVersion, std::move(token));
   auto http = proxy::HttpServer::Start(api, options.host, options.port);
   if (!http) {
     std::cerr << "faultline proxy: " << http.message() << "\n";
     return kExitBadInput;
+  }
+  if (!closed && !(*http)->loopback()) {
+    std::cerr << "faultline proxy: WARNING: the API on http://" << (*http)->address()
+              << " is reachable from other hosts and needs no token. Anyone who reaches it can "
+                 "create proxies, cut traffic and make this host connect anywhere. Pass "
+                 "--token-file FILE to close it, or listen on 127.0.0.1."
+              << std::endl;
   }
   std::cout << "faultline proxy " << kVersion << ": API on http://" << (*http)->address()
             << ", seed " << seed << " (pass --seed " << seed << " to repeat)" << std::endl;

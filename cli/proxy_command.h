@@ -15,7 +15,8 @@ struct ProxyOptions {
   std::string seed;  // empty: random, printed at start
   unsigned threads = 0;
   std::string busy_poll = "0";
-  std::string events;  // JSON-lines event log; empty: memory only
+  std::string events;      // JSON-lines event log; empty: memory only
+  std::string token_file;  // the API's bearer token; empty: the API is open
 };
 
 void SetupProxyCommand(CLI::App& app, ProxyOptions& options, int& exit_code);

@@ -1,7 +1,13 @@
 #include "faultline/proxy/api.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <vector>
@@ -169,7 +175,90 @@ std::string ValidUtf8(std::string_view text) {
   return out;
 }
 
+// True when the two are equal, in a time that depends on the lengths alone and never on where
+// they first differ, so a client cannot find the token a byte at a time by timing replies.
+bool ConstantTimeEqual(std::string_view offered, std::string_view expected) {
+  volatile unsigned char difference = offered.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const auto o = static_cast<unsigned char>(i < offered.size() ? offered[i] : 0);
+    const auto e = static_cast<unsigned char>(expected[i]);
+    difference = static_cast<unsigned char>(difference | (o ^ e));
+  }
+  return difference == 0;
+}
+
+// "Bearer <credentials>", the scheme in any case (RFC 7235), or none.
+std::optional<std::string_view> BearerCredentials(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer";
+  if (authorization.size() <= kScheme.size()) return std::nullopt;
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) {
+      return std::nullopt;
+    }
+  }
+  std::string_view credentials = authorization.substr(kScheme.size());
+  if (credentials.front() != ' ' && credentials.front() != '\t') return std::nullopt;
+  while (!credentials.empty() && (credentials.front() == ' ' || credentials.front() == '\t')) {
+    credentials.remove_prefix(1);
+  }
+  while (!credentials.empty() && (credentials.back() == ' ' || credentials.back() == '\t')) {
+    credentials.remove_suffix(1);
+  }
+  return credentials;
+}
+
+HttpResponse Unauthorized(std::string_view message) {
+  HttpResponse response = ErrorResponse(401, message);
+  response.www_authenticate = "Bearer";
+  return response;
+}
+
 }  // namespace
+
+core::Result<std::string> ReadTokenFile(const std::string& path) {
+  constexpr std::size_t kMaxToken = 4096;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return core::MakeError(path + ": cannot open: " + std::strerror(errno));
+  std::string text;
+  char buffer[1024];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      return core::MakeError(path + ": cannot read: " + std::strerror(error));
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > 2 * kMaxToken) break;  // not a token file; do not read it all
+  }
+  ::close(fd);
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!text.empty() && space(text.back())) text.pop_back();
+  const auto first = std::find_if_not(text.begin(), text.end(), space);
+  text.erase(text.begin(), first);
+  if (text.empty()) return core::MakeError(path + ": the token file is empty");
+  if (text.size() > kMaxToken) {
+    return core::MakeError(path + ": the token is longer than " + std::to_string(kMaxToken) +
+                           " characters");
+  }
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c > 0x7e) {
+      return core::MakeError(path + ": the token must be one line of printable ASCII; byte " +
+                             std::to_string(i + 1) + " is not");
+    }
+  }
+  return text;
+}
+
+bool Api::Authorized(std::string_view authorization) const {
+  const auto credentials = BearerCredentials(authorization);
+  // Compare something even when the scheme is wrong, so that case takes as long.
+  return ConstantTimeEqual(credentials.value_or(std::string_view{}), token_) &&
+         credentials.has_value();
+}
 
 HttpResponse ErrorResponse(int status, std::string_view message) {
   bj::object body;
@@ -187,7 +276,19 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     return ErrorResponse(413, "request body is larger than 1 MiB");
   }
   std::vector<std::string> path;
-  if (!SplitPath(request.target, path)) return ErrorResponse(400, "malformed escape in path");
+  const bool path_ok = SplitPath(request.target, path);
+  // Only /version stays open: clients and health checks use it to see the server is up.
+  const bool open_route = path_ok && path.size() == 1 && path[0] == "version";
+  if (!token_.empty() && !open_route && !Authorized(request.authorization)) {
+    if (request.authorization.empty()) {
+      return Unauthorized("this API needs a token: send 'Authorization: Bearer <token>'");
+    }
+    if (!BearerCredentials(request.authorization)) {
+      return Unauthorized("the Authorization header must be 'Bearer <token>'");
+    }
+    return Unauthorized("wrong token");
+  }
+  if (!path_ok) return ErrorResponse(400, "malformed escape in path");
   const std::string& method = request.method;
   const bool is_get = method == "GET";
   const bool is_post = method == "POST";

@@ -5,6 +5,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -19,6 +20,9 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 constexpr auto kReadTimeout = std::chrono::seconds(30);
+// After a failed accept() (out of descriptors, say), wait this long before the next one: the
+// connection stays queued, so retrying at once would only spin.
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
@@ -50,7 +54,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     const auto& request = parser_->get();
     HttpRequest api_request{std::string(request.method_string()), std::string(request.target()),
-                            request.body(), std::string(request[http::field::user_agent])};
+                            request.body(), std::string(request[http::field::user_agent]),
+                            std::string(request[http::field::authorization])};
     Respond(api_.Handle(api_request), request.keep_alive());
   }
 
@@ -60,6 +65,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     response->version(11);
     response->set(http::field::server, "faultline");
     if (!reply.content_type.empty()) response->set(http::field::content_type, reply.content_type);
+    if (!reply.www_authenticate.empty()) {
+      response->set(http::field::www_authenticate, reply.www_authenticate);
+    }
     response->keep_alive(keep_alive);
     response->body() = reply.body;
     response->prepare_payload();
@@ -116,6 +124,7 @@ class HttpServer::Impl {
     asio::post(context_, [this] {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
+      retry_timer_.cancel();
       context_.stop();
     });
     if (thread_.joinable()) thread_.join();
@@ -123,12 +132,26 @@ class HttpServer::Impl {
 
   std::uint16_t port() const { return bound_.port(); }
   std::string address() const { return FormatEndpoint(bound_); }
+  bool loopback() const {
+    const asio::ip::address address = bound_.address();
+    if (address.is_v4()) return address.to_v4().is_loopback();
+    const asio::ip::address_v6 v6 = address.to_v6();
+    return v6.is_loopback() ||
+           (v6.is_v4_mapped() && asio::ip::make_address_v4(asio::ip::v4_mapped, v6).is_loopback());
+  }
 
  private:
   void Accept() {
     acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<HttpSession>(std::move(socket), api_)->Read();
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+      if (ec) {
+        retry_timer_.expires_after(kAcceptRetry);
+        retry_timer_.async_wait([this](boost::system::error_code wait_ec) {
+          if (!wait_ec) Accept();
+        });
+        return;
+      }
+      std::make_shared<HttpSession>(std::move(socket), api_)->Read();
       Accept();
     });
   }
@@ -136,6 +159,7 @@ class HttpServer::Impl {
   Api& api_;
   asio::io_context context_{1};
   tcp::acceptor acceptor_;
+  asio::steady_timer retry_timer_{context_};
   tcp::endpoint bound_;
   std::thread thread_;
 };
@@ -152,5 +176,6 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::Start(Api& api, std::strin
 
 std::uint16_t HttpServer::port() const { return impl_->port(); }
 std::string HttpServer::address() const { return impl_->address(); }
+bool HttpServer::loopback() const { return impl_->loopback(); }
 
 }  // namespace faultline::proxy

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -9,14 +11,16 @@
 #include "faultline/proxy/api.h"
 #include "faultline/proxy/http_server.h"
 #include "faultline/proxy/server.h"
+#include "support/run.h"
 
 using namespace faultline;
 
 namespace {
 
 struct Server {
+  explicit Server(std::string token = "") : api(proxies, "test", std::move(token)) {}
   proxy::ProxyServer proxies{proxy::ProxyServer::Options{1, 3, proxy::NumericLookup, nullptr}};
-  proxy::Api api{proxies, "test"};
+  proxy::Api api;
   std::unique_ptr<proxy::HttpServer> http = *proxy::HttpServer::Start(api, "127.0.0.1", 0);
   std::string url = "http://" + http->address();
 
@@ -90,4 +94,37 @@ TEST_CASE("ctl adds frame toxics with text attributes and a target, and drives h
   CHECK(s.Ctl({"release", "db", "gate"}) == 2);  // 409: nothing is held
   CHECK(s.Ctl({"events", "--since", "0"}) == 0);
   CHECK(s.Ctl({"toxic", "add", "db", "-t", "hold", "-a", "framing=lines"}) == 2);
+}
+
+TEST_CASE("ctl sends the token from --token-file, else from $FAULTLINE_TOKEN",
+          "[cli][ctl][token]") {
+  Server s("s3cret");
+  testing::TempDir dir;
+  const std::string right = dir.path + "/right";
+  const std::string wrong = dir.path + "/wrong";
+  std::ofstream(right) << "s3cret\n";
+  std::ofstream(wrong) << "guess\n";
+  ::unsetenv("FAULTLINE_TOKEN");
+
+  CHECK(s.Ctl({"list"}) == 2);  // 401
+  CHECK(s.Ctl({"create", "db", "-l", "127.0.0.1:0", "-u", "127.0.0.1:5432"}) == 2);
+  CHECK_FALSE(s.proxies.Get("db"));
+  CHECK(s.Ctl({"--token-file", wrong, "list"}) == 2);
+  CHECK(s.Ctl({"--token-file", dir.path + "/missing", "list"}) == 2);
+  CHECK(s.Ctl({"--token-file", right, "create", "db", "-l", "127.0.0.1:0", "-u",
+               "127.0.0.1:5432"}) == 0);
+  CHECK(s.proxies.Get("db"));
+  CHECK(s.Ctl({"--token-file", right, "list"}) == 0);
+
+  ::setenv("FAULTLINE_TOKEN", "s3cret", 1);
+  CHECK(s.Ctl({"list"}) == 0);
+  CHECK(s.Ctl({"toggle", "db"}) == 0);  // reads the proxy first, then patches it
+  CHECK_FALSE(s.proxies.Get("db")->spec.enabled);
+  CHECK(s.Ctl({"toggle", "db"}) == 0);
+  CHECK(s.proxies.Get("db")->spec.enabled);
+  CHECK(s.Ctl({"--token-file", wrong, "list"}) == 2);  // the file wins over the variable
+  ::setenv("FAULTLINE_TOKEN", "guess", 1);
+  CHECK(s.Ctl({"list"}) == 2);
+  CHECK(s.Ctl({"--token-file", right, "delete", "db"}) == 0);
+  ::unsetenv("FAULTLINE_TOKEN");
 }

@@ -3,7 +3,12 @@
 
 #include "faultline/proxy/api.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
@@ -270,4 +275,92 @@ TEST_CASE("version and metrics", "[proxy][api]") {
         std::string::npos);
   CHECK(metrics.body.find("faultline_proxy_bytes_total{direction=\"upstream\",proxy=\"redis\"}") !=
         std::string::npos);
+}
+
+TEST_CASE("a token closes every route but /version", "[proxy][api][token]") {
+  ProxyServer server{ProxyServer::Options{1, 42, NumericResolver(), nullptr}};
+  Api api{server, "test", "s3cret"};
+  auto call = [&](std::string method, std::string target, std::string authorization,
+                  std::string body = "", std::string agent = "test") {
+    return api.Handle({std::move(method), std::move(target), std::move(body), std::move(agent),
+                       std::move(authorization)});
+  };
+  auto error = [](const HttpResponse& r) {
+    auto v = bj::parse(r.body).as_object();
+    REQUIRE(v.at("status").as_int64() == r.status);
+    return std::string(v.at("error").as_string());
+  };
+
+  const auto missing = call("GET", "/proxies", "");
+  CHECK(missing.status == 401);
+  CHECK(missing.www_authenticate == "Bearer");
+  CHECK(missing.content_type == "application/json");
+  CHECK(error(missing).find("Authorization: Bearer") != std::string::npos);
+  for (const char* wrong : {"Bearer nope", "Bearer s3cre", "Bearer s3cret2", "Bearer S3CRET",
+                            "Bearer ", "Basic s3cret", "s3cret", "Bearers3cret"}) {
+    INFO(wrong);
+    const auto r = call("GET", "/proxies", wrong);
+    CHECK(r.status == 401);
+    CHECK(r.www_authenticate == "Bearer");
+    CHECK_FALSE(error(r).empty());
+  }
+  CHECK(call("GET", "/proxies", "Bearer s3cret").status == 200);
+  CHECK(call("GET", "/proxies", "bearer   s3cret").status == 200);  // the scheme has no case
+  CHECK(call("GET", "/proxies", "Bearer s3cret").www_authenticate.empty());
+
+  // Nothing changes without the token, whatever the route.
+  REQUIRE(call("POST", "/proxies", "Bearer s3cret",
+               R"({"name":"db","listen":"127.0.0.1:0","upstream":"127.0.0.1:1"})")
+              .status == 201);
+  CHECK(call("DELETE", "/proxies/db", "Bearer nope").status == 401);
+  CHECK(call("POST", "/reset", "").status == 401);
+  CHECK(call("POST", "/populate", "", "[]").status == 401);
+  CHECK(call("GET", "/proxies/db", "Bearer s3cret").status == 200);
+  CHECK(call("GET", "/proxies/%zz", "").status == 401);  // 401 before anything else is read
+  CHECK(call("GET", "/nope", "").status == 401);
+  CHECK(call("GET", "/holds", "").status == 401);
+  CHECK(call("GET", "/events", "").status == 401);
+
+  // /version stays open; /metrics names proxies and traffic, so it is closed too.
+  CHECK(call("GET", "/version", "").status == 200);
+  CHECK(call("GET", "/version/", "Bearer nope").status == 200);
+  CHECK(call("GET", "/metrics", "").status == 401);
+  CHECK(call("GET", "/metrics", "Bearer s3cret").status == 200);
+
+  // The browser guard still comes first.
+  CHECK(call("GET", "/proxies", "Bearer s3cret", "", "Mozilla/5.0").status == 403);
+}
+
+TEST_CASE("without a token the API stays open", "[proxy][api][token]") {
+  ApiFixture f;
+  const auto r = f.Call("GET", "/proxies");
+  CHECK(r.status == 200);
+  CHECK(r.www_authenticate.empty());
+  CHECK(f.api.Handle({"GET", "/proxies", "", "test", "Bearer anything"}).status == 200);
+}
+
+TEST_CASE("a token file is read trimmed, and empty or unreadable ones are errors",
+          "[proxy][api][token]") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("faultline-token-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name) << text;
+    return (dir / name).string();
+  };
+  CHECK(*ReadTokenFile(write("ok", "s3cret\n")) == "s3cret");
+  CHECK(*ReadTokenFile(write("crlf", "  s3 cret \r\n\n")) == "s3 cret");
+  const auto empty = ReadTokenFile(write("empty", ""));
+  REQUIRE_FALSE(empty);
+  CHECK(empty.message().find("empty") != std::string::npos);
+  CHECK_FALSE(ReadTokenFile(write("blank", " \n\t\n")));
+  CHECK_FALSE(ReadTokenFile(write("two-lines", "one\ntwo\n")));
+  CHECK_FALSE(ReadTokenFile(write("long", std::string(5000, 'x'))));
+  const auto missing = ReadTokenFile((dir / "missing").string());
+  REQUIRE_FALSE(missing);
+  CHECK(missing.message().find("missing: cannot open") != std::string::npos);
+  const auto directory = ReadTokenFile(dir.string());
+  REQUIRE_FALSE(directory);
+  CHECK(directory.message().find("cannot read") != std::string::npos);
+  std::filesystem::remove_all(dir);
 }

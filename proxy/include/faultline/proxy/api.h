@@ -8,10 +8,14 @@
 // faultline's own: GET /holds, POST /proxies/{proxy}/holds/{hold}/release[?connection=N|
 // ?all=1], GET /events[?since=N&limit=M].
 // Errors: {"error": "<what was wrong>", "status": <code>}.
+//
+// With a token, every request except GET /version must carry "Authorization: Bearer
+// <token>"; any other gets 401 and "WWW-Authenticate: Bearer". /metrics needs it too.
 
 #include <string>
 #include <string_view>
 
+#include "faultline/core/result.h"
 #include "faultline/proxy/server.h"
 
 namespace faultline::proxy {
@@ -21,12 +25,14 @@ struct HttpRequest {
   std::string target;  // path and optional query
   std::string body;
   std::string user_agent;
+  std::string authorization = {};  // the Authorization header as sent
 };
 
 struct HttpResponse {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  std::string www_authenticate = {};  // the WWW-Authenticate header, on a 401
 };
 
 // The largest request body the API reads; bigger ones get 413.
@@ -36,13 +42,22 @@ inline constexpr std::size_t kMaxEventsPerRequest = 10'000;
 
 class Api {
  public:
-  Api(ProxyServer& server, std::string version) : server_(server), version_(std::move(version)) {}
+  // An empty `token` leaves the API open, as Toxiproxy's is.
+  Api(ProxyServer& server, std::string version, std::string token = "")
+      : server_(server), version_(std::move(version)), token_(std::move(token)) {}
   HttpResponse Handle(const HttpRequest& request);
 
  private:
+  bool Authorized(std::string_view authorization) const;
+
   ProxyServer& server_;
   std::string version_;
+  std::string token_;
 };
+
+// The API token kept in `path`: the file's content without surrounding whitespace. An
+// unreadable or empty file, or a token with characters a header cannot carry, is an error.
+core::Result<std::string> ReadTokenFile(const std::string& path);
 
 HttpResponse ErrorResponse(int status, std::string_view message);
 

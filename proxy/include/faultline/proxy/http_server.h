@@ -1,6 +1,7 @@
 #pragma once
 // Serves an Api over HTTP/1.1 (Boost.Beast) on its own thread, with keep-alive, a 1 MiB body
-// limit (413) and a 30 s read timeout. Malformed HTTP gets a 400 JSON error and a close.
+// limit (413) and a 30 s read timeout. Malformed HTTP gets a 400 JSON error and a close. A
+// failed accept (out of descriptors) is retried after 100 ms, never in a busy loop.
 
 #include <cstdint>
 #include <memory>
@@ -24,6 +25,8 @@ class HttpServer {
 
   std::uint16_t port() const;
   std::string address() const;  // "host:port" as bound
+  // True when bound to a loopback address (127.0.0.0/8, ::1), so only this host can reach it.
+  bool loopback() const;
 
  private:
   class Impl;
