@@ -22,6 +22,7 @@
 #include "app.h"
 #include "faultline/core/duration.h"
 #include "faultline/core/rule.h"
+#include "faultline/experiments/reaper.h"
 #include "faultline/injector/control.h"
 
 namespace faultline::cli {
@@ -177,7 +178,21 @@ int RunUnderShim(InjectOptions& options) {
   if (const std::string warning = PreloadWarning(program); !warning.empty()) {
     std::cerr << Prefix() << "warning: " << warning << "\n";
   }
-  auto table = ControlTable::Create(ControlTable::DefaultPath(), seed);
+  // A watchdog that removes the table if this launcher is killed (see reaper.h), told of the
+  // table before it exists. It takes no process group: the program dies with the launcher
+  // (PR_SET_PDEATHSIG below) and stays in the terminal's foreground group.
+  auto reaper = experiments::Reaper::Start();
+  if (!reaper) {
+    std::cerr << Prefix() << reaper.message() << "\n";
+    return kExitHarnessError;
+  }
+  const std::string path = ControlTable::DefaultPath();
+  if (!reaper->RegisterFile(path)) {
+    std::cerr << Prefix() << "the reaper (pid " << reaper->watchdog_pid()
+              << ") is gone: nothing would remove the rule table\n";
+    return kExitHarnessError;
+  }
+  auto table = ControlTable::Create(path, seed);
   if (!table) {
     std::cerr << Prefix() << table.message() << "\n";
     return kExitHarnessError;
