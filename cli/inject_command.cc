@@ -22,6 +22,7 @@
 #include "app.h"
 #include "faultline/core/duration.h"
 #include "faultline/core/rule.h"
+#include "faultline/experiments/reaper.h"
 #include "faultline/injector/control.h"
 
 namespace faultline::cli {
@@ -147,9 +148,14 @@ void Forward(int signal) {
   if (g_child > 0) ::kill(g_child, signal);
 }
 
-int RunUnderShim(InjectOptions& options) {
+int RunUnderShim(const CLI::App& inject, InjectOptions& options) {
   if (options.command.empty()) {
     std::cerr << Prefix() << "no command: faultline inject [--rule RULE]... -- CMD [ARGS...]\n";
+    return kExitBadInput;
+  }
+  if (const std::string word = MistypedInjectCommand(options); !word.empty()) {
+    std::cerr << UnknownCommandMessage(inject, word)
+              << "To run a program: faultline inject [--rule RULE]... -- CMD [ARGS...]\n";
     return kExitBadInput;
   }
   auto rules = LoadRules(options.rules, options.rules_file);
@@ -177,7 +183,21 @@ int RunUnderShim(InjectOptions& options) {
   if (const std::string warning = PreloadWarning(program); !warning.empty()) {
     std::cerr << Prefix() << "warning: " << warning << "\n";
   }
-  auto table = ControlTable::Create(ControlTable::DefaultPath(), seed);
+  // A watchdog that removes the table if this launcher is killed (see reaper.h), told of the
+  // table before it exists. It takes no process group: the program dies with the launcher
+  // (PR_SET_PDEATHSIG below) and stays in the terminal's foreground group.
+  auto reaper = experiments::Reaper::Start();
+  if (!reaper) {
+    std::cerr << Prefix() << reaper.message() << "\n";
+    return kExitHarnessError;
+  }
+  const std::string path = ControlTable::DefaultPath();
+  if (!reaper->RegisterFile(path)) {
+    std::cerr << Prefix() << "the reaper (pid " << reaper->watchdog_pid()
+              << ") is gone: nothing would remove the rule table\n";
+    return kExitHarnessError;
+  }
+  auto table = ControlTable::Create(path, seed);
   if (!table) {
     std::cerr << Prefix() << table.message() << "\n";
     return kExitHarnessError;
@@ -374,6 +394,11 @@ int ShowStatus(ControlTable& table, InjectOptions& options) {
 
 }  // namespace
 
+std::string MistypedInjectCommand(const InjectOptions& options) {
+  if (options.after_dashes || options.command.empty()) return {};
+  return ResolveCommand(options.command.front()).empty() ? options.command.front() : "";
+}
+
 core::Result<std::string> FindInjectLibrary(const std::string& given) {
   std::vector<std::string> candidates;
   if (!given.empty()) {
@@ -414,7 +439,7 @@ void SetupInjectCommand(CLI::App& app, InjectOptions& options, int& exit_code) {
   inject->add_flag("-q,--quiet", options.quiet, "Do not print the pid and seed on stderr");
   inject->add_option("command", options.command, "The program and its arguments, after --");
   inject->callback([inject, &options, &exit_code] {
-    if (inject->get_subcommands().empty()) exit_code = RunUnderShim(options);
+    if (inject->get_subcommands().empty()) exit_code = RunUnderShim(*inject, options);
   });
 
   auto target = [&](CLI::App* sub) {

@@ -19,6 +19,7 @@ struct InjectOptions {
   std::string library;
   bool quiet = false;
   std::vector<std::string> command;  // after --
+  bool after_dashes = false;         // the command came after --, not as bare words
   int target = 0;
   std::vector<std::string> ids;  // clear
   std::string hold;              // release
@@ -29,6 +30,10 @@ struct InjectOptions {
 };
 
 void SetupInjectCommand(CLI::App& app, InjectOptions& options, int& exit_code);
+
+// The first word of a command given without `--` when it is no program either: most likely a
+// mistyped subcommand (`faultline inject stauts`). Empty otherwise.
+std::string MistypedInjectCommand(const InjectOptions& options);
 
 // libfaultline_inject.so: `given`, else $FAULTLINE_INJECT_LIB, else next to this executable
 // (or where the build tree and an install put it).

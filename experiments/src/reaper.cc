@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -24,8 +25,27 @@ namespace {
 // `kill -- -PGID`: the runner handles them and the watchdog must outlive it.
 constexpr int kIgnoredSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
-// Messages on the channel: a positive group id registers it, a negated one forgets it.
+// Messages on the channel, one per packet. Four bytes: a positive group id registers it, a
+// negated one forgets it. Longer: a FileMessage kind, then a path.
 using Message = std::int32_t;
+enum FileMessage : std::int32_t { kRegisterFile = 1, kForgetFile = 2 };
+
+bool SendAll(int channel, const void* data, std::size_t size) noexcept {
+  ssize_t n;
+  do {
+    n = ::send(channel, data, size, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(size);
+}
+
+bool SendFile(int channel, FileMessage kind, const std::string& path) noexcept {
+  if (path.empty() || path.size() > PATH_MAX) return false;
+  char packet[sizeof(Message) + PATH_MAX];
+  const Message header = kind;
+  std::memcpy(packet, &header, sizeof header);
+  std::memcpy(packet + sizeof header, path.data(), path.size());
+  return SendAll(channel, packet, sizeof header + path.size());
+}
 
 int ThreadCount() {
   std::error_code ec;
@@ -53,23 +73,38 @@ int ThreadCount() {
   ::close_range(4, ~0U, 0);
 
   std::set<pid_t> groups;
+  std::set<std::string> files;
   for (;;) {
-    Message message = 0;
-    const ssize_t n = ::recv(3, &message, sizeof message, 0);
+    char packet[sizeof(Message) + PATH_MAX];
+    const ssize_t n = ::recv(3, packet, sizeof packet, 0);
     if (n < 0 && errno == EINTR) continue;
     // EOF: every copy of the runner's end is closed, so the runner is gone. A broken channel
     // is treated the same way: the watchdog could no longer learn of new groups.
-    if (n != sizeof message) break;
-    if (message > 0) {
-      groups.insert(message);
-    } else {
-      groups.erase(-message);
+    if (n < static_cast<ssize_t>(sizeof(Message))) break;
+    Message message = 0;
+    std::memcpy(&message, packet, sizeof message);
+    if (n == sizeof message) {
+      if (message > 0) {
+        groups.insert(message);
+      } else {
+        groups.erase(-message);
+      }
+      continue;
+    }
+    std::string path(packet + sizeof message, static_cast<std::size_t>(n) - sizeof message);
+    if (message == kRegisterFile) {
+      files.insert(std::move(path));
+    } else if (message == kForgetFile) {
+      files.erase(path);
     }
   }
   for (pid_t group : groups) {
     ::kill(-group, SIGKILL);
     ::kill(-group, SIGCONT);
   }
+  // Each path was registered before the runner created the file under a name of its own
+  // (its pid and a random suffix), so no other process's file can be there.
+  for (const std::string& path : files) ::unlink(path.c_str());
   ::_exit(0);
 }
 
@@ -137,17 +172,20 @@ void Reaper::Close() noexcept {
 
 bool Reaper::Register(pid_t group) const noexcept {
   const Message message = group;
-  ssize_t n;
-  do {
-    n = ::send(channel_, &message, sizeof message, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  return n == sizeof message;
+  return SendAll(channel_, &message, sizeof message);
 }
 
 void Reaper::Forget(pid_t group) const noexcept {
   const Message message = -group;
-  while (::send(channel_, &message, sizeof message, MSG_NOSIGNAL) < 0 && errno == EINTR) {
-  }
+  SendAll(channel_, &message, sizeof message);
+}
+
+bool Reaper::RegisterFile(const std::string& path) const noexcept {
+  return SendFile(channel_, kRegisterFile, path);
+}
+
+void Reaper::ForgetFile(const std::string& path) const noexcept {
+  SendFile(channel_, kForgetFile, path);
 }
 
 bool Reaper::Alive() const noexcept {

@@ -244,12 +244,19 @@ class Run {
                                " runs under the injector, but "
                                "libfaultline_inject.so was not found");
       }
-      auto table =
-          inject::ControlTable::Create(inject::ControlTable::DefaultPath(),
-                                       core::DeriveSeed(options_.seed, {"inject", spec.name}));
+      // Known to the watchdog before it exists: a killed runner leaves no table behind.
+      const std::string path = inject::ControlTable::DefaultPath();
+      if (options_.reaper != nullptr && !options_.reaper->RegisterFile(path)) {
+        return core::MakeError("service " + spec.name + ": the reaper (pid " +
+                               std::to_string(options_.reaper->watchdog_pid()) +
+                               ") is gone: nothing would remove its rule table");
+      }
+      auto table = inject::ControlTable::Create(
+          path, core::DeriveSeed(options_.seed, {"inject", spec.name}));
       if (!table) return core::MakeError("service " + spec.name + ": " + table.message());
       if (!spec.rules.empty()) {
         if (auto ok = table->Set(spec.rules); !ok) {
+          table->Unlink();
           return core::MakeError("service " + spec.name + ": " + ok.message());
         }
       }
@@ -793,7 +800,10 @@ class Run {
         Event("service_stopped", {{"service", service.spec->name}, {"code", code}});
         service.running.reset();
       }
-      if (service.table) service.table->Unlink();
+      if (service.table) {
+        service.table->Unlink();
+        if (options_.reaper != nullptr) options_.reaper->ForgetFile(service.table->path());
+      }
     }
   }
 

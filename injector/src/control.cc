@@ -1,5 +1,6 @@
 #include "faultline/injector/control.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -13,9 +14,11 @@
 #include <prometheus/text_serializer.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <string_view>
 
 #include "faultline/core/random.h"
 #include "table.h"
@@ -60,7 +63,70 @@ void ForgetDeadHolders(Table& table) {
   }
 }
 
+// The owner's claim on its table (see control.h): a write lock over the whole file, held by
+// the open file description. Unlike a POSIX record lock, closing another descriptor of the
+// file does not drop it; unlike flock(2), it leaves the writers' lock alone. False when it
+// is taken (or the file system has no such locks).
+bool LockOwner(int fd, bool wait) {
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  while (::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &lock) != 0) {
+    if (errno != EINTR) return false;
+  }
+  return true;
+}
+
+constexpr std::string_view kTablePrefix = "faultline-inject.";
+
+// The creator's pid in a name DefaultPath made (faultline-inject.<pid>.<suffix>), else 0.
+pid_t CreatorPid(std::string_view name) {
+  if (!name.starts_with(kTablePrefix)) return 0;
+  name.remove_prefix(kTablePrefix.size());
+  const auto dot = name.find('.');
+  if (dot == std::string_view::npos || dot + 1 == name.size()) return 0;
+  pid_t pid = 0;
+  const auto [end, ec] = std::from_chars(name.data(), name.data() + dot, pid);
+  if (ec != std::errc() || end != name.data() + dot || pid <= 0) return 0;
+  return pid;
+}
+
+bool ProcessAlive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
 }  // namespace
+
+std::size_t ControlTable::RemoveStale(const std::string& dir) {
+  DIR* entries = ::opendir(dir.empty() ? "." : dir.c_str());
+  if (entries == nullptr) return 0;
+  const int dir_fd = ::dirfd(entries);
+  std::size_t removed = 0;
+  while (const dirent* entry = ::readdir(entries)) {
+    const pid_t creator = CreatorPid(entry->d_name);
+    if (creator == 0) continue;
+    // Another user's table does not open (0600), and is not ours to remove anyway.
+    const int fd =
+        ::openat(dir_fd, entry->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) continue;
+    struct stat opened {};
+    // A live owner holds the lock. A creator takes it before the file has its size, so a
+    // file without one whose lock is free is either being created right now (its creator,
+    // named in it, lives) or was left by a creator that died on the way.
+    const bool stale =
+        ::fstat(fd, &opened) == 0 && S_ISREG(opened.st_mode) && LockOwner(fd, /*wait=*/false) &&
+        ::fstat(fd, &opened) == 0 &&
+        (static_cast<std::size_t>(opened.st_size) == sizeof(Table) || !ProcessAlive(creator));
+    struct stat named {};
+    // Still the file that was checked under that name.
+    if (stale && ::fstatat(dir_fd, entry->d_name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+        named.st_dev == opened.st_dev && named.st_ino == opened.st_ino &&
+        ::unlinkat(dir_fd, entry->d_name, 0) == 0) {
+      ++removed;
+    }
+    ::close(fd);
+  }
+  ::closedir(entries);
+  return removed;
+}
 
 std::string ControlTable::DefaultPath() {
   const char* runtime = std::getenv("XDG_RUNTIME_DIR");
@@ -69,12 +135,18 @@ std::string ControlTable::DefaultPath() {
   char suffix[17];
   std::snprintf(suffix, sizeof suffix, "%016llx",
                 static_cast<unsigned long long>(core::RandomSeed()));
-  return dir + "/faultline-inject." + std::to_string(::getpid()) + "." + suffix;
+  return dir + "/" + std::string(kTablePrefix) + std::to_string(::getpid()) + "." + suffix;
 }
 
 core::Result<ControlTable> ControlTable::Create(const std::string& path, std::uint64_t seed) {
+  const auto slash = path.rfind('/');
+  RemoveStale(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return SystemError("cannot create " + path);
+  // Before the file has its size: see RemoveStale. A sweeper holds the lock only for a
+  // moment, so wait for it. Without such locks (some network file systems) no sweeper can
+  // take it either, and the table is simply never swept.
+  LockOwner(fd, /*wait=*/true);
   if (::ftruncate(fd, sizeof(Table)) != 0) {
     const core::Error error = SystemError("cannot size " + path);
     ::close(fd);

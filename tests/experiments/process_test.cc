@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -386,6 +387,29 @@ TEST_CASE("the watchdog ignores terminal signals, has its own group and none of 
   CHECK(open[2] == "2 /dev/null");
   CHECK_THAT(open[3], Catch::StartsWith("3 socket:"));
   CHECK(reaper->Alive());
+}
+
+TEST_CASE("the watchdog removes the files still registered with it when the runner ends",
+          "[experiments][reaper][tables]") {
+  TempDir dir;
+  const std::string kept = dir.path + "/kept";
+  const std::string removed = dir.path + "/removed";
+  const std::string forgotten = dir.path + "/forgotten";
+  {
+    auto reaper = Reaper::Start();
+    REQUIRE(reaper.ok());
+    REQUIRE(reaper->RegisterFile(removed));
+    REQUIRE(reaper->RegisterFile(forgotten));
+    REQUIRE(reaper->RegisterFile(dir.path + "/never-created"));  // harmless
+    CHECK_FALSE(reaper->RegisterFile(""));
+    CHECK_FALSE(reaper->RegisterFile(std::string(PATH_MAX + 1, 'x')));
+    for (const std::string& path : {kept, removed, forgotten}) std::ofstream(path) << "table";
+    reaper->ForgetFile(forgotten);
+    CHECK(std::filesystem::exists(removed));
+  }  // the runner's end of the channel closes; the watchdog is waited for
+  CHECK_FALSE(std::filesystem::exists(removed));
+  CHECK(std::filesystem::exists(forgotten));
+  CHECK(std::filesystem::exists(kept));
 }
 
 TEST_CASE("nothing is started once the reaper is gone", "[experiments][reaper]") {

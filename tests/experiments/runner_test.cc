@@ -302,6 +302,50 @@ TEST_CASE("a runner killed with SIGKILL leaves no process of the experiment behi
   CHECK_THAT(not_a_run.err, Catch::Contains("is not a run directory"));
 }
 
+TEST_CASE("a runner killed with SIGKILL leaves no rule table behind",
+          "[experiments][runner][reaper][tables]") {
+  TempDir dir;
+  TempDir runtime;  // the runner's $XDG_RUNTIME_DIR, where the shim's tables live
+  const std::string spec = WriteSpec(dir, R"(name: tables
+duration: 60s
+services:
+  agent: {cmd: "sh -c 'sleep 300 & wait'", inject: true}
+  other: {cmd: "sleep 300", inject: true}
+)");
+  const auto tables = [&] {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(runtime.path)) {
+      names.push_back(entry.path().filename().string());
+    }
+    return names;
+  };
+  Background runner(Run(dir, spec, {"-q"}), {"XDG_RUNTIME_DIR=" + runtime.path});
+  std::vector<int> groups;
+  const auto started = [&] {
+    std::error_code ec;
+    const fs::directory_iterator run(dir.path + "/runs/tables", ec);
+    if (ec || run == fs::directory_iterator()) return false;
+    const std::string events = Read(run->path() / "events.jsonl");
+    const std::regex service(R"("event":"service_started","service":"[a-z]+","pid":([0-9]+))");
+    groups.clear();
+    for (std::sregex_iterator it(events.begin(), events.end(), service), end; it != end; ++it) {
+      groups.push_back(std::stoi((*it)[1]));
+    }
+    return groups.size() == 2;
+  };
+  REQUIRE(WaitUntil(started, 60s));
+  const std::vector<std::string> before = tables();
+  REQUIRE(before.size() == 2);
+  for (const std::string& name : before) {
+    CHECK_THAT(name, Catch::StartsWith("faultline-inject." + std::to_string(runner.pid()) + "."));
+  }
+
+  ::kill(runner.pid(), SIGKILL);
+  REQUIRE(runner.Wait(20s) == 128 + SIGKILL);
+  CHECK(WaitUntil([&] { return tables().empty(); }, 20s));
+  for (int group : groups) CHECK(WaitUntil([&] { return GroupGone(group); }, 20s));
+}
+
 TEST_CASE("the plan race is caught in the buggy agent and not in the fixed one",
           "[experiments][runner][example]") {
   TempDir dir;

@@ -16,11 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "support/processes.h"
 #include "support/run.h"
 
 using faultline::testing::Background;
 using faultline::testing::RunProgram;
 using faultline::testing::TempDir;
+using faultline::testing::WaitUntil;
 using namespace std::chrono_literals;
 
 namespace {
@@ -304,4 +306,28 @@ TEST_CASE("the program's exit status comes back through faultline inject",
           "[injector][programs][cli]") {
   CHECK(RunProgram(Inject({}, {"sh", "-c", "exit 7"})).exit_code == 7);
   CHECK(RunProgram(Inject({}, {"sh", "-c", "kill -TERM $$"})).exit_code == 128 + 15);
+}
+
+TEST_CASE("a faultline inject killed with SIGKILL leaves no rule table behind",
+          "[injector][programs][tables]") {
+  TempDir runtime;  // the launcher's $XDG_RUNTIME_DIR, where its table lives
+  const auto tables = [&] {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(runtime.path)) {
+      names.push_back(entry.path().filename().string());
+    }
+    return names;
+  };
+  Background launcher({kFaultline, "inject", "--", "sleep", "100"},
+                      {"XDG_RUNTIME_DIR=" + runtime.path});
+  const int pid = LaunchedPid(launcher);
+  const std::vector<std::string> before = tables();
+  REQUIRE(before.size() == 1);
+  CHECK_THAT(before.front(),
+             Catch::StartsWith("faultline-inject." + std::to_string(launcher.pid()) + "."));
+  CHECK(::kill(pid, 0) == 0);
+
+  ::kill(launcher.pid(), SIGKILL);
+  REQUIRE(launcher.Wait(20s) == 128 + SIGKILL);
+  CHECK(WaitUntil([&] { return tables().empty(); }, 20s));
 }

@@ -6,7 +6,10 @@
 // every process group the runner has started. It holds one end of a socket pair whose other
 // end only the runner has (close-on-exec, so no service inherits it). When its end reads EOF
 // -- the runner is gone, however it died -- the watchdog sends SIGKILL, then SIGCONT, to every
-// group still registered, so nothing stays behind and nothing stays stopped, and exits.
+// group still registered, so nothing stays behind and nothing stays stopped, removes every
+// file still registered (the shim's rule tables), and exits.
+//
+// `faultline inject` starts one too, for its rule table alone.
 //
 // The watchdog has a process group of its own and ignores SIGINT, SIGTERM, SIGHUP and SIGQUIT:
 // a Ctrl-C, or a signal sent to the runner's whole group, leaves it there to do its job. Its
@@ -20,6 +23,8 @@
 // which first kills whatever is still registered.
 
 #include <sys/types.h>
+
+#include <string>
 
 #include "faultline/core/result.h"
 
@@ -41,6 +46,12 @@ class Reaper {
   bool Register(pid_t group) const noexcept;
   // Removes a group whose leader has been reaped (its id may be given to a new process).
   void Forget(pid_t group) const noexcept;
+  // Has the watchdog remove the file at `path` when the runner ends. Call it before creating
+  // the file, so that there is no moment at which it exists unknown to the watchdog. False
+  // when the watchdog is gone (or the path is longer than PATH_MAX).
+  bool RegisterFile(const std::string& path) const noexcept;
+  // The runner has removed the file itself.
+  void ForgetFile(const std::string& path) const noexcept;
   // Whether the watchdog is still there to take registrations.
   bool Alive() const noexcept;
 

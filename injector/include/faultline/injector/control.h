@@ -9,6 +9,12 @@
 //
 // A running program's table is found from its pid (ControlTable::ForProcess): the shim maps
 // the table file, so /proc/PID/maps names it.
+//
+// The ControlTable that created a table owns it: it holds a lock on the file (an open file
+// description lock, apart from the flock(2) that serialises writers) from before the file
+// has its size until it is destroyed, however its process ends. A table file nobody holds
+// that lock on is stale. Create first removes the stale tables of its directory
+// (RemoveStale), so tables of killed owners do not pile up.
 
 #include <cstdint>
 #include <functional>
@@ -57,10 +63,17 @@ struct Status {
 
 class ControlTable {
  public:
-  // A fresh, unique file for a new table: $XDG_RUNTIME_DIR or /dev/shm.
+  // A fresh, unique file for a new table: $XDG_RUNTIME_DIR or /dev/shm (/tmp when neither is
+  // writable), named faultline-inject.<pid>.<16 hex digits>.
   static std::string DefaultPath();
-  // Creates the file (it must not exist) with an empty table.
+  // Removes the stale tables of the directory (see RemoveStale), then creates the file (it
+  // must not exist) with an empty table, owned by the ControlTable returned.
   static core::Result<ControlTable> Create(const std::string& path, std::uint64_t seed);
+  // Removes the files named like DefaultPath's in `dir` whose owner has gone: nobody holds
+  // the owner's lock, and the file is a whole table or its creator (the pid in the name) has
+  // ended. A live owner's table is never removed, whatever became of the pid in its name.
+  // Returns how many were removed.
+  static std::size_t RemoveStale(const std::string& dir);
   static core::Result<ControlTable> Open(const std::string& path);
   // The table a running process under the shim uses, by its pid.
   static core::Result<ControlTable> ForProcess(int pid);
