@@ -278,7 +278,7 @@ TEST_CASE("version and metrics", "[proxy][api]") {
 }
 
 TEST_CASE("a token closes every route but /version", "[proxy][api][token]") {
-  ProxyServer server{ProxyServer::Options{1, 42, NumericResolver(), nullptr}};
+  ProxyServer server{ProxyServer::Options{1, 42, NumericLookup, nullptr}};
   Api api{server, "test", "s3cret"};
   auto call = [&](std::string method, std::string target, std::string authorization,
                   std::string body = "", std::string agent = "test") {
