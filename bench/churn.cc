@@ -700,8 +700,9 @@ int Run(const Options& options) {
     shared.failures.Add("proxy RSS reached " + Mib(static_cast<double>(rss_peak) * 1024) +
                         " MiB (limit " + std::to_string(options.max_rss_mib) + " MiB)");
   }
-  // Changing a toxic waits for the connections a bounded time (2 s); the API never hangs.
-  if (shared.api_max_us.load() > 5'000'000) {
+  // Changing a toxic waits for the connections a bounded time (2 s), and calls from the API
+  // threads queue behind each other: on a loaded machine a few seconds, never a hang.
+  if (shared.api_max_us.load() > 15'000'000) {
     shared.failures.Add("an API call took " + std::to_string(shared.api_max_us.load() / 1000) +
                         " ms");
   }

@@ -20,6 +20,7 @@ class Pipeline::Slot final : public StageContext {
   void CloseConnection(CloseMode mode) override { pipeline_.sink_.Close(mode); }
   // What later stages hold stays with them: only what reached the sink is written.
   void Sync() override { pipeline_.sink_.Sync(); }
+  std::size_t room() override { return pipeline_.sink_.room(); }
   core::Clock& clock() override { return pipeline_.clock_; }
   core::Rng& rng() override { return rng_; }
   const PipelineEnv& env() override { return pipeline_.env_; }

@@ -5,6 +5,7 @@
 // runtime.h): its sessions hold it, and whichever lets go last, it dies on the control thread. A
 // UDP proxy has a UdpRelay instead of the listener and sessions; the methods below delegate to it.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -88,6 +89,14 @@ class ProxyInstance final : public std::enable_shared_from_this<ProxyInstance> {
 
   void Remove(const Session* session);
 
+  // What the proxy's connections hold in user space (toxics and unsent output), against
+  // kProxyBudget; each direction adds and takes back its own share.
+  void AddBuffered(std::int64_t delta) { buffered_.fetch_add(delta, std::memory_order_relaxed); }
+  std::size_t buffered() const {
+    const auto b = buffered_.load(std::memory_order_relaxed);
+    return b > 0 ? static_cast<std::size_t>(b) : 0;
+  }
+
  private:
   ProxyInstance(Runtime& runtime, ProxySpec spec, ProxyMetrics metrics);
   core::Status StartUdp(const boost::asio::ip::tcp::endpoint& listen);
@@ -104,6 +113,7 @@ class ProxyInstance final : public std::enable_shared_from_this<ProxyInstance> {
   boost::asio::steady_timer retry_timer_;
   std::shared_ptr<Upstream> upstream_;
   std::uint64_t connections_ = 0;
+  std::atomic<std::int64_t> buffered_{0};
 
   mutable std::mutex mutex_;  // guards what workers touch: sessions_, toxics_
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;

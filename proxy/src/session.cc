@@ -21,6 +21,9 @@ using boost::asio::ip::tcp;
 
 constexpr std::size_t kScratchSize = 256 << 10;
 constexpr int kReadsPerWakeup = 16;
+// A direction paused because the proxy's connections hold its whole budget looks again after
+// this long.
+constexpr auto kBudgetRetry = std::chrono::milliseconds(10);
 // Buffers handed to one sendmsg when queued output is written.
 constexpr std::size_t kWriteBatch = 64;
 // A gracefully closing connection gets this long to write out what it was already given.
@@ -101,9 +104,13 @@ class Session::Flow final : public PipelineSink {
         stream_(stream),
         bytes_(bytes),
         pipeline_(session.worker_.clock, *this,
-                  core::DeriveSeed(session.seed_, {StreamName(stream)}), session.MakeEnv()) {}
+                  core::DeriveSeed(session.seed_, {StreamName(stream)}), session.MakeEnv()),
+        retry_(session.worker_.clock.MakeTimer()) {}
 
-  ~Flow() { ClosePipe(pipe_); }
+  ~Flow() {
+    ClosePipe(pipe_);
+    session_.proxy_->AddBuffered(-static_cast<std::int64_t>(published_));
+  }
 
   void SetToxics(const ToxicSet& toxics) {
     pipeline_.SetToxics(toxics.For(stream_), session_.client_ip_);
@@ -112,8 +119,14 @@ class Session::Flow final : public PipelineSink {
 
   void WaitReadable() {
     if (read_waiting_ || source_ended_ || session_.state_ != State::kOpen) return;
-    if (Backlog() > kHighWater) {
+    if (Backlog() > kDirectionBudget) {
+      paused_ = true;  // this direction's own output or toxics resume it
+      return;
+    }
+    if (ProxyOverBudget()) {
+      // Other connections hold the proxy's budget: look again shortly.
       paused_ = true;
+      retry_->ArmAt(session_.worker_.clock.Now() + kBudgetRetry, [this] { WaitReadable(); });
       return;
     }
     paused_ = false;
@@ -124,6 +137,16 @@ class Session::Flow final : public PipelineSink {
       if (!ec) OnReadable();
     });
   }
+
+  // Tells the proxy how much this direction now holds in user space.
+  void Publish() {
+    const std::size_t backlog = out_bytes_ + pipeline_.buffered_bytes();
+    if (backlog == published_) return;
+    session_.proxy_->AddBuffered(static_cast<std::int64_t>(backlog) -
+                                 static_cast<std::int64_t>(published_));
+    published_ = backlog;
+  }
+  bool ProxyOverBudget() const { return session_.proxy_->buffered() > kProxyBudget; }
 
   bool drained() const { return OutputEmpty(); }
   bool finished() const { return shutdown_sent_; }
@@ -140,6 +163,7 @@ class Session::Flow final : public PipelineSink {
       return;
     }
     Write(chunk.data.data(), chunk.data.size(), &chunk.data);
+    Publish();
     // Written at once: keep the buffer for the next read (Write took it if it queued).
     if (chunk.data.capacity() > spare_.capacity()) spare_ = std::move(chunk.data);
     // Data a stage held (latency, hold) has gone out: reading may resume below the mark.
@@ -156,7 +180,7 @@ class Session::Flow final : public PipelineSink {
   void Close(CloseMode mode) override { session_.Close(mode); }
   void ToxicActivated(const ToxicSpec& spec) override {
     session_.proxy_->metrics()
-        .toxic_activations->Add({{"proxy", session_.proxy_->name()}, {"toxic", spec.name}})
+        .toxic_activations->Add({{"proxy", session_.proxy_->name()}, {"kind", spec.type}})
         .Increment();
   }
 
@@ -322,6 +346,18 @@ class Session::Flow final : public PipelineSink {
     ReadSome();
     batching_ = false;
     if (!out_.empty() && !write_waiting_) OnWritable();
+    Publish();
+  }
+
+  std::size_t room() const override {
+    const std::size_t own = Backlog();
+    // The proxy's total as it is now: this direction's share as published, corrected.
+    const auto total = static_cast<std::int64_t>(session_.proxy_->buffered()) +
+                       static_cast<std::int64_t>(own) - static_cast<std::int64_t>(published_);
+    const std::size_t proxy = total > 0 ? static_cast<std::size_t>(total) : 0;
+    const std::size_t direction_room = own < kDirectionBudget ? kDirectionBudget - own : 0;
+    const std::size_t proxy_room = proxy < kProxyBudget ? kProxyBudget - proxy : 0;
+    return std::min(direction_room, proxy_room);
   }
 
   void ReadSome() {
@@ -329,7 +365,7 @@ class Session::Flow final : public PipelineSink {
     char* buffer = Scratch();
     const int fd = from_.native_handle();
     for (int i = 0; i < kReadsPerWakeup; ++i) {
-      if (Backlog() > kHighWater) {
+      if (Backlog() > kDirectionBudget) {
         paused_ = true;
         return;
       }
@@ -440,6 +476,7 @@ class Session::Flow final : public PipelineSink {
   void OnWritable() {
     if (session_.state_ == State::kClosed) return;
     if (!WriteQueued()) return;
+    Publish();
     if (!OutputEmpty()) {
       WaitWritable();
       return;
@@ -521,7 +558,9 @@ class Session::Flow final : public PipelineSink {
   bool read_waiting_ = false;
   bool write_waiting_ = false;
   bool paused_ = false;
-  bool batching_ = false;  // inside OnReadable: Deliver queues, OnReadable writes
+  bool batching_ = false;               // inside OnReadable: Deliver queues, OnReadable writes
+  std::size_t published_ = 0;           // this direction's share of the proxy's buffered bytes
+  std::unique_ptr<core::Timer> retry_;  // reading again while the proxy is over budget
   bool source_ended_ = false;
   bool end_pending_ = false;
   bool shutdown_sent_ = false;

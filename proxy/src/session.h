@@ -6,8 +6,9 @@
 // and send; once a read fills that buffer the direction is streaming and moves data with
 // splice() through a pooled pipe, never through user space. With a toxic active, reads
 // become Chunks for the pipeline. With no toxic, a direction stops reading while its
-// destination lags; with toxics that hold data, it stops once it holds more than kHighWater
-// bytes. Either way backpressure reaches the sender through TCP. An idle connection owns no
+// destination lags; with toxics that hold data, it stops once it holds more than
+// kDirectionBudget bytes, or the proxy's connections together more than kProxyBudget
+// (toxic.h). Either way backpressure reaches the sender through TCP. An idle connection owns no
 // buffer and no pipe.
 //
 // Lifetime: a session is owned by its proxy (until it finishes) and by its own pending
@@ -30,8 +31,6 @@ class ProxyInstance;
 
 class Session final : public std::enable_shared_from_this<Session> {
  public:
-  static constexpr std::size_t kHighWater = 4 << 20;
-
   // `connection` numbers the proxy's connections from 1, in accept order.
   static std::shared_ptr<Session> Create(std::shared_ptr<ProxyInstance> proxy, Worker& worker,
                                          boost::asio::ip::tcp::socket client,

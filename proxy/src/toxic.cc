@@ -14,8 +14,9 @@ namespace {
 constexpr std::int64_t kMaxMs = 365LL * 24 * 3600 * 1000;
 constexpr std::int64_t kMaxUs = kMaxMs * 1000;
 constexpr std::int64_t kMaxCount = 1LL << 53;
-constexpr std::int64_t kMaxFrameLimit = 1LL << 30;
-constexpr std::int64_t kDefaultMaxFrame = 16LL << 20;
+// A frame is held whole until it completes, so it cannot outgrow what a direction may hold.
+constexpr std::int64_t kMaxFrameLimit = kDirectionBudget;
+constexpr std::int64_t kDefaultMaxFrame = kDirectionBudget;
 
 }  // namespace
 

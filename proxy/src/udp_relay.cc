@@ -138,7 +138,7 @@ class UdpRelay::Flow final : public std::enable_shared_from_this<Flow> {
   }
 
   void ToxicActivated(const ToxicSpec& spec) {
-    relay_.metrics_.toxic_activations->Add({{"proxy", relay_.name_}, {"toxic", spec.name}})
+    relay_.metrics_.toxic_activations->Add({{"proxy", relay_.name_}, {"kind", spec.type}})
         .Increment();
   }
 

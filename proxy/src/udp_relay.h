@@ -42,7 +42,7 @@ class UdpRelay final : public std::enable_shared_from_this<UdpRelay> {
  public:
   // Like a NAT's UDP mapping: a client silent this long (both ways) has gone away.
   static constexpr std::chrono::seconds kFlowIdle{60};
-  static constexpr std::size_t kHighWater = 4 << 20;
+  static constexpr std::size_t kHighWater = kDirectionBudget;
 
   // `seed` is the proxy's root (its own seed or the server's); `upstream` the resolved
   // upstream addresses, tried in order when a flow opens its socket. Flows are numbered on

@@ -163,6 +163,24 @@ TEST_CASE("duplicate repeats the frames its regex matches", "[proxy][toxic][dupl
   CHECK(c.sink.data == "GET a\nSET b\nSET b\nSET b\nGET c\n");
 }
 
+TEST_CASE("duplicate makes no more copies than a direction may hold, and logs the rest",
+          "[proxy][toxic][duplicate][budget]") {
+  core::ManualClock clock;
+  EventLog events;
+  Conn c(clock,
+         {Toxic("duplicate",
+                {{"framing", std::string("fixed")}, {"frame_size", 1 << 20}, {"copies", 1000}})},
+         7, "p", nullptr, &events);
+  c.Push(std::string(1 << 20, 'x'));
+  // The sink here never drains, so the direction's 4 MiB is all there is: three copies.
+  CHECK(c.sink.data.size() == 4u << 20);
+  bool shed = false;
+  for (const Event& e : events.Since(0, 10)) {
+    if (e.action == "shed") shed = e.detail.find("997 of 1000 copies") != std::string::npos;
+  }
+  CHECK(shed);
+}
+
 TEST_CASE("delay holds one frame back and keeps the order", "[proxy][toxic][delay]") {
   core::ManualClock clock;
   Conn c(clock, {Toxic("delay", {{"framing", kLine}, {"frame", 2}, {"delay", 50}})});

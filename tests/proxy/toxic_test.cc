@@ -33,6 +33,11 @@ TEST_CASE("validation names each kind of mistake", "[proxy][toxic]") {
         std::string::npos);
   CHECK(Problem("latency", {{"latency", 1LL << 60}}).find("too large") != std::string::npos);
   CHECK(Problem("latency", {{"latency", 1}}, 1.5) == "toxicity must be between 0 and 1");
+  // A frame is held whole, so it may not be longer than a direction may hold (4 MiB).
+  CHECK(Problem("drop", {{"framing", std::string("line")}, {"max_frame", (4 << 20) + 1}}) ==
+        "attribute 'max_frame' is too large (at most 4194304 bytes)");
+  CHECK(Problem("drop", {{"framing", std::string("fixed")}, {"frame_size", 16 << 20}})
+            .find("'frame_size' is too large") != std::string::npos);
   CHECK(Problem("slicer", {{"average_size", 0}}) ==
         "attribute 'average_size' must be greater than 0");
   CHECK(Problem("slicer", {{"average_size", 10}, {"size_variation", 10}}) ==

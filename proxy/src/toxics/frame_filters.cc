@@ -1,5 +1,6 @@
 // drop, duplicate and delay: act on the frames a FrameSelector picks, one frame at a time.
 
+#include <algorithm>
 #include <deque>
 #include <string>
 
@@ -57,8 +58,21 @@ class Duplicate final : public InstantFilter {
 
  private:
   void Act(std::uint64_t index, Chunk frame) override {
-    context().Record("duplicate", index, std::to_string(copies_) + " extra copies");
-    for (std::int64_t i = 0; i < copies_; ++i) context().Emit(frame);
+    // The original goes, and as many copies as the budget has room for (toxic.h).
+    std::int64_t made = 0;
+    const std::size_t size = std::max<std::size_t>(frame.data.size(), 1);
+    for (std::size_t room = context().room(); made < copies_ && room >= 2 * size; room -= size) {
+      context().Emit(frame);
+      ++made;
+    }
+    context().Record("duplicate", index, std::to_string(made) + " extra copies");
+    if (made < copies_) {
+      context().Record("shed", index,
+                       std::to_string(copies_ - made) + " of " + std::to_string(copies_) +
+                           " copies: over the " + std::to_string(kDirectionBudget >> 20) +
+                           " MiB a direction, or the " + std::to_string(kProxyBudget >> 20) +
+                           " MiB a proxy, may hold");
+    }
     context().Emit(std::move(frame));
   }
 

@@ -26,6 +26,9 @@ class PipelineSink {
   // Hands what was delivered so far to the destination now (a sink may gather deliveries
   // and write them together).
   virtual void Sync() {}
+  // Bytes the destination may still be handed before this direction's or the proxy's
+  // budget is spent (toxic.h).
+  virtual std::size_t room() const { return kDirectionBudget; }
   // A toxic's chance came up for this connection: it now acts on the data.
   virtual void ToxicActivated(const ToxicSpec& spec) {}
 };

@@ -60,6 +60,9 @@ class StageContext {
   // What this stage emitted so far reaches the destination socket before the stage goes on
   // (for a point, whose being reached must follow its frame onto the wire).
   virtual void Sync() = 0;
+  // Bytes this direction may still take before its budget or its proxy's is spent: what a
+  // stage that makes data (duplicate) may add.
+  virtual std::size_t room() = 0;
   virtual core::Clock& clock() = 0;
   virtual core::Rng& rng() = 0;  // this stage's own seeded stream
   virtual const PipelineEnv& env() = 0;

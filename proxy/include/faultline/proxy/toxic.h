@@ -17,6 +17,13 @@
 namespace faultline::proxy {
 
 // upstream: client -> server. downstream: server -> client (Toxiproxy's default).
+// What toxics may hold in memory. A direction of a connection stops reading once its toxics
+// and its unsent output hold more than kDirectionBudget, and every direction of a proxy once
+// the proxy's together hold more than kProxyBudget; a toxic that makes data (duplicate) sheds
+// what would exceed either, and logs it. A frame cannot be longer than a direction may hold.
+inline constexpr std::size_t kDirectionBudget = 4 << 20;
+inline constexpr std::size_t kProxyBudget = 64 << 20;
+
 enum class Stream { kUpstream, kDownstream };
 std::string_view StreamName(Stream stream);
 std::optional<Stream> ParseStream(std::string_view text);
