@@ -297,7 +297,7 @@ std::shared_ptr<const ToxicSet> ProxyInstance::toxics() const {
 
 void ProxyInstance::Remove(const Session* session) {
   std::lock_guard lock(mutex_);
-  sessions_.erase(const_cast<Session*>(session));
+  sessions_.erase(session);
 }
 
 }  // namespace faultline::proxy

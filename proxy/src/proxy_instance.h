@@ -116,7 +116,7 @@ class ProxyInstance final : public std::enable_shared_from_this<ProxyInstance> {
   std::atomic<std::int64_t> buffered_{0};
 
   mutable std::mutex mutex_;  // guards what workers touch: sessions_, toxics_
-  std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;
+  std::unordered_map<const Session*, std::shared_ptr<Session>> sessions_;
   std::shared_ptr<const ToxicSet> toxics_;
 };
 
