@@ -9,30 +9,11 @@
 #include <vector>
 
 #include "app.h"
+#include "cli/captured.h"
 
 using namespace faultline;
-
-namespace {
-
-struct Captured {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-Captured Faultline(const std::vector<std::string>& args) {
-  std::vector<const char*> argv = {"faultline"};
-  for (const std::string& arg : args) argv.push_back(arg.c_str());
-  std::ostringstream out, err;
-  auto* old_out = std::cout.rdbuf(out.rdbuf());
-  auto* old_err = std::cerr.rdbuf(err.rdbuf());
-  const int code = cli::Main(static_cast<int>(argv.size()), argv.data());
-  std::cout.rdbuf(old_out);
-  std::cerr.rdbuf(old_err);
-  return {code, out.str(), err.str()};
-}
-
-}  // namespace
+using faultline::testing::Captured;
+using faultline::testing::Faultline;
 
 TEST_CASE("an unknown command is named, with the commands there are", "[cli][commands]") {
   const auto agent = Faultline({"agent"});

@@ -10,28 +10,17 @@
 #include <vector>
 
 #include "app.h"
+#include "cli/captured.h"
 #include "support/run.h"
 
 using namespace faultline;
+using faultline::testing::Captured;
 
 namespace {
 
-struct Captured {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-Captured Validate(const std::vector<std::string>& specs) {
-  std::vector<const char*> argv = {"faultline", "validate"};
-  for (const std::string& spec : specs) argv.push_back(spec.c_str());
-  std::ostringstream out, err;
-  auto* old_out = std::cout.rdbuf(out.rdbuf());
-  auto* old_err = std::cerr.rdbuf(err.rdbuf());
-  const int code = cli::Main(static_cast<int>(argv.size()), argv.data());
-  std::cout.rdbuf(old_out);
-  std::cerr.rdbuf(old_err);
-  return {code, out.str(), err.str()};
+Captured Validate(std::vector<std::string> specs) {
+  specs.insert(specs.begin(), "validate");
+  return testing::Faultline(specs);
 }
 
 }  // namespace
