@@ -104,7 +104,11 @@ std::string ResolveCommand(const std::string& name) {
   std::string dir;
   while (std::getline(dirs, dir, ':')) {
     const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    std::error_code error;
+    if (::access(candidate.c_str(), X_OK) == 0 &&
+        !std::filesystem::is_directory(candidate, error)) {
+      return candidate;
+    }
   }
   return {};
 }
@@ -180,6 +184,10 @@ int RunUnderShim(const CLI::App& inject, InjectOptions& options) {
     std::cerr << Prefix() << "command not found: " << options.command[0] << "\n";
     return kExitBadInput;
   }
+  if (std::error_code error; std::filesystem::is_directory(program, error)) {
+    std::cerr << Prefix() << "cannot run " << program << ": a directory\n";
+    return kExitBadInput;
+  }
   if (const std::string warning = PreloadWarning(program); !warning.empty()) {
     std::cerr << Prefix() << "warning: " << warning << "\n";
   }
@@ -217,6 +225,15 @@ int RunUnderShim(const CLI::App& inject, InjectOptions& options) {
   for (std::string& arg : options.command) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
+  // Closed by a successful exec, else given its errno: until the child has exec'd, its
+  // memory is a copy of this process's, table mapping included, so the map alone says
+  // nothing about the program having loaded the shim.
+  int exec_pipe[2];
+  if (::pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    table->Unlink();
+    std::cerr << Prefix() << "pipe: " << std::strerror(errno) << "\n";
+    return kExitHarnessError;
+  }
   const pid_t child = ::fork();
   if (child < 0) {
     table->Unlink();
@@ -224,14 +241,31 @@ int RunUnderShim(const CLI::App& inject, InjectOptions& options) {
     return kExitHarnessError;
   }
   if (child == 0) {
+    ::close(exec_pipe[0]);
     // The program dies with its launcher, so nothing outlives a killed faultline.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(kExitHarnessError);
     ::setenv("LD_PRELOAD", preload.c_str(), 1);
     ::setenv("FAULTLINE_INJECT_TABLE", table->path().c_str(), 1);
     ::execvp(argv[0], argv.data());
-    std::fprintf(stderr, "faultline inject: cannot run %s: %s\n", argv[0], std::strerror(errno));
+    const int error = errno;
+    while (::write(exec_pipe[1], &error, sizeof error) < 0 && errno == EINTR) {
+    }
     ::_exit(127);
+  }
+  ::close(exec_pipe[1]);
+  int exec_error = 0;
+  ssize_t got = 0;
+  while ((got = ::read(exec_pipe[0], &exec_error, sizeof exec_error)) < 0 && errno == EINTR) {
+  }
+  ::close(exec_pipe[0]);
+  if (got == sizeof exec_error) {
+    while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    table->Unlink();
+    std::cerr << Prefix() << "cannot run " << options.command.front() << ": "
+              << std::strerror(exec_error) << "\n";
+    return 127;
   }
   g_child = child;
   struct sigaction forward {};

@@ -11,9 +11,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "support/processes.h"
@@ -63,10 +65,9 @@ std::vector<long long> Numbers(const std::string& text) {
 // The pid of the program a non-quiet `faultline inject` launched, from its first line.
 int LaunchedPid(Background& launcher) {
   REQUIRE(launcher.WaitForOutput("faultline inject: pid ", 10s));
-  std::smatch match;
+  constexpr std::string_view kAnnounce = "faultline inject: pid ";
   const std::string output = launcher.Output();
-  REQUIRE(std::regex_search(output, match, std::regex("faultline inject: pid ([0-9]+)")));
-  return std::stoi(match[1]);
+  return std::stoi(output.substr(output.find(kAnnounce) + kAnnounce.size()));
 }
 
 }  // namespace
@@ -230,6 +231,18 @@ TEST_CASE("a thread held at a named point goes on when released from the CLI",
   CHECK_THAT(nothing.err, Catch::Contains("nothing is held at h1"));
 }
 
+TEST_CASE("the announced pid takes a control command at once, every time", "[injector][programs]") {
+  // Until the child has exec'd, it still maps the launcher's table: announcing it then would
+  // let a command land in the moment between exec and the shim mapping the table again.
+  for (int launch = 0; launch < 20; ++launch) {
+    Background program(Inject({}, {"sleep", "5"}, /*quiet=*/false));
+    const auto status = RunProgram(
+        {kFaultline, "inject", "status", "--target", std::to_string(LaunchedPid(program))});
+    INFO("launch " << launch << ": " << status.err);
+    REQUIRE(status.exit_code == 0);
+  }
+}
+
 TEST_CASE("a hold lets go by itself at its timeout", "[injector][programs][hold]") {
   TempDir dir;
   const auto start = std::chrono::steady_clock::now();
@@ -294,6 +307,21 @@ TEST_CASE("faultline inject rejects bad input with exit code 2 and says why",
   const auto missing = RunProgram(Inject({}, {"no-such-command-here"}));
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.err, Catch::Contains("command not found"));
+  const auto directory = RunProgram(Inject({}, {"/"}));
+  CHECK(directory.exit_code == 2);
+  CHECK_THAT(directory.err, Catch::Contains("cannot run /: a directory"));
+  // A program exec refuses: the launcher says why, with the shell's code for it.
+  TempDir dir;
+  const std::string script = dir.path + "/no-interpreter";
+  {
+    std::ofstream out(script);
+    out << "#!/nonexistent/interpreter\n";
+  }
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  const auto not_runnable = RunProgram(Inject({}, {script}));
+  CHECK(not_runnable.exit_code == 127);
+  CHECK_THAT(not_runnable.err,
+             Catch::Contains("cannot run " + script + ": No such file or directory"));
   const auto no_target = RunProgram({kFaultline, "inject", "status", "--target", "999999999"});
   CHECK(no_target.exit_code == 2);
   const auto not_injected =
