@@ -252,10 +252,12 @@ TEST_CASE("the API backs off instead of spinning when out of descriptors, then r
   CHECK(used < 0.25);
 
   for (int fd : clients) ::close(fd);
-  CHECK(testing::WaitUntil(
+  const bool recovered = testing::WaitUntil(
       [&] {
         auto reply = cli::HttpCall(proxy.url, "GET", "/version");
         return reply && reply->status == 200;
       },
-      10s));
+      10s);
+  INFO("the proxy said: " << proxy.process.Output());
+  CHECK(recovered);
 }
