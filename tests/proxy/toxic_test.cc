@@ -58,6 +58,26 @@ TEST_CASE("every documented type validates with its required attributes", "[prox
   }
 }
 
+TEST_CASE("validation compiles match once, for every copy of the spec", "[proxy][toxic][match]") {
+  ToxicSpec spec;
+  spec.type = "drop";
+  spec.attributes = {{"framing", std::string("line")}, {"match", std::string("^GET")}};
+  REQUIRE(ValidateToxic(spec));
+  REQUIRE(spec.compiled_match.pattern);
+  CHECK(spec.compiled_match.pattern->text() == "^GET");
+  const ToxicSpec copy = spec;
+  CHECK(copy == spec);
+  CHECK(copy.compiled_match.pattern->Finds("GET /"));
+  CHECK_FALSE(copy.compiled_match.pattern->Finds("a GET /"));
+
+  spec.attributes["match"] = std::string("(a)\\1");
+  CHECK_FALSE(ValidateToxic(spec));
+  CHECK_FALSE(spec.compiled_match.pattern);
+  spec.attributes["match"] = std::string();
+  REQUIRE(ValidateToxic(spec));
+  CHECK_FALSE(spec.compiled_match.pattern);
+}
+
 TEST_CASE("a pattern is RE2's: whole-text anchors, bytes, linear time", "[proxy][pattern]") {
   auto Finds = [](std::string_view pattern, std::string_view text) {
     auto compiled = Pattern::Compile(pattern);
