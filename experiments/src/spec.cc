@@ -16,6 +16,7 @@
 #include "faultline/experiments/schedule.h"
 #include "faultline/experiments/yaml_json.h"
 #include "faultline/proxy/json.h"
+#include "faultline/proxy/pattern.h"
 
 namespace faultline::experiments {
 namespace {
@@ -351,11 +352,9 @@ class Reader {
       ++kinds;
       ready.kind = ReadySpec::Kind::kLog;
       ready.target = String(log, "log").value_or("");
-      try {
-        std::regex check(ready.target);
-      } catch (const std::regex_error& e) {
-        Error(log,
-              what + ": ready log " + Quote(ready.target) + " is not a valid regex: " + e.what());
+      if (auto pattern = proxy::Pattern::Compile(ready.target); !pattern) {
+        Error(log, what + ": ready log " + Quote(ready.target) +
+                       " is not a valid RE2 pattern: " + pattern.message());
       }
     }
     if (const auto command = node["command"]) {
