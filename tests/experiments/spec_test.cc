@@ -185,6 +185,23 @@ TEST_CASE("spec mistakes: a bad toxic", "[experiments][spec]") {
              Catch::StartsWith("x.yaml:7:9: toxic") && Catch::Contains("latency"));
 }
 
+TEST_CASE("spec mistakes: names that could not name a file, a metric or a variable",
+          "[experiments][spec]") {
+  for (const std::string name : {"-s", ".s", "_s", "a b", "caf\xc3\xa9", "a/b"}) {
+    CAPTURE(name);
+    CHECK(OnlyError("name: a\nservices:\n  '" + name + "': ./s\n") ==
+          "x.yaml:3:3: service name '" + name +
+              "': use letters, digits, '_', '.' and '-' (it names files and metrics)");
+  }
+  CHECK(Parse("name: a\nduration: 1s\nservices:\n  S0.a_b-c: ./s\n").spec);
+  for (const std::string variable : {"1A", "A-B", "A B", ""}) {
+    CAPTURE(variable);
+    CHECK(OnlyError("name: a\nservices:\n  s: {cmd: ./s, env: {'" + variable + "': x}}\n") ==
+          "x.yaml:3:23: environment variable '" + variable + "' is not a valid name");
+  }
+  CHECK(Parse("name: a\nduration: 1s\nservices:\n  s: {cmd: ./s, env: {_A1: x, b: y}}\n").spec);
+}
+
 TEST_CASE("spec mistakes: a pattern RE2 cannot compile, in a ready check or a toxic",
           "[experiments][spec][pattern]") {
   CHECK(OnlyError("name: a\nservices:\n  s:\n    cmd: ./s\n    ready: {log: '(up)\\1'}\n") ==
