@@ -6,11 +6,11 @@
 
 #include <signal.h>
 
+#include <re2/re2.h>
 #include <boost/json.hpp>
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -232,10 +232,9 @@ std::vector<int> WaitForOrphans(const TempDir& dir) {
     if (!fs::exists(dir.path + "/runs/orphans")) continue;
     const std::string events = Read(OnlyRun(dir, "orphans") / "events.jsonl");
     if (events.find("fault_started") == std::string::npos) continue;
-    const std::regex started(R"("event":"service_started","service":"[a-z]+","pid":([0-9]+))");
-    for (std::sregex_iterator it(events.begin(), events.end(), started), end; it != end; ++it) {
-      groups.push_back(std::stoi((*it)[1]));
-    }
+    static const RE2 started(R"("event":"service_started","service":"[a-z]+","pid":([0-9]+))");
+    re2::StringPiece rest(events);
+    for (int pid = 0; RE2::FindAndConsume(&rest, started, &pid);) groups.push_back(pid);
   }
   return groups;
 }
