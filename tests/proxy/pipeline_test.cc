@@ -274,7 +274,7 @@ TEST_CASE("slicer updated to no delay keeps the pieces it queued ahead of new da
           "[proxy][toxic][slicer]") {
   Fixture f;
   f.Set({Toxic("slicer", {{"average_size", 10}, {"delay", 1000}}, "cut")});
-  const std::string text = Pattern(200);
+  const std::string text = Letters(200);
   f.Push(text.substr(0, 100));  // one piece now, nine queued a millisecond apart
   f.Set({Toxic("slicer", {{"average_size", 10}, {"delay", 0}}, "cut")});
   f.Push(text.substr(100));
