@@ -16,11 +16,12 @@
 #include <exception>
 #include <fstream>
 #include <memory>
-#include <regex>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "faultline/proxy/lookup.h"
+#include "faultline/proxy/pattern.h"
 
 namespace faultline::experiments {
 namespace {
@@ -150,10 +151,17 @@ ProbeOrError MakeHttpProbe(const std::string& url) {
   return NewProbe<HttpProbe>(url);
 }
 
-// Reads the log as it grows, from where this run of the process started writing.
+// A log line as a pattern sees it: without its "\r" before the "\n", as a line frame.
+std::string_view WithoutReturn(std::string_view line) {
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  return line;
+}
+
+// Reads the log as it grows, from where this run of the process started writing, and
+// searches each line (without its newline) for the pattern, compiled once for the probe.
 class LogProbe : public Probe {
  public:
-  LogProbe(std::string path, std::regex pattern, std::uint64_t start)
+  LogProbe(std::string path, proxy::Pattern pattern, std::uint64_t start)
       : path_(std::move(path)), pattern_(std::move(pattern)), offset_(start) {}
 
   core::Status Try(core::Duration) override {
@@ -164,22 +172,21 @@ class LogProbe : public Probe {
     fresh << in.rdbuf();
     offset_ += fresh.str().size();
     unfinished_ += fresh.str();
+    const std::string_view text = unfinished_;
     std::size_t begin = 0;
-    for (auto end = unfinished_.find('\n'); end != std::string::npos;
-         begin = end + 1, end = unfinished_.find('\n', begin)) {
-      if (std::regex_search(unfinished_.begin() + begin, unfinished_.begin() + end, pattern_)) {
-        return core::Ok();
-      }
+    for (auto end = text.find('\n'); end != std::string::npos;
+         begin = end + 1, end = text.find('\n', begin)) {
+      if (pattern_.Finds(WithoutReturn(text.substr(begin, end - begin)))) return core::Ok();
     }
     unfinished_.erase(0, begin);
     // A line still being written counts too: a service may print "ready" and wait.
-    if (std::regex_search(unfinished_, pattern_)) return core::Ok();
+    if (pattern_.Finds(WithoutReturn(unfinished_))) return core::Ok();
     return core::MakeError("no line of " + path_ + " matches");
   }
 
  private:
   std::string path_;
-  std::regex pattern_;
+  proxy::Pattern pattern_;
   std::uint64_t offset_;
   std::string unfinished_;  // read, but not yet ended by a newline
 };
@@ -207,11 +214,11 @@ class CommandProbe : public Probe {
 
 ProbeOrError MakeLogProbe(const std::string& pattern, const Process& process) {
   if (process.log_path().empty()) return core::MakeError("the process has no log", kHopeless);
-  try {
-    return NewProbe<LogProbe>(process.log_path(), std::regex(pattern), process.log_start());
-  } catch (const std::regex_error& e) {
-    return core::MakeError("bad regular expression: " + std::string(e.what()), kHopeless);
+  auto compiled = proxy::Pattern::Compile(pattern);
+  if (!compiled) {
+    return core::MakeError("not a valid RE2 pattern: " + compiled.message(), kHopeless);
   }
+  return NewProbe<LogProbe>(process.log_path(), std::move(*compiled), process.log_start());
 }
 
 ProbeOrError MakeProbe(const ReadyCheck& check, const Process& process) {

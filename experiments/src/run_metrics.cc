@@ -9,11 +9,22 @@
 
 #include <map>
 #include <mutex>
-#include <regex>
+#include <string_view>
 
 #include "faultline/experiments/readiness.h"
 
 namespace faultline::experiments {
+namespace {
+
+// http://HOST:PORT, with at most a '/' after it: a Pushgateway's base URL.
+bool IsBaseUrl(std::string_view url) {
+  if (!url.starts_with("http://")) return false;
+  url.remove_prefix(7);
+  if (url.ends_with('/')) url.remove_suffix(1);
+  return !url.empty() && url.find('/') == std::string_view::npos;
+}
+
+}  // namespace
 
 using namespace metric_names;
 
@@ -128,8 +139,7 @@ class RunMetrics::Impl {
   // HTTP client: prometheus-cpp's push brings libcurl and some thirty libraries into every
   // start of the faultline binary.
   core::Status Push(const std::string& url) const {
-    static const std::regex kUrl(R"(http://[^/]+/?)");
-    if (!std::regex_match(url, kUrl)) {
+    if (!IsBaseUrl(url)) {
       return core::MakeError("pushgateway " + url + ": expected http://HOST:PORT");
     }
     std::string base = url;

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -16,11 +15,17 @@
 #include "faultline/experiments/schedule.h"
 #include "faultline/experiments/yaml_json.h"
 #include "faultline/proxy/json.h"
+#include "faultline/proxy/pattern.h"
 
 namespace faultline::experiments {
 namespace {
 
 using namespace std::string_view_literals;
+
+// ASCII only, whatever the locale.
+bool IsLetterOrDigit(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
 constexpr std::string_view kTopKeys[] = {"name",     "description", "seed",
                                          "duration", "services",    "proxies",
@@ -151,8 +156,12 @@ class Reader {
   }
 
   bool ValidName(const YAML::Node& node, const std::string& name, std::string_view what) {
-    static const std::regex kName("[A-Za-z0-9][A-Za-z0-9_.-]*");
-    if (!std::regex_match(name, kName)) {
+    // An ASCII letter or digit, then those, '_', '.' and '-'.
+    const auto allowed = [](char c) {
+      return IsLetterOrDigit(c) || c == '_' || c == '.' || c == '-';
+    };
+    if (name.empty() || !IsLetterOrDigit(name[0]) ||
+        !std::all_of(name.begin(), name.end(), allowed)) {
       Error(node, std::string(what) + " " + Quote(name) +
                       ": use letters, digits, '_', '.' and '-' (it names files and metrics)");
       return false;
@@ -264,8 +273,10 @@ class Reader {
     }
     for (const auto& item : node) {
       const std::string name = item.first.Scalar();
-      static const std::regex kVariable("[A-Za-z_][A-Za-z0-9_]*");
-      if (!std::regex_match(name, kVariable)) {
+      // An ASCII letter or '_', then those and digits.
+      const auto allowed = [](char c) { return IsLetterOrDigit(c) || c == '_'; };
+      if (name.empty() || (name[0] >= '0' && name[0] <= '9') ||
+          !std::all_of(name.begin(), name.end(), allowed)) {
         Error(item.first, "environment variable " + Quote(name) + " is not a valid name");
         continue;
       }
@@ -351,11 +362,9 @@ class Reader {
       ++kinds;
       ready.kind = ReadySpec::Kind::kLog;
       ready.target = String(log, "log").value_or("");
-      try {
-        std::regex check(ready.target);
-      } catch (const std::regex_error& e) {
-        Error(log,
-              what + ": ready log " + Quote(ready.target) + " is not a valid regex: " + e.what());
+      if (auto pattern = proxy::Pattern::Compile(ready.target); !pattern) {
+        Error(log, what + ": ready log " + Quote(ready.target) +
+                       " is not a valid RE2 pattern: " + pattern.message());
       }
     }
     if (const auto command = node["command"]) {

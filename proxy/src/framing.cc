@@ -76,6 +76,25 @@ std::uint64_t CountNewlines(const char* data, std::size_t size) {
 
 }  // namespace
 
+std::string_view FramePayload(const Framing& framing, std::string_view frame) {
+  switch (framing.kind) {
+    case Framing::Kind::kLine:
+      if (frame.ends_with('\n')) {
+        frame.remove_suffix(1);
+        if (frame.ends_with('\r')) frame.remove_suffix(1);
+      }
+      return frame;
+    case Framing::Kind::kLengthPrefixed:
+      frame.remove_prefix(std::min<std::size_t>(framing.length_bytes, frame.size()));
+      return frame;
+    case Framing::Kind::kRaw:
+    case Framing::Kind::kFixed:
+    case Framing::Kind::kPrefix:
+      break;
+  }
+  return frame;
+}
+
 std::optional<FrameSplitter::Skipped> FrameSplitter::Skip(std::span<const char> data,
                                                           std::uint64_t limit) {
   if (failed_) return std::nullopt;

@@ -1,7 +1,6 @@
 #include "faultline/proxy/toxic.h"
 
 #include <algorithm>
-#include <boost/regex.hpp>
 #include <cmath>
 
 #include "faultline/proxy/framing.h"
@@ -95,19 +94,22 @@ std::vector<AttributeInfo> FramingAttributes() {
 
 // Which frames a frame-aware toxic acts on: all of frame, match and probability must agree.
 std::vector<AttributeInfo> SelectorAttributes() {
-  return {
-      {"frame", "", false, kMaxCount, "only the k-th frame, counting from 1 (0: any)"},
-      {"match", "", false, 0, "only frames this regex (ECMAScript) finds a match in", Kind::kText},
-      {"probability", "", false, 0, "chance that a selected frame is acted on", Kind::kFraction, 0,
-       1.0}};
+  return {{"frame", "", false, kMaxCount, "only the k-th frame, counting from 1 (0: any)"},
+          {"match", "", false, 0,
+           "only frames this pattern (RE2) matches, searched in the frame without its delimiter",
+           Kind::kText},
+          {"probability", "", false, 0, "chance that a selected frame is acted on", Kind::kFraction,
+           0, 1.0}};
 }
 
 // Where a hold or a point sits: after `bytes` bytes, at the k-th frame, or at the first
-// frame matching a regex. With none of them set, at the start of the connection.
+// frame matching a pattern. With none of them set, at the start of the connection.
 std::vector<AttributeInfo> PointAttributes() {
   return {{"bytes", "bytes", false, kMaxCount, "after this many bytes have passed"},
           {"frame", "", false, kMaxCount, "at the k-th frame, counting from 1"},
-          {"match", "", false, 0, "at the first frame this regex (ECMAScript) finds a match in",
+          {"match", "", false, 0,
+           "at the first frame this pattern (RE2) matches, searched in the frame without its "
+           "delimiter",
            Kind::kText}};
 }
 
@@ -191,7 +193,7 @@ bool IsFrameAware(const ToxicTypeInfo& info) {
 }
 
 // Rules that tie attributes together, checked once each has its kind and defaults.
-core::Status CheckCombinations(const ToxicSpec& spec, const ToxicTypeInfo& info) {
+core::Status CheckCombinations(ToxicSpec& spec, const ToxicTypeInfo& info) {
   if (spec.type == "slicer") {
     const std::int64_t average = spec.Int("average_size");
     if (average <= 0) {
@@ -205,12 +207,14 @@ core::Status CheckCombinations(const ToxicSpec& spec, const ToxicTypeInfo& info)
     auto framing = FramingFromSpec(spec);
     if (!framing) return framing.error();
   }
-  if (!spec.Text("match").empty()) {
-    try {
-      boost::regex compiled(spec.Text("match"), boost::regex::ECMAScript);
-    } catch (const boost::regex_error& e) {
-      return core::MakeError("attribute 'match' is not a valid regex: " + std::string(e.what()));
+  spec.compiled_match.pattern.reset();
+  if (const std::string& match = spec.Text("match"); !match.empty()) {
+    auto pattern = Pattern::Compile(match);
+    if (!pattern) {
+      return core::MakeError("attribute 'match' is not a valid RE2 pattern: '" + match +
+                             "': " + pattern.message());
     }
+    spec.compiled_match.pattern = std::move(*pattern);
   }
   if (spec.type == "hold" || spec.type == "point") {
     const int set = (spec.Int("bytes") > 0) + (spec.Int("frame") > 0) + !spec.Text("match").empty();

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -17,7 +19,6 @@
 #include <functional>
 #include <future>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -337,15 +338,12 @@ TEST_CASE("a runner killed with SIGKILL leaves nothing of its services behind",
   Background runner({REAPER_RUNNER, dir.path, "2"});
   REQUIRE(runner.WaitForOutput("ready\n", 60s));
   const std::string output = runner.Output();
-  std::smatch watchdog_line;
-  REQUIRE(std::regex_search(output, watchdog_line, std::regex("watchdog ([0-9]+)")));
-  const pid_t watchdog = std::stoi(watchdog_line[1]);
+  pid_t watchdog = 0;
+  REQUIRE(RE2::PartialMatch(output, R"(watchdog ([0-9]+))", &watchdog));
   std::vector<pid_t> groups;
-  const std::regex group_line("group ([0-9]+)");
-  for (auto match = std::sregex_iterator(output.begin(), output.end(), group_line);
-       match != std::sregex_iterator(); ++match) {
-    groups.push_back(std::stoi((*match)[1]));
-  }
+  const RE2 group_line(R"(group ([0-9]+))");
+  re2::StringPiece rest(output);
+  for (pid_t group = 0; RE2::FindAndConsume(&rest, group_line, &group);) groups.push_back(group);
   REQUIRE(groups.size() == 2);
   for (pid_t group : groups) CHECK(LiveMembers(group).size() >= 2);  // the shell and its child
   CHECK(WaitUntil([&] { return AllStopped(groups.front()); }, 10s));
@@ -364,10 +362,10 @@ TEST_CASE("the watchdog ignores terminal signals, has its own group and none of 
   const unsigned long terminal_signals = (1UL << (SIGINT - 1)) | (1UL << (SIGTERM - 1)) |
                                          (1UL << (SIGHUP - 1)) | (1UL << (SIGQUIT - 1));
   const auto ignored = [&] {
-    std::smatch mask;
+    unsigned long mask = 0;
     const std::string status = ReadFile(proc + "/status");
-    return std::regex_search(status, mask, std::regex("SigIgn:\\s*([0-9a-f]+)")) &&
-           (std::stoul(mask[1], nullptr, 16) & terminal_signals) == terminal_signals;
+    return RE2::PartialMatch(status, R"(SigIgn:\s*([0-9a-f]+))", RE2::Hex(&mask)) &&
+           (mask & terminal_signals) == terminal_signals;
   };
   const auto descriptors = [&] {
     std::vector<std::string> open;

@@ -3,9 +3,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <re2/re2.h>
+
 #include <chrono>
 #include <filesystem>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -48,9 +49,9 @@ std::string Loopback(std::uint16_t port) { return "127.0.0.1:" + std::to_string(
 // How long the last attempt was given, from "... after 200ms)": the attempt timeout, or less
 // when the overall timeout left less.
 int AttemptMilliseconds(const std::string& message) {
-  std::smatch after;
-  REQUIRE(std::regex_search(message, after, std::regex("after ([0-9]+)ms\\)")));
-  return std::stoi(after[1]);
+  int milliseconds = 0;
+  REQUIRE(RE2::PartialMatch(message, R"(after ([0-9]+)ms\))", &milliseconds));
+  return milliseconds;
 }
 
 }  // namespace
@@ -142,6 +143,57 @@ TEST_CASE("log: ready once a line of this run's log matches", "[experiments][rea
   CHECK(ready.ok());
 }
 
+TEST_CASE("log: each line is searched without its newline, ^ and $ anchoring the whole line",
+          "[experiments][readiness][pattern]") {
+  TempDir dir;
+  const std::string log = dir.path + "/store.log";
+  Process service = StartService(
+      {"sh", "-c", "printf 'booting\\r\\n\\r\\nstarted: ready\\r\\nready\\r\\n'; exec sleep 100"},
+      log);
+  REQUIRE(WaitReady({.kind = Kind::kLog, .target = "^booting$", .timeout = 10s}, service).ok());
+  // Only the last line is "ready" from start to end.
+  const auto ready = WaitReady({.kind = Kind::kLog, .target = "^ready$", .timeout = 30s}, service);
+  INFO((ready.ok() ? "" : ready.message()));
+  CHECK(ready.ok());
+  const auto empty = WaitReady({.kind = Kind::kLog, .target = "^$", .timeout = 30s}, service);
+  CHECK(empty.ok());
+  const auto across =
+      WaitReady({.kind = Kind::kLog, .target = "booting.ready", .timeout = 200ms}, service);
+  CHECK_FALSE(across.ok());
+}
+
+TEST_CASE("log: a pathological pattern on a long line is searched in linear time",
+          "[experiments][readiness][pattern]") {
+  // (a|a)*c backtracks exponentially in a backtracking engine: the standard library's ran out
+  // of stack on this line and crashed the runner.
+  TempDir dir;
+  Process service = StartService(
+      {"sh", "-c", "head -c 20000 /dev/zero | tr '\\0' a; echo; echo ready; exec sleep 100"},
+      dir.path + "/store.log");
+  const auto start = Clock::now();
+  const auto ready =
+      WaitReady({.kind = Kind::kLog, .target = "(a|a)*c|^ready$", .timeout = 30s}, service);
+  INFO((ready.ok() ? "" : ready.message()));
+  CHECK(ready.ok());
+  CHECK(Clock::now() - start < 5s);
+}
+
+TEST_CASE("log: a pattern RE2 cannot compile can never pass, and says why",
+          "[experiments][readiness][pattern]") {
+  TempDir dir;
+  Process service = StartService({"sh", "-c", "echo ready; exec sleep 100"}, dir.path + "/s.log");
+  const auto backreference =
+      WaitReady({.kind = Kind::kLog, .target = "(re)\\1", .timeout = 60s}, service);
+  REQUIRE_FALSE(backreference.ok());
+  CHECK(backreference.message() ==
+        "service store: log /(re)\\1/ can never pass: not a valid RE2 pattern: invalid escape "
+        "sequence: \\1");
+  const auto lookahead =
+      WaitReady({.kind = Kind::kLog, .target = "(?=ready)", .timeout = 60s}, service);
+  REQUIRE_FALSE(lookahead.ok());
+  CHECK_THAT(lookahead.message(), Catch::EndsWith("invalid perl operator: (?="));
+}
+
 TEST_CASE("command: ready once it exits 0, and its failure or hang is reported",
           "[experiments][readiness]") {
   TempDir dir;
@@ -222,7 +274,7 @@ TEST_CASE("a check that can never pass fails at once", "[experiments][readiness]
   const auto bad_pattern = WaitReady({.kind = Kind::kLog, .target = "(", .timeout = 60s}, service);
   REQUIRE_FALSE(bad_pattern.ok());
   CHECK_THAT(bad_pattern.message(),
-             Catch::StartsWith("service store: log /(/ can never pass: bad regular expression"));
+             Catch::StartsWith("service store: log /(/ can never pass: not a valid RE2 pattern"));
 
   const auto bad_command = WaitReady(
       {.kind = Kind::kCommand, .command = {"faultline-no-such-probe"}, .timeout = 60s}, service);

@@ -138,3 +138,20 @@ TEST_CASE("a run's metrics reach a real Pushgateway, grouped by experiment and r
   CHECK_THAT(refused.message(), Catch::Contains("pushgateway http://127.0.0.1:"));
   CHECK(!metrics.Push("pushgateway:9091"));
 }
+
+TEST_CASE("a Pushgateway is a base URL: http://HOST:PORT and nothing after it",
+          "[experiments][metrics][pushgateway]") {
+  RunMetrics metrics("pushed", "run-9", 9);
+  for (const std::string url : {"http://", "http:///", "https://127.0.0.1:9091",
+                                "http://127.0.0.1:9091/metrics", "http://127.0.0.1:9091//"}) {
+    CAPTURE(url);
+    const auto pushed = metrics.Push(url);
+    REQUIRE_FALSE(pushed);
+    CHECK(pushed.message() == "pushgateway " + url + ": expected http://HOST:PORT");
+  }
+  // A well-formed URL gets as far as the request: nothing listens there.
+  const std::string url = "http://127.0.0.1:" + std::to_string(FreeTcpPort()) + "/";
+  const auto refused = metrics.Push(url);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.message() != "pushgateway " + url + ": expected http://HOST:PORT");
+}

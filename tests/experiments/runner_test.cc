@@ -6,11 +6,11 @@
 
 #include <signal.h>
 
+#include <re2/re2.h>
 #include <boost/json.hpp>
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -222,6 +222,15 @@ faults:
   - {at: 0s, pause: frozen}
 )";
 
+// The pids of the services an event log says were started (each leads its process group).
+std::vector<int> StartedPids(const std::string& events) {
+  static const RE2 started(R"("event":"service_started","service":"[a-z]+","pid":([0-9]+))");
+  std::vector<int> pids;
+  re2::StringPiece rest(events);
+  for (int pid = 0; RE2::FindAndConsume(&rest, started, &pid);) pids.push_back(pid);
+  return pids;
+}
+
 // Waits until both services of kOrphansSpec run and the pause is applied; their process
 // groups.
 std::vector<int> WaitForOrphans(const TempDir& dir) {
@@ -232,10 +241,7 @@ std::vector<int> WaitForOrphans(const TempDir& dir) {
     if (!fs::exists(dir.path + "/runs/orphans")) continue;
     const std::string events = Read(OnlyRun(dir, "orphans") / "events.jsonl");
     if (events.find("fault_started") == std::string::npos) continue;
-    const std::regex started(R"("event":"service_started","service":"[a-z]+","pid":([0-9]+))");
-    for (std::sregex_iterator it(events.begin(), events.end(), started), end; it != end; ++it) {
-      groups.push_back(std::stoi((*it)[1]));
-    }
+    groups = StartedPids(events);
   }
   return groups;
 }
@@ -326,11 +332,7 @@ services:
     const fs::directory_iterator run(dir.path + "/runs/tables", ec);
     if (ec || run == fs::directory_iterator()) return false;
     const std::string events = Read(run->path() / "events.jsonl");
-    const std::regex service(R"("event":"service_started","service":"[a-z]+","pid":([0-9]+))");
-    groups.clear();
-    for (std::sregex_iterator it(events.begin(), events.end(), service), end; it != end; ++it) {
-      groups.push_back(std::stoi((*it)[1]));
-    }
+    groups = StartedPids(events);
     return groups.size() == 2;
   };
   REQUIRE(WaitUntil(started, 60s));

@@ -185,6 +185,40 @@ TEST_CASE("spec mistakes: a bad toxic", "[experiments][spec]") {
              Catch::StartsWith("x.yaml:7:9: toxic") && Catch::Contains("latency"));
 }
 
+TEST_CASE("spec mistakes: names that could not name a file, a metric or a variable",
+          "[experiments][spec]") {
+  for (const std::string name : {"-s", ".s", "_s", "a b", "caf\xc3\xa9", "a/b"}) {
+    CAPTURE(name);
+    CHECK(OnlyError("name: a\nservices:\n  '" + name + "': ./s\n") ==
+          "x.yaml:3:3: service name '" + name +
+              "': use letters, digits, '_', '.' and '-' (it names files and metrics)");
+  }
+  CHECK(Parse("name: a\nduration: 1s\nservices:\n  S0.a_b-c: ./s\n").spec);
+  for (const std::string variable : {"1A", "A-B", "A B", ""}) {
+    CAPTURE(variable);
+    CHECK(OnlyError("name: a\nservices:\n  s: {cmd: ./s, env: {'" + variable + "': x}}\n") ==
+          "x.yaml:3:23: environment variable '" + variable + "' is not a valid name");
+  }
+  CHECK(Parse("name: a\nduration: 1s\nservices:\n  s: {cmd: ./s, env: {_A1: x, b: y}}\n").spec);
+}
+
+TEST_CASE("spec mistakes: a pattern RE2 cannot compile, in a ready check or a toxic",
+          "[experiments][spec][pattern]") {
+  CHECK(OnlyError("name: a\nservices:\n  s:\n    cmd: ./s\n    ready: {log: '(up)\\1'}\n") ==
+        "x.yaml:5:18: service 's': ready log '(up)\\1' is not a valid RE2 pattern: invalid escape "
+        "sequence: \\1");
+  CHECK(OnlyError("name: a\nservices:\n  s: {cmd: ./s, ready: {log: 'up(?=now)'}}\n") ==
+        "x.yaml:3:30: service 's': ready log 'up(?=now)' is not a valid RE2 pattern: invalid "
+        "perl operator: (?=");
+  CHECK(OnlyError("name: a\nservices: {s: ./s}\nproxies:\n  p:\n    upstream: s\n"
+                  "    toxics:\n      - {type: hold, framing: line, match: '(a)\\1'}\n") ==
+        "x.yaml:7:9: toxic 'hold': attribute 'match' is not a valid RE2 pattern: '(a)\\1': "
+        "invalid escape sequence: \\1");
+  // RE2 syntax that ECMAScript lacks is accepted.
+  CHECK(Parse("name: a\nduration: 1s\nservices:\n  s: {cmd: ./s, ready: {log: '(?i)^up\\b'}}\n")
+            .spec);
+}
+
 TEST_CASE("spec mistakes: a reference to a service or proxy that does not exist",
           "[experiments][spec]") {
   CHECK(OnlyError("name: a\nservices: {store: ./s}\nfaults:\n  - {at: 1s, pause: stor}\n") ==

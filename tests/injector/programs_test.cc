@@ -7,15 +7,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <re2/re2.h>
 #include <boost/json.hpp>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "support/processes.h"
@@ -65,9 +64,9 @@ std::vector<long long> Numbers(const std::string& text) {
 // The pid of the program a non-quiet `faultline inject` launched, from its first line.
 int LaunchedPid(Background& launcher) {
   REQUIRE(launcher.WaitForOutput("faultline inject: pid ", 10s));
-  constexpr std::string_view kAnnounce = "faultline inject: pid ";
-  const std::string output = launcher.Output();
-  return std::stoi(output.substr(output.find(kAnnounce) + kAnnounce.size()));
+  int pid = 0;
+  REQUIRE(RE2::PartialMatch(launcher.Output(), "faultline inject: pid ([0-9]+)", &pid));
+  return pid;
 }
 
 }  // namespace
@@ -129,10 +128,8 @@ TEST_CASE("curl sees a refused connect; http.server under the shim serves it oth
       {"accept -> delay(200ms)"},
       {"python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir.path}));
   REQUIRE(server.WaitForOutput("Serving HTTP on", 10s));
-  std::smatch match;
-  const std::string banner = server.Output();
-  REQUIRE(std::regex_search(banner, match, std::regex("port ([0-9]+)")));
-  const std::string port = match[1];
+  std::string port;
+  REQUIRE(RE2::PartialMatch(server.Output(), "port ([0-9]+)", &port));
   const std::string url = "http://127.0.0.1:" + port + "/";
 
   const auto start = std::chrono::steady_clock::now();
@@ -151,9 +148,9 @@ TEST_CASE("curl sees a refused connect; http.server under the shim serves it oth
 
 // redis-benchmark's "SET: 12345.67 requests per second, ..." as a number.
 double RequestsPerSecond(const std::string& output, const std::string& test) {
-  std::smatch match;
-  REQUIRE(std::regex_search(output, match, std::regex(test + ": ([0-9.]+) requests per second")));
-  return std::stod(match[1]);
+  double rate = 0;
+  REQUIRE(RE2::PartialMatch(output, test + ": ([0-9.]+) requests per second", &rate));
+  return rate;
 }
 
 TEST_CASE("redis-server under the shim: full speed with no rule, slowed by one set while it runs",

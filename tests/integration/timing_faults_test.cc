@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -320,4 +321,45 @@ TEST_CASE("a frame toxic firing deep inside a bulk stream drops exactly its fram
   }
   CHECK(back.size() == expected.size());
   CHECK(back == expected);
+}
+
+TEST_CASE("a pathological match pattern does not stall another connection on its thread",
+          "[integration][drop][match]") {
+  // (a|a)*c on 20 KB lines: exponential for a backtracking engine, which held the data-path
+  // thread (and every connection on it) for more than a second per line.
+  EchoServer echo;
+  Harness h(1);  // one data-path thread: both connections run on it
+  const auto port = h.Proxy("shared", echo.address());
+  h.Toxic(
+      "shared",
+      R"({"type":"drop","stream":"upstream","attributes":{"framing":"line","match":"(a|a)*c"}})");
+  Client quiet(port);
+  REQUIRE(quiet.SendAll("ping\n"));
+  REQUIRE(quiet.Receive(5) == "ping\n");
+
+  std::string lines;
+  for (int i = 0; i < 5; ++i) lines += std::string(20000, 'a') + "\n";
+  Client heavy(port, 30s);
+  std::thread writer([&] { heavy.SendAll(lines); });
+  std::string back;
+  std::promise<void> first_line;
+  std::thread reader([&] {
+    back = heavy.Receive(20001);
+    first_line.set_value();
+    back += heavy.Receive(lines.size() - back.size());
+  });
+  // The first line is through: the proxy is searching the next ones now.
+  const bool searching = first_line.get_future().wait_for(30s) == std::future_status::ready;
+  CHECK(searching);
+  std::chrono::steady_clock::duration slowest{};
+  for (int i = 0; i < 5; ++i) {  // CHECK, not REQUIRE: the threads must be joined
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(quiet.SendAll("ping\n"));
+    CHECK(quiet.Receive(5) == "ping\n");
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - start);
+  }
+  writer.join();
+  reader.join();
+  CHECK(back == lines);  // no line has a 'c': none is dropped
+  CHECK(std::chrono::duration<double, std::milli>(slowest).count() < 500);
 }

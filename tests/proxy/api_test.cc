@@ -197,7 +197,7 @@ TEST_CASE("toxic errors name the problem", "[proxy][api][toxic]") {
   CHECK(f.Error(Post(R"({"type":"drop","attributes":{"framing":"lines"}})")) ==
         "attribute 'framing' must be one of: raw,line,length-prefixed,fixed");
   CHECK(f.Error(Post(R"({"type":"drop","attributes":{"match":"(unclosed"}})"))
-            .starts_with("attribute 'match' is not a valid regex"));
+            .starts_with("attribute 'match' is not a valid RE2 pattern: '(unclosed': missing )"));
   CHECK(f.Error(Post(R"({"type":"reorder","attributes":{"window":0}})")) ==
         "attribute 'window' must be at least 2 frames");
   CHECK(f.Error(Post(R"({"type":"hold","attributes":{"release_on":"nowhere"}})")) ==
@@ -219,6 +219,33 @@ TEST_CASE("toxic errors name the problem", "[proxy][api][toxic]") {
   CHECK(dup.status == 409);
   CHECK(f.Error(dup) == "toxic already exists");
   CHECK(f.Json(f.Call("GET", "/proxies/redis/toxics")).as_array().size() == 1);
+}
+
+TEST_CASE("a match pattern RE2 cannot compile is a 400 naming it and RE2's reason",
+          "[proxy][api][toxic][match]") {
+  ApiFixture f;
+  f.CreateEcho();
+  auto backreference =
+      f.Call("POST", "/proxies/redis/toxics",
+             R"({"type":"drop","attributes":{"framing":"line","match":"(a)\\1"}})");
+  CHECK(backreference.status == 400);
+  CHECK(f.Error(backreference) ==
+        "attribute 'match' is not a valid RE2 pattern: '(a)\\1': invalid escape sequence: \\1");
+  auto lookahead = f.Call("POST", "/proxies/redis/toxics",
+                          R"({"type":"hold","attributes":{"framing":"line","match":"(?=x)y"}})");
+  CHECK(lookahead.status == 400);
+  CHECK(f.Error(lookahead) ==
+        "attribute 'match' is not a valid RE2 pattern: '(?=x)y': invalid perl operator: (?=");
+  // Updating a toxic to such a pattern is refused too, and leaves the toxic as it was.
+  REQUIRE(f.Call("POST", "/proxies/redis/toxics",
+                 R"({"name":"gets","type":"drop","attributes":{"framing":"line","match":"^GET"}})")
+              .status == 200);
+  auto update =
+      f.Call("PATCH", "/proxies/redis/toxics/gets", R"({"attributes":{"match":"(a)\\1"}})");
+  CHECK(update.status == 400);
+  CHECK_THAT(f.Error(update), Catch::Contains("'(a)\\1': invalid escape sequence"));
+  auto kept = f.Json(f.Call("GET", "/proxies/redis/toxics/gets")).as_object();
+  CHECK(kept.at("attributes").as_object().at("match") == "^GET");
 }
 
 TEST_CASE("populate creates, keeps identical proxies and rejects bad lists whole",

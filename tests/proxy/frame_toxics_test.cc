@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <deque>
 #include <fstream>
@@ -179,6 +180,64 @@ TEST_CASE("duplicate makes no more copies than a direction may hold, and logs th
     if (e.action == "shed") shed = e.detail.find("997 of 1000 copies") != std::string::npos;
   }
   CHECK(shed);
+}
+
+TEST_CASE("match ^$ on line framing selects only the empty lines", "[proxy][toxic][match]") {
+  core::ManualClock clock;
+  Conn c(clock, {Toxic("drop", {{"framing", kLine}, {"match", std::string("^$")}})});
+  c.Push("a\n\nb\r\n\r\n\nc\n");
+  CHECK(c.sink.data == "a\nb\r\nc\n");
+}
+
+TEST_CASE("match sees a frame without its delimiter, ^ and $ anchoring the whole of it",
+          "[proxy][toxic][match]") {
+  core::ManualClock clock;
+  SECTION("line: without the \\n or \\r\\n") {
+    Conn c(clock, {Toxic("drop", {{"framing", kLine}, {"match", std::string("^GET .*foo$")}})});
+    c.Push("GET /foo\nGET /foo\r\nPOST /foo\nGET /foo?x\n GET /foo\n");
+    CHECK(c.sink.data == "POST /foo\nGET /foo?x\n GET /foo\n");
+  }
+  SECTION("length-prefixed: without the length") {
+    const std::string get("\0\0\0\x05GET x", 9);
+    const std::string put("\0\0\0\x05PUT x", 9);
+    const std::string empty("\0\0\0\0", 4);
+    Conn c(clock, {Toxic("drop", {{"framing", std::string("length-prefixed")},
+                                  {"match", std::string("^GET x$")}})});
+    c.Push(get + put + get);
+    CHECK(c.sink.data == put);
+    Conn e(clock, {Toxic("drop", {{"framing", std::string("length-prefixed")},
+                                  {"match", std::string("^$")}})});
+    e.Push(put + empty + put);
+    CHECK(e.sink.data == put + put);
+  }
+  SECTION("raw: a read's inner newlines are no anchors") {
+    Conn c(clock, {Toxic("drop", {{"match", std::string("^b|a$")}})});
+    c.Push("a\nb\nc");
+    CHECK(c.sink.data == "a\nb\nc");
+    c.Push("b\nc");  // dropped: "b" starts the frame
+    c.Push("c\na");  // dropped: "a" ends it
+    c.Push("z");
+    CHECK(c.sink.data == "a\nb\ncz");
+  }
+  SECTION("a hold parks at the first frame whose payload matches") {
+    Conn c(clock, {Toxic("hold", {{"framing", kLine}, {"match", std::string("^COMMIT$")}})});
+    c.Push("BEGIN\nCOMMIT;\nCOMMIT\r\nafter\n");
+    CHECK(c.sink.data == "BEGIN\nCOMMIT;\n");
+  }
+}
+
+TEST_CASE("a pathological pattern on a long line takes linear time", "[proxy][toxic][match]") {
+  // (a|a)*c backtracks exponentially in a backtracking engine: Boost's took over a second per
+  // 20 KB line, stalling the worker.
+  core::ManualClock clock;
+  Conn c(clock, {Toxic("drop", {{"framing", kLine}, {"match", std::string("(a|a)*c")}})});
+  const std::string line = std::string(20000, 'a') + "\n";
+  const auto start = std::chrono::steady_clock::now();
+  c.Push(line);
+  c.Push(std::string(20000, 'a') + "c\n");  // this one matches: dropped
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(c.sink.data == line);
+  CHECK(took < 100ms);
 }
 
 TEST_CASE("delay holds one frame back and keeps the order", "[proxy][toxic][delay]") {

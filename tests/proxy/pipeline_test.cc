@@ -60,7 +60,7 @@ struct Fixture {
   }
 };
 
-std::string Pattern(std::size_t n) {
+std::string Letters(std::size_t n) {
   std::string s(n, '\0');
   for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7) % 26);
   return s;
@@ -135,12 +135,12 @@ TEST_CASE("bandwidth paces data at the configured rate", "[proxy][toxic][bandwid
   Fixture f;
   f.Set({Toxic("bandwidth", {{"rate", 10}})});  // 10 KB/s = 10 bytes per ms
   const auto start = f.clock.Now();
-  f.Push(Pattern(5000));
+  f.Push(Letters(5000));
   f.pipeline.End();
   f.clock.Advance(250ms);
   CHECK(f.sink.data.size() == 2000);  // 100 ms pieces of 1000 bytes
   f.clock.Advance(250ms);
-  CHECK(f.sink.data == Pattern(5000));
+  CHECK(f.sink.data == Letters(5000));
   CHECK(f.sink.arrivals.back().at == start + 500ms);
   CHECK(f.sink.ended);
 }
@@ -162,12 +162,12 @@ TEST_CASE("bandwidth 0 holds data until the toxic is removed, losing nothing",
 TEST_CASE("updating bandwidth changes the pace of held data", "[proxy][toxic][bandwidth]") {
   Fixture f;
   f.Set({Toxic("bandwidth", {{"rate", 0}})});
-  f.Push(Pattern(1000));
+  f.Push(Letters(1000));
   f.clock.Advance(1s);
   CHECK(f.sink.data.empty());
   f.Set({Toxic("bandwidth", {{"rate", 100}})});  // 100 bytes per ms
   f.clock.Advance(10ms);
-  CHECK(f.sink.data == Pattern(1000));
+  CHECK(f.sink.data == Letters(1000));
 }
 
 TEST_CASE("slow_close delays only the close", "[proxy][toxic][slow_close]") {
@@ -244,7 +244,7 @@ TEST_CASE("reset_peer removed before firing forwards what it held", "[proxy][tox
 TEST_CASE("slicer cuts chunks into pieces of about the average size", "[proxy][toxic][slicer]") {
   Fixture f;
   f.Set({Toxic("slicer", {{"average_size", 100}, {"size_variation", 30}})});
-  const std::string payload = Pattern(10'000);
+  const std::string payload = Letters(10'000);
   f.Push(payload);
   CHECK(f.sink.data == payload);
   CHECK(f.sink.arrivals.size() > 50);
@@ -257,14 +257,14 @@ TEST_CASE("slicer cuts chunks into pieces of about the average size", "[proxy][t
 TEST_CASE("slicer with a delay spaces the pieces", "[proxy][toxic][slicer]") {
   Fixture f;
   f.Set({Toxic("slicer", {{"average_size", 10}, {"delay", 1000}})});  // 1 ms between pieces
-  f.Push(Pattern(100));
+  f.Push(Letters(100));
   f.pipeline.End();
   CHECK(f.sink.arrivals.size() == 1);  // the first piece goes at once
   f.clock.Advance(5ms);
   CHECK(f.sink.arrivals.size() == 6);  // then one per millisecond
   CHECK_FALSE(f.sink.ended);
   f.clock.Advance(1s);
-  CHECK(f.sink.data == Pattern(100));
+  CHECK(f.sink.data == Letters(100));
   CHECK(f.sink.arrivals.size() > 8);
   for (const auto& a : f.sink.arrivals) CHECK(a.bytes.size() <= 10);
   CHECK(f.sink.ended);
@@ -274,7 +274,7 @@ TEST_CASE("slicer updated to no delay keeps the pieces it queued ahead of new da
           "[proxy][toxic][slicer]") {
   Fixture f;
   f.Set({Toxic("slicer", {{"average_size", 10}, {"delay", 1000}}, "cut")});
-  const std::string text = Pattern(200);
+  const std::string text = Letters(200);
   f.Push(text.substr(0, 100));  // one piece now, nine queued a millisecond apart
   f.Set({Toxic("slicer", {{"average_size", 10}, {"delay", 0}}, "cut")});
   f.Push(text.substr(100));

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "faultline/proxy/pattern.h"
+
 using namespace faultline::proxy;
 
 namespace {
@@ -54,4 +56,50 @@ TEST_CASE("every documented type validates with its required attributes", "[prox
     INFO(type.name);
     CHECK(ValidateToxic(spec));
   }
+}
+
+TEST_CASE("validation compiles match once, for every copy of the spec", "[proxy][toxic][match]") {
+  ToxicSpec spec;
+  spec.type = "drop";
+  spec.attributes = {{"framing", std::string("line")}, {"match", std::string("^GET")}};
+  REQUIRE(ValidateToxic(spec));
+  REQUIRE(spec.compiled_match.pattern);
+  CHECK(spec.compiled_match.pattern->text() == "^GET");
+  const ToxicSpec copy = spec;
+  CHECK(copy == spec);
+  CHECK(copy.compiled_match.pattern->Finds("GET /"));
+  CHECK_FALSE(copy.compiled_match.pattern->Finds("a GET /"));
+
+  spec.attributes["match"] = std::string("(a)\\1");
+  CHECK_FALSE(ValidateToxic(spec));
+  CHECK_FALSE(spec.compiled_match.pattern);
+  spec.attributes["match"] = std::string();
+  REQUIRE(ValidateToxic(spec));
+  CHECK_FALSE(spec.compiled_match.pattern);
+}
+
+TEST_CASE("a pattern is RE2's: whole-text anchors, bytes, linear time", "[proxy][pattern]") {
+  auto Finds = [](std::string_view pattern, std::string_view text) {
+    auto compiled = Pattern::Compile(pattern);
+    INFO(pattern << ": " << (compiled ? "" : compiled.message()));
+    REQUIRE(compiled);
+    return compiled->Finds(text);
+  };
+  CHECK(Finds("^$", ""));
+  CHECK_FALSE(Finds("^$", "\n"));
+  CHECK_FALSE(Finds("^b", "a\nb"));
+  CHECK_FALSE(Finds("a$", "a\n"));
+  CHECK(Finds("(?m)^b$", "a\nb\nc"));
+  CHECK(Finds("^\\x00\\xff$", std::string_view("\0\xff", 2)));
+  CHECK(Finds("^.$", "\xe9"));  // one byte, not a UTF-8 sequence
+  CHECK(Finds("é", "caf\xc3\xa9"));
+  CHECK_FALSE(Finds("(a|a)*c", std::string(100000, 'a')));
+
+  CHECK(Pattern::Compile("(a)\\1").message() == "invalid escape sequence: \\1");
+  CHECK(Pattern::Compile("a(?!b)").message() == "invalid perl operator: (?!");
+  CHECK(Pattern::Compile("(a{1000}){1000}").message() == "invalid repetition size: {1000}");
+  // Small enough that a search cannot take long even where RE2's DFA cannot help.
+  CHECK(Pattern::Compile("^.{0,200}ERROR"));
+  CHECK_THAT(Pattern::Compile("(?:a?){1000}a{1000}c").message(),
+             Catch::StartsWith("pattern too large: 3005 RE2 instructions, at most 1000"));
 }

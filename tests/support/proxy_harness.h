@@ -16,8 +16,10 @@
 namespace faultline::testing {
 
 struct Harness {
-  explicit Harness(proxy::Lookup lookup = proxy::SystemLookup)
-      : server(proxy::ProxyServer::Options{2, 7, std::move(lookup), nullptr}) {}
+  // `threads`: the proxy's data-path threads (connections take them in turn).
+  explicit Harness(proxy::Lookup lookup = proxy::SystemLookup, unsigned threads = 2)
+      : server(proxy::ProxyServer::Options{threads, 7, std::move(lookup), nullptr}) {}
+  explicit Harness(unsigned threads) : Harness(proxy::SystemLookup, threads) {}
 
   proxy::ProxyServer server;
   proxy::Api api{server, "test"};

@@ -13,8 +13,8 @@ namespace {
 class InstantFilter : public FramedStage {
  public:
   InstantFilter(const ToxicSpec& spec, StageContext& context, const Framing& framing)
-      : FramedStage(context, framing), selector_(spec) {}
-  void Update(const ToxicSpec& spec) override { selector_ = FrameSelector(spec); }
+      : FramedStage(context, framing), selector_(spec, framing) {}
+  void Update(const ToxicSpec& spec) override { selector_ = FrameSelector(spec, framing()); }
 
  protected:
   // Does the toxic's work on one selected frame.
@@ -83,11 +83,13 @@ class Duplicate final : public InstantFilter {
 class Delay final : public FramedStage {
  public:
   Delay(const ToxicSpec& spec, StageContext& context, const Framing& framing)
-      : FramedStage(context, framing), selector_(spec), timer_(context.clock().MakeTimer()) {
+      : FramedStage(context, framing),
+        selector_(spec, framing),
+        timer_(context.clock().MakeTimer()) {
     Update(spec);
   }
   void Update(const ToxicSpec& spec) override {
-    selector_ = FrameSelector(spec);
+    selector_ = FrameSelector(spec, framing());
     delay_ = Millis(spec, "delay");
   }
 

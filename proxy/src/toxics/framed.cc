@@ -172,33 +172,27 @@ void FramedStage::Flush() {
   }
 }
 
-std::optional<boost::regex> CompileMatch(const ToxicSpec& spec) {
-  const std::string& pattern = spec.Text("match");
-  if (pattern.empty()) return std::nullopt;
-  try {
-    return boost::regex(pattern, boost::regex::ECMAScript);
-  } catch (const boost::regex_error&) {
-    return std::nullopt;  // ValidateToxic compiled it already; unreachable
+FrameMatch::FrameMatch(const ToxicSpec& spec, const Framing& framing) : framing_(framing) {
+  const std::string& text = spec.Text("match");
+  if (text.empty()) return;
+  const auto& compiled = spec.compiled_match.pattern;
+  if (compiled && compiled->text() == text) {
+    pattern_ = compiled;  // shared with every other connection of this spec
+    return;
   }
+  // A spec that did not pass through ValidateToxic: compiled here, for this stage only.
+  if (auto pattern = Pattern::Compile(text)) pattern_ = std::move(*pattern);
 }
 
-bool RegexFinds(const boost::regex& pattern, std::string_view bytes) {
-  try {
-    return boost::regex_search(bytes.begin(), bytes.end(), pattern);
-  } catch (const std::exception&) {
-    return false;  // Boost gives up on pathological backtracking rather than hang
-  }
-}
-
-FrameSelector::FrameSelector(const ToxicSpec& spec)
+FrameSelector::FrameSelector(const ToxicSpec& spec, const Framing& framing)
     : frame_(static_cast<std::uint64_t>(spec.Int("frame"))),
-      match_(CompileMatch(spec)),
+      match_(spec, framing),
       probability_(core::Probability::FromFraction(spec.Fraction("probability"))
                        .value_or(core::Probability::Always())) {}
 
 bool FrameSelector::Selects(std::uint64_t index, std::string_view bytes, core::Rng& rng) const {
   if (frame_ != 0 && index != frame_) return false;
-  if (match_ && !RegexFinds(*match_, bytes)) return false;
+  if (match_.set() && !match_.Finds(bytes)) return false;
   return probability_.Sample(rng);
 }
 

@@ -11,10 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/regex.hpp>
-
 #include "faultline/core/probability.h"
 #include "faultline/proxy/framing.h"
+#include "faultline/proxy/pattern.h"
 #include "toxics/toxics.h"
 
 namespace faultline::proxy::toxics {
@@ -51,6 +50,7 @@ class FramedStage : public Stage {
   // Call only while holding nothing.
   void PassEverything() { transparent_ = true; }
   StageContext& context() { return context_; }
+  const Framing& framing() const { return splitter_.framing(); }
 
  private:
   void EmitRange(const Chunk& chunk, std::size_t from, std::size_t to);
@@ -70,25 +70,37 @@ class FramedStage : public Stage {
   bool failed_ = false;
 };
 
-// Which frames a filter toxic acts on: the k-th (if set), matching the regex (if set), and
+// A toxic's `match`: the pattern its spec compiled, searched in each frame's payload (the
+// frame without its delimiter), so `^` and `$` anchor at the payload's start and end.
+class FrameMatch {
+ public:
+  FrameMatch(const ToxicSpec& spec, const Framing& framing);
+  bool set() const { return pattern_.has_value(); }
+  // Whether the pattern is set and matches in this complete frame.
+  bool Finds(std::string_view frame) const {
+    return pattern_ && pattern_->Finds(FramePayload(framing_, frame));
+  }
+
+ private:
+  std::optional<Pattern> pattern_;
+  Framing framing_;
+};
+
+// Which frames a filter toxic acts on: the k-th (if set), matching the pattern (if set), and
 // then with the probability.
 class FrameSelector {
  public:
-  explicit FrameSelector(const ToxicSpec& spec);
+  FrameSelector(const ToxicSpec& spec, const Framing& framing);
   bool Selects(std::uint64_t index, std::string_view bytes, core::Rng& rng) const;
   // Nothing after `index` can be selected (the k-th frame has gone by).
   bool ExhaustedAfter(std::uint64_t index) const { return frame_ != 0 && index >= frame_; }
   // The k-th frame when only its number matters; 0 when content or chance decide.
-  std::uint64_t OnlyFrame() const { return match_ ? 0 : frame_; }
+  std::uint64_t OnlyFrame() const { return match_.set() ? 0 : frame_; }
 
  private:
   std::uint64_t frame_;
-  std::optional<boost::regex> match_;
+  FrameMatch match_;
   core::Probability probability_;
 };
-
-// Searches `bytes` for `pattern`; a pattern too costly for this frame counts as no match.
-bool RegexFinds(const boost::regex& pattern, std::string_view bytes);
-std::optional<boost::regex> CompileMatch(const ToxicSpec& spec);
 
 }  // namespace faultline::proxy::toxics

@@ -1,5 +1,5 @@
 // hold and point: a place in one direction's stream (the start of the connection, after N
-// bytes, the k-th frame, the first frame matching a regex). A point only announces that it
+// bytes, the k-th frame, the first frame matching a pattern). A point only announces that it
 // was reached; a hold parks everything from there on until it is released by its timeout,
 // by the API, or by the point it waits for, and then announces itself as reached, so holds
 // can chain. Each acts once per connection.
@@ -19,17 +19,17 @@ constexpr auto kDefaultHoldTimeout = std::chrono::seconds(60);
 // Where the place is. After N bytes uses a framing whose first frame is those N bytes.
 class Place {
  public:
-  explicit Place(const ToxicSpec& spec)
+  Place(const ToxicSpec& spec, const Framing& framing)
       : bytes_(static_cast<std::uint64_t>(spec.Int("bytes"))),
         frame_(static_cast<std::uint64_t>(spec.Int("frame"))),
-        match_(CompileMatch(spec)) {}
+        match_(spec, framing) {}
 
-  bool at_start() const { return bytes_ == 0 && frame_ == 0 && !match_; }
+  bool at_start() const { return bytes_ == 0 && frame_ == 0 && !match_.set(); }
   // Whether the data at `index` is at (for a hold: the first frame to park) the place.
   bool HoldsAt(std::uint64_t index, std::string_view bytes) const {
     if (bytes_ != 0) return index == 2;
     if (frame_ != 0) return index == frame_;
-    return match_ && RegexFinds(*match_, bytes);
+    return match_.Finds(bytes);
   }
   // Whether a point is reached once the frame at `index` has passed.
   bool ReachedAfter(std::uint64_t index, std::string_view bytes) const {
@@ -37,7 +37,7 @@ class Place {
     return HoldsAt(index, bytes);
   }
   // The frame number of the place, when only the number matters (else 0).
-  std::uint64_t frame_only() const { return bytes_ == 0 && !match_ ? frame_ : 0; }
+  std::uint64_t frame_only() const { return bytes_ == 0 && !match_.set() ? frame_ : 0; }
   static Framing Adjust(const ToxicSpec& spec, Framing framing) {
     if (spec.Int("bytes") > 0) {
       framing.kind = Framing::Kind::kPrefix;
@@ -49,7 +49,7 @@ class Place {
  private:
   std::uint64_t bytes_;
   std::uint64_t frame_;
-  std::optional<boost::regex> match_;
+  FrameMatch match_;
 };
 
 std::string Key(StageContext& context) { return context.env().proxy + "/" + context.spec().name; }
@@ -57,7 +57,7 @@ std::string Key(StageContext& context) { return context.env().proxy + "/" + cont
 class Point final : public FramedStage {
  public:
   Point(const ToxicSpec& spec, StageContext& context, const Framing& framing)
-      : FramedStage(context, Place::Adjust(spec, framing)), place_(spec) {
+      : FramedStage(context, Place::Adjust(spec, framing)), place_(spec, framing) {
     if (place_.at_start()) Reach(std::nullopt);
   }
   void Update(const ToxicSpec&) override {}  // the place cannot move under a live stream
@@ -88,7 +88,7 @@ class Hold final : public FramedStage {
  public:
   Hold(const ToxicSpec& spec, StageContext& context, const Framing& framing)
       : FramedStage(context, Place::Adjust(spec, framing)),
-        place_(spec),
+        place_(spec, framing),
         timer_(context.clock().MakeTimer()),
         alive_(std::make_shared<Hold*>(this)) {
     Update(spec);

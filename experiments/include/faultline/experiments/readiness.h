@@ -30,7 +30,8 @@ struct ReadyCheck {
   enum class Kind {
     kTcp,      // `target` is HOST:PORT, which accepts a TCP connection
     kHttp,     // `target` is an http:// URL, which answers GET with a 2xx status
-    kLog,      // `target` is an ECMAScript regex, which matches a line of the service's log
+    kLog,      // `target` is an RE2 pattern (proxy/pattern.h) found in a line of the service's
+               // log, the line without its newline
     kCommand,  // `command` (a program and its arguments, no shell) exits 0
   };
   Kind kind = Kind::kTcp;

@@ -57,7 +57,7 @@ using Environment = std::vector<std::pair<std::string, std::string>>;
 struct ReadySpec {
   enum class Kind { kTcp, kHttp, kLog, kCommand };
   Kind kind = Kind::kTcp;
-  std::string target;  // tcp: HOST:PORT or a port name; http: URL; log: regex
+  std::string target;  // tcp: HOST:PORT or a port name; http: URL; log: RE2 pattern
   Command command;     // command
   core::Duration timeout = std::chrono::seconds(30);
   core::Duration interval = std::chrono::milliseconds(50);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "faultline/core/result.h"
@@ -32,6 +33,11 @@ struct Framing {
 
 // The framing a frame-aware toxic's attributes describe; an error names the attribute.
 core::Result<Framing> FramingFromSpec(const ToxicSpec& spec);
+
+// What a `match` pattern sees of a complete frame: its payload, without the delimiter the
+// framing adds. A line without its "\n" (or "\r\n"), a length-prefixed frame without its
+// length; raw, fixed and prefix frames are all payload.
+std::string_view FramePayload(const Framing& framing, std::string_view frame);
 
 class FrameSplitter {
  public:

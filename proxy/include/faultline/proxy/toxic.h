@@ -13,6 +13,7 @@
 
 #include "faultline/core/probability.h"
 #include "faultline/core/result.h"
+#include "faultline/proxy/pattern.h"
 
 namespace faultline::proxy {
 
@@ -29,7 +30,7 @@ std::string_view StreamName(Stream stream);
 std::optional<Stream> ParseStream(std::string_view text);
 
 // An attribute's value: a whole number (ms, bytes, KB/s, as Toxiproxy's are), a fraction
-// (a probability in [0, 1]) or text (a framing, a regex, a point's name).
+// (a probability in [0, 1]) or text (a framing, a pattern, a point's name).
 using AttributeValue = std::variant<std::int64_t, double, std::string>;
 using Attributes = std::map<std::string, AttributeValue, std::less<>>;
 
@@ -52,6 +53,14 @@ struct ToxicSpec {
   double toxicity = 1.0;  // chance, per connection, that the toxic applies
   Attributes attributes;  // every attribute of the type, defaults filled in
   Target target;
+  // The `match` attribute, compiled once by ValidateToxic: every connection the spec
+  // reaches searches with this one Pattern. It follows from `attributes`, so it takes no
+  // part in comparisons.
+  struct CompiledMatch {
+    std::optional<Pattern> pattern;
+    friend bool operator==(const CompiledMatch&, const CompiledMatch&) { return true; }
+  };
+  CompiledMatch compiled_match{};
 
   core::Probability probability() const;
   // A validated attribute of the matching kind; 0, 0.0 or "" when absent.
@@ -96,10 +105,10 @@ const ToxicTypeInfo* FindToxicType(std::string_view type);
 bool IsConnectionToxic(std::string_view type);
 
 // Checks type, attribute names, kinds and ranges, and cross-attribute rules (a slicer's
-// variation must be below its average, a regex must compile). On success fills in defaults
-// for omitted optional attributes and stores each value as its kind (a whole-number fraction
-// becomes a double). The error text names the offending field, e.g. "attribute 'latency'
-// must not be negative".
+// variation must be below its average, a `match` pattern must compile). On success fills in
+// defaults for omitted optional attributes, stores each value as its kind (a whole-number
+// fraction becomes a double) and compiles `match`. The error text names the offending
+// field, e.g. "attribute 'latency' must not be negative".
 core::Status ValidateToxic(ToxicSpec& spec);
 
 }  // namespace faultline::proxy
