@@ -11,6 +11,7 @@
 #include "ctl_command.h"
 #include "faultline/core/random.h"
 #include "faultline/core/suggest.h"
+#include "faultline/proxy/api.h"
 #include "inject_command.h"
 #include "proxy_command.h"
 #include "run_command.h"
@@ -91,7 +92,8 @@ std::string UnknownCommandMessage(const CLI::App& level, const std::string& word
 
 int Main(int argc, const char* const* argv) {
   CLI::App app{"faultline: chaos and timing fault injection for real services", "faultline"};
-  app.set_version_flag("--version", kVersion);
+  app.set_version_flag("--version", std::string("faultline ") + kVersion + " (Toxiproxy API " +
+                                        std::string(proxy::kToxiproxyApiVersion) + ")");
   app.require_subcommand(1);
   int exit_code = kExitOk;
   ProxyOptions proxy_options;

@@ -300,7 +300,8 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   if (path.size() == 1 && path[0] == "version") {
     if (!is_get) return MethodNotAllowed(method, request.target);
     bj::object v;
-    v["version"] = version_;
+    v["version"] = kToxiproxyApiVersion;
+    v["faultline"] = version_;
     return JsonResponse(200, v);
   }
   if (path.size() == 1 && path[0] == "metrics") {

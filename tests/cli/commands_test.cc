@@ -46,7 +46,10 @@ TEST_CASE("no command at all: a subcommand is required, and the usage", "[cli][c
   CHECK_THAT(ctl.err, Catch::Contains("Usage: faultline ctl") && Catch::Contains("toxic"));
   // Help and version are no errors.
   CHECK(Faultline({"--help"}).exit_code == 0);
-  CHECK(Faultline({"--version"}).exit_code == 0);
+  const auto version = Faultline({"--version"});
+  CHECK(version.exit_code == 0);
+  // Its own version, and the Toxiproxy API level its proxy's /version reports.
+  CHECK(version.out == "faultline 0.1.0 (Toxiproxy API 2.12.0)\n");
 }
 
 TEST_CASE("ctl and its toxic commands name an unknown command the same way",

@@ -37,12 +37,17 @@ struct HttpResponse {
 
 // The largest request body the API reads; bigger ones get 413.
 inline constexpr std::size_t kMaxRequestBody = 1 << 20;
+// The Toxiproxy release whose API this one implements. GET /version reports it as "version",
+// since clients branch on it (toxiproxy-ruby toggles with PATCH from 2.6 on); faultline's
+// own version is the separate field "faultline".
+inline constexpr std::string_view kToxiproxyApiVersion = "2.12.0";
+
 // The most events one GET /events returns; page with ?since=.
 inline constexpr std::size_t kMaxEventsPerRequest = 10'000;
 
 class Api {
  public:
-  // An empty `token` leaves the API open, as Toxiproxy's is.
+  // `version` is faultline's own. An empty `token` leaves the API open, as Toxiproxy's is.
   Api(ProxyServer& server, std::string version, std::string token = "")
       : server_(server), version_(std::move(version)), token_(std::move(token)) {}
   HttpResponse Handle(const HttpRequest& request);
