@@ -205,8 +205,12 @@ void PrintHolds(const bj::array& holds) {
 void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
   CLI::App* ctl = app.add_subcommand(
       "ctl", "Control a running proxy through its API (works with Toxiproxy servers too).");
-  ctl->add_option("--url", o.url,
-                  "API base URL (default: $FAULTLINE_URL, $TOXIPROXY_URL, http://127.0.0.1:8474)");
+  // toxiproxy-cli's global -h/--host names the server, so scripts written for it run
+  // unchanged; help stays on --help.
+  ctl->set_help_flag("--help", "Print this help message and exit");
+  ctl->add_option("--url,-h,--host", o.url,
+                  "API base URL (default: $FAULTLINE_URL, $TOXIPROXY_URL, http://127.0.0.1:8474)")
+      ->type_name("URL");
   ctl->add_flag("--json", o.json, "Print the server's JSON instead of a summary");
   ctl->add_option("--token-file", o.token_file,
                   "Send 'Authorization: Bearer <token>' with the token in this file, for a proxy "

@@ -128,3 +128,19 @@ TEST_CASE("ctl sends the token from --token-file, else from $FAULTLINE_TOKEN",
   CHECK(s.Ctl({"--token-file", right, "delete", "db"}) == 0);
   ::unsetenv("FAULTLINE_TOKEN");
 }
+
+TEST_CASE("ctl takes toxiproxy-cli's -h/--host for the server, and help stays on --help",
+          "[cli][ctl]") {
+  Server s;
+  auto ctl = [](std::vector<std::string> all) {
+    all.insert(all.begin(), {"faultline", "ctl"});
+    std::vector<const char*> argv;
+    for (const auto& a : all) argv.push_back(a.c_str());
+    return cli::Main(static_cast<int>(argv.size()), argv.data());
+  };
+  CHECK(ctl({"-h", s.url, "create", "db", "-l", "127.0.0.1:0", "-u", "127.0.0.1:5432"}) == 0);
+  CHECK(s.proxies.Get("db"));
+  CHECK(ctl({"--host", s.url, "toggle", "db"}) == 0);
+  CHECK_FALSE(s.proxies.Get("db")->spec.enabled);
+  CHECK(ctl({"--help"}) == 0);
+}
