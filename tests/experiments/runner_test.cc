@@ -45,12 +45,20 @@ std::string WriteSpec(const TempDir& dir, const std::string& spec) {
   return path;
 }
 
+// The run directories under runs/<experiment>/, none while the runner has yet to make them.
+std::vector<fs::path> Runs(const TempDir& dir, const std::string& experiment) {
+  std::vector<fs::path> runs;
+  std::error_code missing;
+  for (fs::directory_iterator entry(dir.path + "/runs/" + experiment, missing), end;
+       !missing && entry != end; entry.increment(missing)) {
+    runs.push_back(entry->path());
+  }
+  return runs;
+}
+
 // The one run directory under runs/<experiment>/.
 fs::path OnlyRun(const TempDir& dir, const std::string& experiment) {
-  std::vector<fs::path> runs;
-  for (const auto& entry : fs::directory_iterator(dir.path + "/runs/" + experiment)) {
-    runs.push_back(entry.path());
-  }
+  const std::vector<fs::path> runs = Runs(dir, experiment);
   REQUIRE(runs.size() == 1);
   return runs.front();
 }
@@ -199,10 +207,7 @@ invariants:
     }
     return lines;
   };
-  std::vector<fs::path> runs;
-  for (const auto& entry : fs::directory_iterator(dir.path + "/runs/doomed")) {
-    runs.push_back(entry.path());
-  }
+  const std::vector<fs::path> runs = Runs(dir, "doomed");
   REQUIRE(runs.size() == 2);
   const fs::path again = runs[0] == original ? runs[1] : runs[0];
   CHECK(!faults(original).empty());
@@ -235,14 +240,17 @@ std::vector<int> StartedPids(const std::string& events) {
 // groups.
 std::vector<int> WaitForOrphans(const TempDir& dir) {
   std::vector<int> groups;
-  for (int attempt = 0; attempt < 300 && groups.size() < 2; ++attempt) {
-    std::this_thread::sleep_for(50ms);  // polling the run's event log
-    groups.clear();
-    if (!fs::exists(dir.path + "/runs/orphans")) continue;
-    const std::string events = Read(OnlyRun(dir, "orphans") / "events.jsonl");
-    if (events.find("fault_started") == std::string::npos) continue;
-    groups = StartedPids(events);
-  }
+  WaitUntil(
+      [&] {
+        // runs/orphans/ is made before the run directory in it: wait for both.
+        const std::vector<fs::path> runs = Runs(dir, "orphans");
+        if (runs.size() != 1) return false;
+        const std::string events = Read(runs.front() / "events.jsonl");
+        if (events.find("fault_started") == std::string::npos) return false;
+        groups = StartedPids(events);
+        return groups.size() >= 2;
+      },
+      15s);
   return groups;
 }
 
