@@ -35,7 +35,7 @@ std::string EntryLabel(std::size_t index, const bj::value& entry) {
 
 }  // namespace
 
-core::Result<std::vector<proxy::ProxyState>> LoadProxyConfig(const std::string& path) {
+core::Result<ProxyConfig> LoadProxyConfig(const std::string& path) {
   bool readable = false;
   const std::string text = ReadFile(path, readable);
   if (!readable) return core::MakeError(path + ": cannot read file");
@@ -60,7 +60,7 @@ core::Result<std::vector<proxy::ProxyState>> LoadProxyConfig(const std::string& 
       return core::MakeError(path + ":" + std::to_string(e.mark.line + 1) + ":" +
                              std::to_string(e.mark.column + 1) + ": " + e.msg);
     }
-    if (root.IsNull()) return std::vector<proxy::ProxyState>{};
+    if (root.IsNull()) return ProxyConfig{};
     if (!root.IsSequence()) {
       return core::MakeError(path + ":" + std::to_string(root.Mark().line + 1) +
                              ": expected a list of proxies");
@@ -71,11 +71,17 @@ core::Result<std::vector<proxy::ProxyState>> LoadProxyConfig(const std::string& 
     }
   }
 
-  std::vector<proxy::ProxyState> proxies;
+  ProxyConfig config;
+  proxy::json::Reading reading{is_json ? proxy::json::Leniency::kToxiproxy
+                                       : proxy::json::Leniency::kStrict};
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string where = (lines[i] > 0 ? path + ":" + std::to_string(lines[i]) : path) + ": " +
                               EntryLabel(i, entries[i]);
-    auto parsed = proxy::json::ProxyFromJson(entries[i]);
+    reading.warnings.clear();
+    auto parsed = proxy::json::ProxyFromJson(entries[i], reading);
+    for (const std::string& warning : reading.warnings) {
+      config.warnings.push_back(where + ": " + warning);
+    }
     if (!parsed) return core::MakeError(where + ": " + parsed.message());
     // Check the toxics here too, so their mistakes are reported with the file and line.
     for (std::size_t t = 0; t < parsed->toxics.size(); ++t) {
@@ -84,9 +90,9 @@ core::Result<std::vector<proxy::ProxyState>> LoadProxyConfig(const std::string& 
         return core::MakeError(where + ": toxics[" + std::to_string(t) + "]: " + ok.message());
       }
     }
-    proxies.push_back(std::move(*parsed));
+    config.proxies.push_back(std::move(*parsed));
   }
-  return proxies;
+  return config;
 }
 
 }  // namespace faultline::cli

@@ -45,6 +45,7 @@ core::Result<HttpReply> HttpCall(std::string_view base_url, std::string_view met
   request.set(http::field::host, host);
   request.set(http::field::user_agent, std::string("faultline-ctl/") + kVersion);
   if (!body.empty()) request.set(http::field::content_type, "application/json");
+  request.set("Prefer", "handling=strict");
   if (!token.empty()) request.set(http::field::authorization, "Bearer " + std::string(token));
   request.body() = std::string(body);
   request.prepare_payload();

@@ -92,12 +92,15 @@ int RunProxy(const ProxyOptions& options) {
   const std::uint64_t seed = *seed_option;
   std::vector<proxy::ProxyState> initial;
   if (!options.config.empty()) {
-    auto proxies = LoadProxyConfig(options.config);
-    if (!proxies) {
-      std::cerr << "faultline proxy: " << proxies.message() << "\n";
+    auto config = LoadProxyConfig(options.config);
+    if (!config) {
+      std::cerr << "faultline proxy: " << config.message() << "\n";
       return kExitBadInput;
     }
-    initial = std::move(*proxies);
+    for (const std::string& warning : config->warnings) {
+      std::cerr << "faultline proxy: warning: " << warning << "\n";
+    }
+    initial = std::move(config->proxies);
   }
   auto busy_poll = core::ParseDuration(options.busy_poll);
   if (!busy_poll) {

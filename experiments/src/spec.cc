@@ -440,7 +440,8 @@ class Reader {
             "unknown toxic type " + Quote(name) + core::Suggest(name, Names(proxy::ToxicTypes())));
       return std::nullopt;
     }
-    auto parsed = proxy::json::ToxicFromJson(toxic);
+    proxy::json::Reading strict;  // a spec is faultline's own: nothing unknown passes
+    auto parsed = proxy::json::ToxicFromJson(toxic, strict);
     if (!parsed) {
       Error(node, "toxic: " + parsed.message());
       return std::nullopt;

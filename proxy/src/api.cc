@@ -207,6 +207,37 @@ std::optional<std::string_view> BearerCredentials(std::string_view authorization
   return credentials;
 }
 
+// True when a Prefer header (RFC 7240: "handling=strict, respond-async") asks for strict
+// handling. Names are case-insensitive; a value may be quoted.
+bool PrefersStrict(std::string_view prefer) {
+  const auto trim = [](std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    return text;
+  };
+  const auto lower = [](std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  while (!prefer.empty()) {
+    const auto comma = prefer.find(',');
+    std::string_view preference = prefer.substr(0, comma);
+    prefer = comma == std::string_view::npos ? std::string_view{} : prefer.substr(comma + 1);
+    preference = trim(preference.substr(0, preference.find(';')));
+    const auto equals = preference.find('=');
+    if (equals == std::string_view::npos) continue;
+    std::string_view value = trim(preference.substr(equals + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    if (lower(trim(preference.substr(0, equals))) == "handling" && lower(value) == "strict") {
+      return true;
+    }
+  }
+  return false;
+}
+
 HttpResponse Unauthorized(std::string_view message) {
   HttpResponse response = ErrorResponse(401, message);
   response.www_authenticate = "Bearer";
@@ -268,6 +299,15 @@ HttpResponse ErrorResponse(int status, std::string_view message) {
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) {
+  const bool strict = PrefersStrict(request.prefer);
+  json::Reading reading{strict ? json::Leniency::kStrict : json::Leniency::kToxiproxy};
+  HttpResponse response = Route(request, reading);
+  response.warnings = std::move(reading.warnings);
+  response.strict = strict;
+  return response;
+}
+
+HttpResponse Api::Route(const HttpRequest& request, json::Reading& reading) {
   // Toxiproxy's guard against cross-site requests from browsers.
   if (request.user_agent.rfind("Mozilla/", 0) == 0) {
     return ErrorResponse(403, "User agent not allowed");
@@ -319,7 +359,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     if (!is_post) return MethodNotAllowed(method, request.target);
     auto value = body();
     if (!value) return FromError(value.error());
-    auto proxies = json::ProxyListFromJson(*value);
+    auto proxies = json::ProxyListFromJson(*value, reading);
     if (!proxies) return FromError(proxies.error());
     auto created = server_.Populate(std::move(*proxies));
     if (!created) {
@@ -389,7 +429,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     if (!is_post) return MethodNotAllowed(method, request.target);
     auto value = body();
     if (!value) return FromError(value.error());
-    auto proxy = json::ProxyFromJson(*value);
+    auto proxy = json::ProxyFromJson(*value, reading);
     if (!proxy) return FromError(proxy.error());
     auto created = server_.Create(std::move(proxy->spec), std::move(proxy->toxics));
     if (!created) return FromError(created.error());
@@ -407,7 +447,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
       if (auto proxy = server_.Get(proxy_name); !proxy) return FromError(proxy.error());
       auto value = body();
       if (!value) return FromError(value.error());
-      auto patch = json::ProxyPatchFromJson(*value);
+      auto patch = json::ProxyPatchFromJson(*value, reading);
       if (!patch) return FromError(patch.error());
       auto updated = server_.Update(proxy_name, *patch);
       if (!updated) return FromError(updated.error());
@@ -427,7 +467,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     if (!is_post) return MethodNotAllowed(method, request.target);
     auto value = body();
     if (!value) return FromError(value.error());
-    auto toxic = json::ToxicFromJson(*value);
+    auto toxic = json::ToxicFromJson(*value, reading);
     if (!toxic) return FromError(toxic.error());
     auto added = server_.AddToxic(proxy_name, std::move(*toxic));
     if (!added) return FromError(added.error());
@@ -447,7 +487,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     if (current == nullptr) return ErrorResponse(404, "toxic not found");
     auto value = body();
     if (!value) return FromError(value.error());
-    auto patch = json::ToxicPatchFromJson(*value, *current);
+    auto patch = json::ToxicPatchFromJson(*value, *current, reading);
     if (!patch) return FromError(patch.error());
     auto updated = server_.UpdateToxic(proxy_name, toxic_name, *patch);
     if (!updated) return FromError(updated.error());

@@ -24,6 +24,18 @@ constexpr auto kReadTimeout = std::chrono::seconds(30);
 // connection stays queued, so retrying at once would only spin.
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 
+// A Warning header value (RFC 7234 5.5): code 299, agent faultline, the text quoted. Control
+// characters in it (a field name can hold anything) become '?'.
+std::string WarningHeader(std::string_view text) {
+  std::string value = "299 faultline \"";
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') value += '\\';
+    value += byte < 0x20 || byte == 0x7f ? '?' : c;
+  }
+  return value + '"';
+}
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket socket, Api& api) : stream_(std::move(socket)), api_(api) {}
@@ -53,9 +65,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     const auto& request = parser_->get();
-    HttpRequest api_request{std::string(request.method_string()), std::string(request.target()),
-                            request.body(), std::string(request[http::field::user_agent]),
-                            std::string(request[http::field::authorization])};
+    HttpRequest api_request{std::string(request.method_string()),
+                            std::string(request.target()),
+                            request.body(),
+                            std::string(request[http::field::user_agent]),
+                            std::string(request[http::field::authorization]),
+                            std::string(request["Prefer"])};
     Respond(api_.Handle(api_request), request.keep_alive());
   }
 
@@ -68,6 +83,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (!reply.www_authenticate.empty()) {
       response->set(http::field::www_authenticate, reply.www_authenticate);
     }
+    for (const std::string& warning : reply.warnings) {
+      response->insert(http::field::warning, WarningHeader(warning));
+    }
+    if (reply.strict) response->set("Preference-Applied", "handling=strict");
     response->keep_alive(keep_alive);
     response->body() = reply.body;
     response->prepare_payload();

@@ -1,5 +1,8 @@
 #include "faultline/proxy/json.h"
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cmath>
 
 #include <boost/json/parse.hpp>
@@ -21,18 +24,48 @@ core::Result<const bj::object*> AsObject(const bj::value& value, std::string_vie
   return &value.as_object();
 }
 
-core::Status OnlyKnownFields(const bj::object& object,
-                             std::initializer_list<std::string_view> known, std::string_view what) {
-  for (const auto& entry : object) {
-    bool ok = false;
-    for (std::string_view k : known) ok = ok || entry.key() == k;
-    if (!ok) {
-      std::string list;
-      for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-      return core::MakeError("unknown field '" + std::string(entry.key()) + "' in " +
-                                 std::string(what) + " (known: " + list + ")",
-                             400);
+bool SameIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+using Known = std::initializer_list<std::string_view>;
+
+// The field of `known` that `key` names: the same name, or for kToxiproxy the same name in
+// another case (Go's decoder prefers the exact match, then takes any case). An empty name when
+// it is none of them and the reading lets it pass, with a warning.
+core::Result<std::string_view> FieldOf(std::string_view key, Known known, std::string_view what,
+                                       Reading& reading) {
+  for (std::string_view k : known) {
+    if (key == k) return k;
+  }
+  if (reading.leniency == Leniency::kToxiproxy) {
+    for (std::string_view k : known) {
+      if (SameIgnoringCase(key, k)) return k;
     }
+    reading.warnings.push_back("unknown field '" + std::string(key) + "' in " + std::string(what) +
+                               " ignored");
+    return std::string_view{};
+  }
+  std::string list;
+  for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+  return core::MakeError(
+      "unknown field '" + std::string(key) + "' in " + std::string(what) + " (known: " + list + ")",
+      400);
+}
+
+// Calls `read(field, value)` for each field of `object` that names one of `known` and is not
+// null (null means "not given"), in the order of the body.
+template <typename Read>
+core::Status ForEachField(const bj::object& object, Known known, std::string_view what,
+                          Reading& reading, Read read) {
+  for (const auto& entry : object) {
+    auto field = FieldOf(entry.key(), known, what, reading);
+    if (!field) return field.error();
+    if (field->empty() || entry.value().is_null()) continue;
+    if (auto ok = read(*field, entry.value()); !ok) return ok;
   }
   return core::Ok();
 }
@@ -61,13 +94,15 @@ core::Result<std::int64_t> GetInteger(const bj::value& value, std::string_view f
   return BadField(field, "must be a number");
 }
 
-// Values keep their JSON kind here; ValidateToxic checks them against the toxic type.
+// Values keep their JSON kind here; ValidateToxic checks them against the toxic type. A null
+// attribute is not given, so it keeps its default.
 core::Result<Attributes> GetAttributes(const bj::value& value) {
   if (!value.is_object()) return BadField("attributes", "must be a JSON object");
   Attributes attributes;
   for (const auto& entry : value.as_object()) {
     const std::string name = "attributes." + std::string(entry.key());
     const bj::value& v = entry.value();
+    if (v.is_null()) continue;
     if (v.is_string()) {
       attributes[std::string(entry.key())] = std::string(v.as_string());
       continue;
@@ -91,44 +126,72 @@ core::Result<std::uint64_t> GetCount(const bj::value& value, std::string_view fi
   return static_cast<std::uint64_t>(*number);
 }
 
-core::Result<Target> GetTarget(const bj::value& value) {
+core::Result<Target> GetTarget(const bj::value& value, Reading& reading) {
   if (!value.is_object()) return BadField("target", "must be a JSON object");
-  const bj::object& object = value.as_object();
-  if (auto ok = OnlyKnownFields(object, {"connection", "every", "client"}, "target"); !ok) {
-    return ok.error();
-  }
   Target target;
-  for (const auto& entry : object) {
-    const std::string field = "target." + std::string(entry.key());
-    if (entry.key() == "client") {
-      auto s = GetString(entry.value(), field);
-      if (!s) return s.error();
-      target.client = *s;
-      continue;
-    }
-    auto n = GetCount(entry.value(), field);
-    if (!n) return n.error();
-    (entry.key() == "connection" ? target.connection : target.every) = *n;
-  }
+  auto ok = ForEachField(value.as_object(), {"connection", "every", "client"}, "target", reading,
+                         [&](std::string_view key, const bj::value& v) -> core::Status {
+                           const std::string field = "target." + std::string(key);
+                           if (key == "client") {
+                             auto s = GetString(v, field);
+                             if (!s) return s.error();
+                             target.client = *s;
+                             return core::Ok();
+                           }
+                           auto n = GetCount(v, field);
+                           if (!n) return n.error();
+                           (key == "connection" ? target.connection : target.every) = *n;
+                           return core::Ok();
+                         });
+  if (!ok) return ok.error();
   return target;
 }
 
-core::Result<double> GetToxicity(const bj::value& value) {
+// Toxiproxy takes any toxicity (at or above 1 the toxic always applies, at or below 0 never),
+// so kToxiproxy takes the nearer end of [0, 1] with a warning.
+core::Result<double> GetToxicity(const bj::value& value, Reading& reading) {
   auto toxicity = GetNumber(value, "toxicity");
   if (!toxicity) return toxicity.error();
-  if (!(*toxicity >= 0.0 && *toxicity <= 1.0))
+  if (*toxicity >= 0.0 && *toxicity <= 1.0) return *toxicity;
+  if (reading.leniency == Leniency::kStrict || !std::isfinite(*toxicity)) {
     return BadField("toxicity", "must be between 0 and 1");
-  return *toxicity;
+  }
+  const double taken = *toxicity < 0.0 ? 0.0 : 1.0;
+  char given[32];
+  const auto end = std::to_chars(given, given + sizeof given, *toxicity).ptr;
+  reading.warnings.push_back("toxicity " + std::string(given, end) + " taken as " +
+                             (taken == 0.0 ? "0" : "1"));
+  return taken;
 }
 
-core::Result<Stream> GetStream(const bj::value& value) {
+core::Result<Stream> GetStream(const bj::value& value, Reading& reading) {
   auto text = GetString(value, "stream");
   if (!text) return text.error();
-  auto stream = ParseStream(*text);
+  std::string stream_name = *text;
+  // Toxiproxy compares the direction in lower case.
+  if (reading.leniency == Leniency::kToxiproxy) {
+    for (char& c : stream_name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  auto stream = ParseStream(stream_name);
   if (!stream) {
     return core::MakeError("stream was invalid, can be either upstream or downstream", 400);
   }
   return *stream;
+}
+
+// Prefixes the warnings from `first` on with where they were met ("toxics[1]: ").
+void Locate(Reading& reading, std::size_t first, const std::string& where) {
+  for (std::size_t w = first; w < reading.warnings.size(); ++w) {
+    reading.warnings[w].insert(0, where);
+  }
+}
+
+const Known kToxicFields = {"name", "type", "stream", "toxicity", "attributes", "target"};
+const Known kProxyFields = {"name", "listen", "upstream", "enabled", "toxics", "seed", "protocol"};
+
+core::Result<bool> GetEnabled(const bj::value& value) {
+  if (!value.is_bool()) return BadField("enabled", "must be true or false");
+  return value.as_bool();
 }
 
 }  // namespace
@@ -184,183 +247,177 @@ core::Result<bj::value> Parse(std::string_view text) {
   return value;
 }
 
-core::Result<ToxicSpec> ToxicFromJson(const bj::value& value) {
+core::Result<ToxicSpec> ToxicFromJson(const bj::value& value, Reading& reading) {
   auto object = AsObject(value, "a toxic");
   if (!object) return object.error();
-  if (auto ok = OnlyKnownFields(
-          **object, {"name", "type", "stream", "toxicity", "attributes", "target"}, "toxic");
-      !ok) {
-    return ok.error();
-  }
   ToxicSpec toxic;
-  for (const auto& entry : **object) {
-    const std::string_view key = entry.key();
-    const bj::value& v = entry.value();
-    if (key == "name") {
-      auto s = GetString(v, key);
-      if (!s) return s.error();
-      toxic.name = *s;
-    } else if (key == "type") {
-      auto s = GetString(v, key);
-      if (!s) return s.error();
-      toxic.type = *s;
-    } else if (key == "stream") {
-      auto s = GetStream(v);
-      if (!s) return s.error();
-      toxic.stream = *s;
-    } else if (key == "toxicity") {
-      auto t = GetToxicity(v);
-      if (!t) return t.error();
-      toxic.toxicity = *t;
-    } else if (key == "attributes") {
-      auto a = GetAttributes(v);
-      if (!a) return a.error();
-      toxic.attributes = std::move(*a);
-    } else if (key == "target") {
-      auto t = GetTarget(v);
-      if (!t) return t.error();
-      toxic.target = std::move(*t);
-    }
-  }
+  auto ok = ForEachField(**object, kToxicFields, "toxic", reading,
+                         [&](std::string_view key, const bj::value& v) -> core::Status {
+                           if (key == "name" || key == "type") {
+                             auto s = GetString(v, key);
+                             if (!s) return s.error();
+                             (key == "name" ? toxic.name : toxic.type) = *s;
+                           } else if (key == "stream") {
+                             auto s = GetStream(v, reading);
+                             if (!s) return s.error();
+                             toxic.stream = *s;
+                           } else if (key == "toxicity") {
+                             auto t = GetToxicity(v, reading);
+                             if (!t) return t.error();
+                             toxic.toxicity = *t;
+                           } else if (key == "attributes") {
+                             auto a = GetAttributes(v);
+                             if (!a) return a.error();
+                             toxic.attributes = std::move(*a);
+                           } else if (key == "target") {
+                             auto t = GetTarget(v, reading);
+                             if (!t) return t.error();
+                             toxic.target = std::move(*t);
+                           }
+                           return core::Ok();
+                         });
+  if (!ok) return ok.error();
   if (toxic.type.empty()) return core::MakeError("missing required field: type", 400);
+  if (reading.leniency == Leniency::kToxiproxy) {
+    RelaxAttributes(toxic.type, toxic.attributes, reading.warnings);
+  }
   return toxic;
 }
 
-core::Result<ToxicPatch> ToxicPatchFromJson(const bj::value& value, const ToxicSpec& current) {
+core::Result<ToxicPatch> ToxicPatchFromJson(const bj::value& value, const ToxicSpec& current,
+                                            Reading& reading) {
   auto object = AsObject(value, "a toxic update");
   if (!object) return object.error();
-  if (auto ok = OnlyKnownFields(
-          **object, {"name", "type", "stream", "toxicity", "attributes", "target"}, "toxic update");
-      !ok) {
-    return ok.error();
-  }
+  const bool strict = reading.leniency == Leniency::kStrict;
   ToxicPatch patch;
-  for (const auto& entry : **object) {
-    const std::string_view key = entry.key();
-    const bj::value& v = entry.value();
-    if (key == "name" || key == "type") {
-      auto s = GetString(v, key);
-      if (!s) return s.error();
-      const std::string& now = key == "name" ? current.name : current.type;
-      if (*s != now) return BadField(key, "cannot be changed (delete and re-add the toxic)");
-    } else if (key == "stream") {
-      auto s = GetStream(v);
-      if (!s) return s.error();
-      if (*s != current.stream) {
-        return BadField(key, "cannot be changed (delete and re-add the toxic)");
-      }
-    } else if (key == "toxicity") {
-      auto t = GetToxicity(v);
-      if (!t) return t.error();
-      patch.toxicity = *t;
-    } else if (key == "attributes") {
-      auto a = GetAttributes(v);
-      if (!a) return a.error();
-      patch.attributes = std::move(*a);
-    } else if (key == "target") {
-      auto t = GetTarget(v);
-      if (!t) return t.error();
-      patch.target = std::move(*t);
-    }
-  }
+  auto ok =
+      ForEachField(**object, kToxicFields, "toxic update", reading,
+                   [&](std::string_view key, const bj::value& v) -> core::Status {
+                     if (key == "name" || key == "type") {
+                       auto s = GetString(v, key);
+                       if (!s) return s.error();
+                       const std::string& now = key == "name" ? current.name : current.type;
+                       if (strict && *s != now) {
+                         return BadField(key, "cannot be changed (delete and re-add the toxic)");
+                       }
+                     } else if (key == "stream") {
+                       auto s = GetStream(v, reading);
+                       if (!s) return s.error();
+                       if (strict && *s != current.stream) {
+                         return BadField(key, "cannot be changed (delete and re-add the toxic)");
+                       }
+                     } else if (key == "toxicity") {
+                       auto t = GetToxicity(v, reading);
+                       if (!t) return t.error();
+                       patch.toxicity = *t;
+                     } else if (key == "attributes") {
+                       auto a = GetAttributes(v);
+                       if (!a) return a.error();
+                       patch.attributes = std::move(*a);
+                     } else if (key == "target") {
+                       auto t = GetTarget(v, reading);
+                       if (!t) return t.error();
+                       patch.target = std::move(*t);
+                     }
+                     return core::Ok();
+                   });
+  if (!ok) return ok.error();
+  if (!strict) RelaxAttributes(current.type, patch.attributes, reading.warnings);
   return patch;
 }
 
-core::Result<ProxyState> ProxyFromJson(const bj::value& value) {
+core::Result<ProxyState> ProxyFromJson(const bj::value& value, Reading& reading) {
   auto object = AsObject(value, "a proxy");
   if (!object) return object.error();
-  if (auto ok = OnlyKnownFields(
-          **object, {"name", "listen", "upstream", "enabled", "toxics", "seed", "protocol"},
-          "proxy");
-      !ok) {
-    return ok.error();
-  }
   ProxyState proxy;
-  for (const auto& entry : **object) {
-    const std::string_view key = entry.key();
-    const bj::value& v = entry.value();
-    if (key == "name" || key == "listen" || key == "upstream" || key == "protocol") {
-      auto s = GetString(v, key);
-      if (!s) return s.error();
-      (key == "name"       ? proxy.spec.name
-       : key == "listen"   ? proxy.spec.listen
-       : key == "upstream" ? proxy.spec.upstream
-                           : proxy.spec.protocol) = *s;
-    } else if (key == "enabled") {
-      if (!v.is_bool()) return BadField(key, "must be true or false");
-      proxy.spec.enabled = v.as_bool();
-    } else if (key == "seed") {
-      if (v.is_uint64()) {
-        proxy.spec.seed = v.as_uint64();
-      } else if (v.is_int64() && v.as_int64() >= 0) {
-        proxy.spec.seed = static_cast<std::uint64_t>(v.as_int64());
-      } else {
-        return BadField(key, "must be a whole number from 0 to 2^64-1");
-      }
-    } else if (key == "toxics") {
-      if (v.is_null()) continue;
-      if (!v.is_array()) return BadField(key, "must be an array of toxics");
-      std::size_t index = 0;
-      for (const bj::value& t : v.as_array()) {
-        auto toxic = ToxicFromJson(t);
-        if (!toxic) {
-          return core::MakeError("toxics[" + std::to_string(index) + "]: " + toxic.message(), 400);
+  auto ok = ForEachField(
+      **object, kProxyFields, "proxy", reading,
+      [&](std::string_view key, const bj::value& v) -> core::Status {
+        if (key == "name" || key == "listen" || key == "upstream" || key == "protocol") {
+          auto s = GetString(v, key);
+          if (!s) return s.error();
+          (key == "name"       ? proxy.spec.name
+           : key == "listen"   ? proxy.spec.listen
+           : key == "upstream" ? proxy.spec.upstream
+                               : proxy.spec.protocol) = *s;
+        } else if (key == "enabled") {
+          auto enabled = GetEnabled(v);
+          if (!enabled) return enabled.error();
+          proxy.spec.enabled = *enabled;
+        } else if (key == "seed") {
+          if (v.is_uint64()) {
+            proxy.spec.seed = v.as_uint64();
+          } else if (v.is_int64() && v.as_int64() >= 0) {
+            proxy.spec.seed = static_cast<std::uint64_t>(v.as_int64());
+          } else {
+            return BadField(key, "must be a whole number from 0 to 2^64-1");
+          }
+        } else if (key == "toxics") {
+          if (!v.is_array()) return BadField(key, "must be an array of toxics");
+          std::size_t index = 0;
+          for (const bj::value& t : v.as_array()) {
+            const std::size_t first_warning = reading.warnings.size();
+            auto toxic = ToxicFromJson(t, reading);
+            const std::string where = "toxics[" + std::to_string(index) + "]: ";
+            Locate(reading, first_warning, where);
+            if (!toxic) return core::MakeError(where + toxic.message(), 400);
+            proxy.toxics.push_back(std::move(*toxic));
+            ++index;
+          }
         }
-        proxy.toxics.push_back(std::move(*toxic));
-        ++index;
-      }
-    }
-  }
+        return core::Ok();
+      });
+  if (!ok) return ok.error();
   if (proxy.spec.name.empty()) return core::MakeError("missing required field: name", 400);
   if (proxy.spec.upstream.empty()) return core::MakeError("missing required field: upstream", 400);
   if (proxy.spec.listen.empty()) proxy.spec.listen = "127.0.0.1:0";
   return proxy;
 }
 
-core::Result<ProxyPatch> ProxyPatchFromJson(const bj::value& value) {
+core::Result<ProxyPatch> ProxyPatchFromJson(const bj::value& value, Reading& reading) {
   auto object = AsObject(value, "a proxy update");
   if (!object) return object.error();
   // "name", "toxics" and "seed" are accepted (clients send the whole proxy back) but ignored:
-  // a proxy's seed is fixed when it is created. So is its protocol, which the server checks.
-  if (auto ok = OnlyKnownFields(
-          **object, {"name", "listen", "upstream", "enabled", "toxics", "seed", "protocol"},
-          "proxy update");
-      !ok) {
-    return ok.error();
-  }
+  // a proxy is not renamed by an update, and its seed is fixed when it is created. So is its
+  // protocol, which the server checks.
   ProxyPatch patch;
-  for (const auto& entry : **object) {
-    const std::string_view key = entry.key();
-    const bj::value& v = entry.value();
-    if (key == "listen" || key == "upstream" || key == "protocol") {
-      auto s = GetString(v, key);
-      if (!s) return s.error();
-      (key == "listen" ? patch.listen : key == "upstream" ? patch.upstream : patch.protocol) = *s;
-    } else if (key == "enabled") {
-      if (!v.is_bool()) return BadField(key, "must be true or false");
-      patch.enabled = v.as_bool();
-    }
-  }
+  auto ok = ForEachField(**object, kProxyFields, "proxy update", reading,
+                         [&](std::string_view key, const bj::value& v) -> core::Status {
+                           if (key == "listen" || key == "upstream" || key == "protocol") {
+                             auto s = GetString(v, key);
+                             if (!s) return s.error();
+                             (key == "listen"     ? patch.listen
+                              : key == "upstream" ? patch.upstream
+                                                  : patch.protocol) = *s;
+                           } else if (key == "enabled") {
+                             auto enabled = GetEnabled(v);
+                             if (!enabled) return enabled.error();
+                             patch.enabled = *enabled;
+                           }
+                           return core::Ok();
+                         });
+  if (!ok) return ok.error();
   return patch;
 }
 
-core::Result<std::vector<ProxyState>> ProxyListFromJson(const bj::value& value) {
+core::Result<std::vector<ProxyState>> ProxyListFromJson(const bj::value& value, Reading& reading) {
   if (!value.is_array()) {
     return core::MakeError("bad request body: expected a JSON array of proxies", 400);
   }
   std::vector<ProxyState> proxies;
   std::size_t index = 0;
   for (const bj::value& entry : value.as_array()) {
-    auto proxy = ProxyFromJson(entry);
-    if (!proxy) {
-      std::string name;
-      if (entry.is_object()) {
-        if (const auto* n = entry.as_object().if_contains("name"); n && n->is_string()) {
-          name = " ('" + std::string(n->as_string()) + "')";
-        }
+    std::string where = "proxy " + std::to_string(index);
+    if (entry.is_object()) {
+      if (const auto* n = entry.as_object().if_contains("name"); n && n->is_string()) {
+        where += " ('" + std::string(n->as_string()) + "')";
       }
-      return core::MakeError("proxy " + std::to_string(index) + name + ": " + proxy.message(), 400);
     }
+    where += ": ";
+    const std::size_t first_warning = reading.warnings.size();
+    auto proxy = ProxyFromJson(entry, reading);
+    Locate(reading, first_warning, where);
+    if (!proxy) return core::MakeError(where + proxy.message(), 400);
     proxies.push_back(std::move(*proxy));
     ++index;
   }

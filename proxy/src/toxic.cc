@@ -199,9 +199,6 @@ core::Status CheckCombinations(ToxicSpec& spec, const ToxicTypeInfo& info) {
     if (average <= 0) {
       return core::MakeError("attribute 'average_size' must be greater than 0");
     }
-    if (spec.Int("size_variation") >= average) {
-      return core::MakeError("attribute 'size_variation' must be less than 'average_size'");
-    }
   }
   if (IsFrameAware(info)) {
     auto framing = FramingFromSpec(spec);
@@ -283,13 +280,14 @@ const std::vector<ToxicTypeInfo>& ToxicTypes() {
        "Resets the connection (RST) timeout after the first data arrives.",
        {{"timeout", "ms", false, kMaxMs, "delay between the first data and the reset"}}},
       {"slicer",
-       "Slices each chunk into pieces of about average_size ± size_variation bytes.",
+       "Slices each chunk into pieces of about average_size ± size_variation bytes (at least 1).",
        {{"average_size", "bytes", true, kMaxCount, "mean size of a piece (> 0)"},
-        {"size_variation", "bytes", false, kMaxCount, "spread (< average_size)"},
+        {"size_variation", "bytes", false, kMaxCount, "spread; a piece is never under 1 byte"},
         {"delay", "us", false, kMaxUs, "pause between pieces"}}},
       {"limit_data",
        "Passes at most bytes bytes, then closes the connection.",
        {{"bytes", "bytes", true, kMaxCount, "bytes allowed before closing"}}},
+      {"noop", "Passes everything untouched (Toxiproxy's placeholder toxic).", {}},
       {"reorder",
        "Delivers frames out of order: each full window is permuted with the given probability, "
        "or, with frame k, frame k and frame k+1 swap places.",
@@ -386,6 +384,52 @@ core::Status ValidateToxic(ToxicSpec& spec) {
     spec.name = spec.type + "_" + std::string(StreamName(spec.stream));
   }
   return core::Ok();
+}
+
+namespace {
+
+bool IsToxiproxyType(std::string_view type) {
+  for (std::string_view t : {"latency", "bandwidth", "slow_close", "timeout", "reset_peer",
+                             "slicer", "limit_data", "noop"}) {
+    if (t == type) return true;
+  }
+  return false;
+}
+
+// Toxiproxy crashes on these below 0 (a negative slice bound, rand.Intn of a negative, an
+// endless recursion), so ValidateToxic goes on refusing them.
+bool ToxiproxyCrashesBelowZero(std::string_view type, std::string_view attribute) {
+  return (type == "bandwidth" && attribute == "rate") ||
+         (type == "slicer" && (attribute == "average_size" || attribute == "size_variation"));
+}
+
+}  // namespace
+
+void RelaxAttributes(std::string_view type, Attributes& attributes,
+                     std::vector<std::string>& warnings) {
+  const ToxicTypeInfo* info = FindToxicType(type);
+  if (info == nullptr) return;  // ValidateToxic says the type is unknown
+  for (auto entry = attributes.begin(); entry != attributes.end();) {
+    const auto known = std::find_if(info->attributes.begin(), info->attributes.end(),
+                                    [&](const AttributeInfo& a) { return a.name == entry->first; });
+    if (known == info->attributes.end()) {
+      warnings.push_back("unknown attribute '" + entry->first + "' for toxic type " +
+                         std::string(type) + " ignored");
+      entry = attributes.erase(entry);
+      continue;
+    }
+    if (IsToxiproxyType(type) && known->kind == Kind::kInteger) {
+      if (const auto* value = std::get_if<std::int64_t>(&entry->second);
+          value != nullptr && (*value < 0 || *value > known->max) &&
+          !(*value < 0 && ToxiproxyCrashesBelowZero(type, entry->first))) {
+        const std::int64_t taken = *value < 0 ? 0 : known->max;
+        warnings.push_back("attribute '" + entry->first + "' " + std::to_string(*value) +
+                           " taken as " + std::to_string(taken));
+        entry->second = taken;
+      }
+    }
+    ++entry;
+  }
 }
 
 }  // namespace faultline::proxy

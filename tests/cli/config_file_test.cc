@@ -27,10 +27,33 @@ TEST_CASE("Toxiproxy JSON config files load, with optional toxics", "[cli][confi
     {"name": "pg", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:5432",
      "toxics": [{"type": "latency", "attributes": {"latency": 20}}]}
   ])");
-  auto proxies = cli::LoadProxyConfig(path);
-  REQUIRE(proxies);
-  REQUIRE(proxies->size() == 2);
-  CHECK((*proxies)[1].toxics.at(0).Int("latency") == 20);
+  auto config = cli::LoadProxyConfig(path);
+  REQUIRE(config);
+  REQUIRE(config->proxies.size() == 2);
+  CHECK(config->proxies[1].toxics.at(0).Int("latency") == 20);
+  CHECK(config->warnings.empty());
+}
+
+TEST_CASE("a JSON config file is read as Toxiproxy reads it, with each leniency named",
+          "[cli][config]") {
+  const auto path = WriteTemp("lenient.json", R"([
+    {"name": "redis", "upstream": "127.0.0.1:6379", "enabled": null, "lisen": "127.0.0.1:1",
+     "toxics": [{"type": "latency", "Toxicity": null, "attributes": {"latency": -5, "jiter": 1}}]}
+  ])");
+  auto config = cli::LoadProxyConfig(path);
+  REQUIRE(config);
+  REQUIRE(config->proxies.size() == 1);
+  const auto& redis = config->proxies[0];
+  CHECK(redis.spec.enabled);                  // null: not given, so the default
+  CHECK(redis.spec.listen == "127.0.0.1:0");  // the misspelt field did not count
+  CHECK(redis.toxics.at(0).toxicity == 1.0);
+  CHECK(redis.toxics.at(0).Int("latency") == 0);
+  const std::string where = path + ": proxy 0 ('redis'): ";
+  CHECK(config->warnings ==
+        std::vector<std::string>{where + "unknown field 'lisen' in proxy ignored",
+                                 where + "toxics[0]: unknown attribute 'jiter' for toxic type "
+                                         "latency ignored",
+                                 where + "toxics[0]: attribute 'latency' -5 taken as 0"});
 }
 
 TEST_CASE("YAML config files load the same shape", "[cli][config]") {
@@ -44,12 +67,12 @@ TEST_CASE("YAML config files load the same shape", "[cli][config]") {
   upstream: "127.0.0.1:1"
   enabled: false
 )");
-  auto proxies = cli::LoadProxyConfig(path);
-  REQUIRE(proxies);
-  REQUIRE(proxies->size() == 2);
-  CHECK((*proxies)[0].toxics.at(0).toxicity == 0.5);
-  CHECK((*proxies)[1].spec.name == "123");  // quoted: stays a string
-  CHECK_FALSE((*proxies)[1].spec.enabled);
+  auto config = cli::LoadProxyConfig(path);
+  REQUIRE(config);
+  REQUIRE(config->proxies.size() == 2);
+  CHECK(config->proxies[0].toxics.at(0).toxicity == 0.5);
+  CHECK(config->proxies[1].spec.name == "123");  // quoted: stays a string
+  CHECK_FALSE(config->proxies[1].spec.enabled);
 }
 
 TEST_CASE("config errors name the file, line and entry", "[cli][config]") {

@@ -68,7 +68,11 @@ TEST_CASE("ctl exits 2 on bad input and 3 when the server is unreachable", "[cli
   CHECK(s.Ctl({"toxic", "add", "x", "-t", "latency", "-a", "latency=fast"}) == 2);  // not a number
   CHECK(s.Ctl({"release", "x", "nohold"}) == 2);                                    // 404
   CHECK(s.Ctl({"toxic", "add", "x", "-t", "nope", "-a", "a=1"}) == 2);  // server says no
-  CHECK(s.Ctl({"frobnicate"}) == 2);                                    // usage
+  // ctl asks for strict handling: what the API lets pass for a Toxiproxy client is refused.
+  CHECK(s.Ctl({"toxic", "add", "x", "-t", "latency", "-a", "latency=1", "-a", "jiter=2"}) == 2);
+  CHECK(s.Ctl({"toxic", "add", "x", "-t", "latency", "-a", "latency=-5"}) == 2);
+  CHECK(s.proxies.Get("x")->toxics.empty());
+  CHECK(s.Ctl({"frobnicate"}) == 2);  // usage
   std::vector<const char*> unreachable = {"faultline", "ctl", "--url", "http://127.0.0.1:1",
                                           "list"};
   CHECK(cli::Main(5, unreachable.data()) == 3);

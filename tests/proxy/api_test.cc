@@ -28,6 +28,11 @@ struct ApiFixture {
                     std::string agent = "test") {
     return api.Handle({std::move(method), std::move(target), std::move(body), std::move(agent)});
   }
+  // As faultline's own CLI calls: "Prefer: handling=strict".
+  HttpResponse Strict(std::string method, std::string target, std::string body = "") {
+    return api.Handle(
+        {std::move(method), std::move(target), std::move(body), "test", "", "handling=strict"});
+  }
   bj::value Json(const HttpResponse& r) { return bj::parse(r.body); }
   std::string Error(const HttpResponse& r) {
     auto v = Json(r);
@@ -76,8 +81,10 @@ TEST_CASE("proxy creation errors name the problem", "[proxy][api]") {
   CHECK(f.Error(no_name) == "missing required field: name");
   auto no_upstream = f.Call("POST", "/proxies", R"({"name":"x"})");
   CHECK(f.Error(no_upstream) == "missing required field: upstream");
-  auto unknown = f.Call("POST", "/proxies", R"({"name":"x","upstream":"127.0.0.1:1","lisen":"1"})");
+  auto unknown =
+      f.Strict("POST", "/proxies", R"({"name":"x","upstream":"127.0.0.1:1","lisen":"1"})");
   CHECK(unknown.status == 400);
+  CHECK(unknown.strict);
   CHECK(f.Error(unknown).find("unknown field 'lisen'") != std::string::npos);
   auto bad_json = f.Call("POST", "/proxies", R"({"name":)");
   CHECK(bad_json.status == 400);
@@ -167,7 +174,11 @@ TEST_CASE("toxics are added, listed, updated and removed", "[proxy][api][toxic]"
       "POST", "/proxies/redis/toxics/cut",
       R"({"name":"cut","type":"bandwidth","stream":"upstream","toxicity":1,"attributes":{"rate":5}})");
   CHECK(whole.status == 200);
-  auto change_type = f.Call("PATCH", "/proxies/redis/toxics/cut", R"({"type":"latency"})");
+  // A type cannot change: Toxiproxy ignores one in an update, a strict request is refused.
+  auto ignored_type = f.Call("PATCH", "/proxies/redis/toxics/cut", R"({"type":"latency"})");
+  CHECK(ignored_type.status == 200);
+  CHECK(f.Json(ignored_type).as_object().at("type") == "bandwidth");
+  auto change_type = f.Strict("PATCH", "/proxies/redis/toxics/cut", R"({"type":"latency"})");
   CHECK(change_type.status == 400);
 
   CHECK(f.Call("DELETE", "/proxies/redis/toxics/cut").status == 204);
@@ -179,7 +190,7 @@ TEST_CASE("toxic errors name the problem", "[proxy][api][toxic]") {
   ApiFixture f;
   f.CreateEcho();
   auto Post = [&](const std::string& body) {
-    return f.Call("POST", "/proxies/redis/toxics", body);
+    return f.Strict("POST", "/proxies/redis/toxics", body);
   };
   CHECK(
       f.Error(Post(R"({"type":"latncy","attributes":{"latency":1}})")).find("invalid toxic type") !=
@@ -214,11 +225,56 @@ TEST_CASE("toxic errors name the problem", "[proxy][api][toxic]") {
         std::string::npos);
   CHECK(f.Error(Post(R"({"type":"latency","toxicity":2,"attributes":{"latency":1}})")) ==
         "field 'toxicity' must be between 0 and 1");
+  CHECK(f.Error(Post(R"({"type":"latency","attributes":{"latency":1,"jiter":2}})")) ==
+        "unknown attribute 'jiter' for toxic type latency (known: latency, jitter)");
   REQUIRE(Post(R"({"type":"latency","attributes":{"latency":1}})").status == 200);
   auto dup = Post(R"({"type":"latency","attributes":{"latency":1}})");
   CHECK(dup.status == 409);
   CHECK(f.Error(dup) == "toxic already exists");
   CHECK(f.Json(f.Call("GET", "/proxies/redis/toxics")).as_array().size() == 1);
+}
+
+TEST_CASE("bodies are read as Toxiproxy reads them, each leniency named in a warning",
+          "[proxy][api][toxiproxy]") {
+  ApiFixture f;
+  // toxiproxy-ruby's create: "enabled": null is an enabled proxy.
+  auto ruby = f.Call("POST", "/proxies",
+                     R"({"upstream":"127.0.0.1:6379","name":"redis","listen":"localhost:0",)"
+                     R"("enabled":null})");
+  REQUIRE(ruby.status == 201);
+  CHECK(f.Json(ruby).as_object().at("enabled") == true);
+  CHECK(ruby.warnings.empty());
+  CHECK_FALSE(ruby.strict);
+
+  auto unknown = f.Call("POST", "/proxies", R"({"name":"x","upstream":"127.0.0.1:1","k0":1})");
+  CHECK(unknown.status == 201);
+  CHECK(unknown.warnings == std::vector<std::string>{"unknown field 'k0' in proxy ignored"});
+
+  auto toxic = f.Call("POST", "/proxies/redis/toxics",
+                      R"({"type":"latency","toxicity":2,"latency":5,)"
+                      R"("attributes":{"latency":-5,"jiter":2}})");
+  REQUIRE(toxic.status == 200);
+  auto body = f.Json(toxic).as_object();
+  CHECK(body.at("toxicity") == 1);
+  CHECK(body.at("attributes").as_object().at("latency") == 0);
+  CHECK_FALSE(body.at("attributes").as_object().contains("jiter"));
+  CHECK(toxic.warnings == std::vector<std::string>{
+                              "toxicity 2 taken as 1", "unknown field 'latency' in toxic ignored",
+                              "unknown attribute 'jiter' for toxic type latency ignored",
+                              "attribute 'latency' -5 taken as 0"});
+  auto slicer = f.Call("POST", "/proxies/redis/toxics",
+                       R"({"type":"slicer","attributes":{"average_size":4,"size_variation":10}})");
+  CHECK(slicer.status == 200);  // Toxiproxy never checks it; a piece is at least 1 byte
+  CHECK(f.Call("POST", "/proxies/redis/toxics", R"({"type":"noop"})").status == 200);
+
+  // What Toxiproxy itself refuses or crashes on is refused here too.
+  CHECK(f.Call("POST", "/proxies/redis/toxics", R"({"type":"bandwidth","attributes":{"rate":-1}})")
+            .status == 400);
+  CHECK(f.Call("POST", "/proxies/redis/toxics",
+               R"({"type":"latency","attributes":{"latency":"100"}})")
+            .status == 400);
+  CHECK(f.Call("POST", "/proxies", R"({"name":"y","upstream":"127.0.0.1:1","enabled":"yes"})")
+            .status == 400);
 }
 
 TEST_CASE("a match pattern RE2 cannot compile is a 400 naming it and RE2's reason",

@@ -254,6 +254,20 @@ TEST_CASE("slicer cuts chunks into pieces of about the average size", "[proxy][t
   }
 }
 
+TEST_CASE("slicer with a variation beyond the average still cuts pieces of at least a byte",
+          "[proxy][toxic][slicer]") {
+  Fixture f;
+  f.Set({Toxic("slicer", {{"average_size", 2}, {"size_variation", 5000}})});
+  const std::string payload = Letters(64 << 10);
+  f.Push(payload);
+  CHECK(f.sink.data == payload);
+  CHECK(f.sink.arrivals.size() > 1);
+  for (const auto& a : f.sink.arrivals) {
+    CHECK(a.bytes.size() >= 1);
+    CHECK(a.bytes.size() <= 2 + 5000);
+  }
+}
+
 TEST_CASE("slicer with a delay spaces the pieces", "[proxy][toxic][slicer]") {
   Fixture f;
   f.Set({Toxic("slicer", {{"average_size", 10}, {"delay", 1000}})});  // 1 ms between pieces

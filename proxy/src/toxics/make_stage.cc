@@ -19,7 +19,7 @@ std::unique_ptr<Stage> MakeStage(const ToxicSpec& spec, StageContext& context) {
       {"latency", toxics::MakeLatency},      {"bandwidth", toxics::MakeBandwidth},
       {"slow_close", toxics::MakeSlowClose}, {"timeout", toxics::MakeTimeout},
       {"reset_peer", toxics::MakeResetPeer}, {"slicer", toxics::MakeSlicer},
-      {"limit_data", toxics::MakeLimitData},
+      {"limit_data", toxics::MakeLimitData}, {"noop", toxics::MakeNoop},
   };
   static constexpr FramedEntry kFramedFactories[] = {
       {"reorder", toxics::MakeReorder}, {"hold", toxics::MakeHold},

@@ -2,6 +2,8 @@
 // recursive halving (no bias towards a small first or last piece), with `delay` µs between
 // pieces. Order is kept; nothing is lost.
 
+#include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "toxics/chunk_queue.h"
@@ -62,22 +64,29 @@ class Slicer final : public Stage {
   std::size_t buffered_bytes() const override { return pieces_.bytes(); }
 
  private:
-  // Appends the end offsets of the pieces of [start, end).
-  void Cut(std::size_t start, std::size_t end, std::vector<std::size_t>& cuts) {
-    if (end - start <= average_ + variation_) {
-      if (end > start) cuts.push_back(end);
-      return;
+  // Appends the end offsets of the pieces of [begin, end), halving depth first, left half
+  // first. The stack is explicit: a variation near the length can cut one byte at a time.
+  void Cut(std::size_t begin, std::size_t end, std::vector<std::size_t>& cuts) {
+    std::vector<std::pair<std::size_t, std::size_t>> pending{{begin, end}};
+    while (!pending.empty()) {
+      const auto [start, stop] = pending.back();
+      pending.pop_back();
+      if (stop - start <= average_ + variation_) {
+        if (stop > start) cuts.push_back(stop);
+        continue;
+      }
+      std::int64_t mid = static_cast<std::int64_t>(start + (stop - start) / 2);
+      if (variation_ > 0) {
+        const auto v = static_cast<std::int64_t>(variation_);
+        mid += context_.rng().Between(-v, v - 1);
+      }
+      // A variation as large as the average may reach past either end: a piece keeps at
+      // least one byte.
+      const auto cut = static_cast<std::size_t>(std::clamp<std::int64_t>(
+          mid, static_cast<std::int64_t>(start) + 1, static_cast<std::int64_t>(stop) - 1));
+      pending.emplace_back(cut, stop);
+      pending.emplace_back(start, cut);
     }
-    std::int64_t mid = static_cast<std::int64_t>(start + (end - start) / 2);
-    if (variation_ > 0) {
-      const auto v = static_cast<std::int64_t>(variation_);
-      mid += context_.rng().Between(-v, v - 1);
-    }
-    // With variation < average both halves are non-empty; the clamp guards the arithmetic.
-    const auto cut = static_cast<std::size_t>(std::clamp<std::int64_t>(
-        mid, static_cast<std::int64_t>(start) + 1, static_cast<std::int64_t>(end) - 1));
-    Cut(start, cut, cuts);
-    Cut(cut, end, cuts);
   }
 
   // Emits one held piece now and the next after `delay`.

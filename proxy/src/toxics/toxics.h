@@ -16,6 +16,7 @@ std::unique_ptr<Stage> MakeTimeout(const ToxicSpec& spec, StageContext& context)
 std::unique_ptr<Stage> MakeResetPeer(const ToxicSpec& spec, StageContext& context);
 std::unique_ptr<Stage> MakeSlicer(const ToxicSpec& spec, StageContext& context);
 std::unique_ptr<Stage> MakeLimitData(const ToxicSpec& spec, StageContext& context);
+std::unique_ptr<Stage> MakeNoop(const ToxicSpec& spec, StageContext& context);
 
 // Frame-aware toxics, given the framing their attributes describe.
 std::unique_ptr<Stage> MakeReorder(const ToxicSpec&, StageContext&, const Framing&);

@@ -9,13 +9,21 @@
 // ?all=1], GET /events[?since=N&limit=M].
 // Errors: {"error": "<what was wrong>", "status": <code>}.
 //
+// Bodies are read as Toxiproxy reads them (json.h): a field faultline does not know is
+// ignored, a null is "not given", an attribute out of range is taken as Toxiproxy's toxics
+// take it; each leniency is named in a "Warning: 299 faultline "..."" response header. A
+// request with "Prefer: handling=strict" (RFC 7240) gets a 400 for each instead, and
+// "Preference-Applied: handling=strict" back.
+//
 // With a token, every request except GET /version must carry "Authorization: Bearer
 // <token>"; any other gets 401 and "WWW-Authenticate: Bearer". /metrics needs it too.
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "faultline/core/result.h"
+#include "faultline/proxy/json.h"
 #include "faultline/proxy/server.h"
 
 namespace faultline::proxy {
@@ -26,13 +34,16 @@ struct HttpRequest {
   std::string body;
   std::string user_agent;
   std::string authorization = {};  // the Authorization header as sent
+  std::string prefer = {};         // the Prefer header as sent
 };
 
 struct HttpResponse {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
-  std::string www_authenticate = {};  // the WWW-Authenticate header, on a 401
+  std::string www_authenticate = {};       // the WWW-Authenticate header, on a 401
+  std::vector<std::string> warnings = {};  // what a lenient reading let pass, one a header
+  bool strict = false;                     // the request's handling=strict was applied
 };
 
 // The largest request body the API reads; bigger ones get 413.
@@ -54,6 +65,7 @@ class Api {
 
  private:
   bool Authorized(std::string_view authorization) const;
+  HttpResponse Route(const HttpRequest& request, json::Reading& reading);
 
   ProxyServer& server_;
   std::string version_;

@@ -96,7 +96,8 @@ struct ToxicTypeInfo {
   std::vector<AttributeInfo> attributes;
 };
 
-// Every toxic type the proxy implements, in documentation order: Toxiproxy's seven, then
+// Every toxic type the proxy implements, in documentation order: Toxiproxy's eight (noop
+// included), then
 // faultline's own.
 const std::vector<ToxicTypeInfo>& ToxicTypes();
 const ToxicTypeInfo* FindToxicType(std::string_view type);
@@ -105,10 +106,19 @@ const ToxicTypeInfo* FindToxicType(std::string_view type);
 bool IsConnectionToxic(std::string_view type);
 
 // Checks type, attribute names, kinds and ranges, and cross-attribute rules (a slicer's
-// variation must be below its average, a `match` pattern must compile). On success fills in
+// average must be above 0, a `match` pattern must compile). On success fills in
 // defaults for omitted optional attributes, stores each value as its kind (a whole-number
 // fraction becomes a double) and compiles `match`. The error text names the offending
 // field, e.g. "attribute 'latency' must not be negative".
 core::Status ValidateToxic(ToxicSpec& spec);
+
+// Makes attributes that Toxiproxy's server takes, and ValidateToxic would refuse, into what
+// Toxiproxy's toxics make of them: an attribute the type does not have is dropped; for
+// Toxiproxy's own types a number below 0 is taken as 0 (a negative latency is no latency)
+// and one above the attribute's maximum as the maximum. Each change is described in
+// `warnings`. What Toxiproxy crashes on (a negative bandwidth rate, a negative slicer size) is
+// left for ValidateToxic to refuse. An unknown type changes nothing.
+void RelaxAttributes(std::string_view type, Attributes& attributes,
+                     std::vector<std::string>& warnings);
 
 }  // namespace faultline::proxy
