@@ -189,6 +189,10 @@ int RunSpec(const experiments::Spec& spec, std::uint64_t seed, const RunCommandO
       std::cout << "  violated " << violation.invariant << ": " << violation.summary << "\n";
     }
     if (!result.error.empty()) std::cout << "  error: " << result.error << "\n";
+    if (result.rejected_history_lines > 0) {
+      std::cout << "  warning: " << result.rejected_history_lines
+                << " history line(s) rejected; the first, " << result.first_rejected_line << "\n";
+    }
     if (result.verdict != RunResult::Verdict::kPass && !result.report.empty()) {
       std::cout << "  report: " << result.report << "\n";
     }

@@ -70,6 +70,20 @@ core::Result<std::int64_t> WholeNumber(const bj::value& value, std::string_view 
   return refuse();
 }
 
+// A process id: any integer that fits in 64 bits (a thread id, a pid, a client's own number),
+// also written as a whole double.
+core::Result<std::int64_t> Integer(const bj::value& value) {
+  if (value.is_int64()) return value.as_int64();
+  if (value.is_double()) {
+    const double d = value.as_double();
+    if (d == std::floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+      return static_cast<std::int64_t>(d);
+    }
+  }
+  return FieldError("process",
+                    "must be a whole number that fits in 64 bits, not " + Shortened(value, 40));
+}
+
 // Which of the optional fields a line carried.
 struct Given {
   bool value = false;
@@ -104,14 +118,13 @@ core::Result<Op> OpFromObject(bj::object& object, Given& given) {
       op.value = std::move(field);
       given.value = true;
     } else if (key == "process") {
-      auto process = WholeNumber(field, "process", std::numeric_limits<int>::max(),
-                                 "a whole number from 0 to 2147483647");
+      auto process = Integer(field);
       if (!process) return process.error();
-      op.process = static_cast<int>(*process);
+      op.process = *process;
       given.process = true;
     } else if (key == "time") {
       auto time = WholeNumber(field, "time", std::numeric_limits<std::int64_t>::max(),
-                              "a whole number of nanoseconds, 0 or more");
+                              "whole nanoseconds since the run started (see FAULTLINE_START_NS)");
       if (!time) return time.error();
       op.time_ns = *time;
       given.time = true;
@@ -173,7 +186,7 @@ std::string DescribeOp(const Op& op) {
   return text + ")";
 }
 
-core::Result<Op> ParseOpLine(std::string_view line, int default_process,
+core::Result<Op> ParseOpLine(std::string_view line, std::int64_t default_process,
                              std::int64_t read_time_ns) {
   auto object = ParseObject(line);
   if (!object) return object.error();

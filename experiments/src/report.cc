@@ -455,7 +455,7 @@ class Page {
     y += kRowHeight;
     std::vector<std::array<int, 3>> buckets(kRateBuckets, {0, 0, 0});
     std::size_t invokes = 0;
-    std::map<int, int> processes;  // process -> row
+    std::map<std::int64_t, int> processes;  // process -> row
     for (const Op& op : history.ops()) {
       if (op.type == Op::Type::kInvoke) {
         ++invokes;

@@ -73,8 +73,11 @@ RunDir::~RunDir() = default;
 core::Result<RunDir> RunDir::Create(const std::string& root, const std::string& experiment,
                                     std::uint64_t seed,
                                     std::chrono::system_clock::time_point start) {
-  const fs::path parent = fs::path(root) / experiment;
   std::error_code ec;
+  // Absolute, so {{run.dir}} and FAULTLINE_RUN_DIR mean the same in a service that runs in the
+  // spec's directory as in the runner.
+  const fs::path parent = fs::absolute(fs::path(root) / experiment, ec).lexically_normal();
+  if (ec) return core::MakeError("cannot find " + root + ": " + ec.message());
   fs::create_directories(parent, ec);
   if (ec) return core::MakeError("cannot create " + parent.string() + ": " + ec.message());
   const std::string base = Stamp(start) + "-" + std::to_string(seed);

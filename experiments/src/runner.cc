@@ -85,10 +85,13 @@ struct Service {
 struct Client {
   const WorkloadSpec* spec = nullptr;
   int process_id = 0;  // the history's process for ops that do not name one
+  std::string name;    // WORKLOAD-I
   std::optional<Process> running;
   std::string output;  // where its ops arrive
   std::uint64_t read_offset = 0;
   std::string partial;  // a line not yet ended
+  std::uint64_t accepted_lines = 0;
+  std::uint64_t rejected_lines = 0;
   bool finished = false;
 };
 
@@ -127,6 +130,12 @@ class Run {
 
  private:
   double Seconds() const { return std::chrono::duration<double>(Clock::now() - started_).count(); }
+  // The run's start on CLOCK_MONOTONIC (steady_clock), for clients that time their own ops:
+  // an op's "time" is clock_gettime(CLOCK_MONOTONIC) minus this, in nanoseconds.
+  std::string StartNs() const {
+    return std::to_string(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(started_.time_since_epoch()).count());
+  }
   std::int64_t SinceStartNs() const {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started_).count();
   }
@@ -330,6 +339,7 @@ class Run {
         client.process_id = process_id++;
         ProcessSpec process;
         const std::string name = workload.name + "-" + std::to_string(i);
+        client.name = name;
         process.name = name;
         process.argv = ResolveAll(workload.command.Argv());
         process.cwd = spec_.dir;
@@ -341,6 +351,7 @@ class Run {
         process.env.emplace_back("FAULTLINE_SEED",
                                  std::to_string(core::DeriveSeed(options_.seed, {"client", name})));
         process.env.emplace_back("FAULTLINE_RUN_DIR", dir_->path());
+        process.env.emplace_back("FAULTLINE_START_NS", StartNs());
         if (workload.ops) {
           // The ops are shared out: the first clients take one more when they do not divide.
           const std::uint64_t share =
@@ -381,12 +392,10 @@ class Run {
       if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
       auto op = ParseOpLine(line, client.process_id, SinceStartNs());
       if (!op) {
-        Event(
-            "bad_history_line",
-            {{"client", client.process_id}, {"error", op.message()}, {"line", std::string(line)}});
-        Note("client " + std::to_string(client.process_id) + ": " + op.message());
+        RejectLine(client, line, op.message());
         continue;
       }
+      ++client.accepted_lines;
       const Op::Type type = op->type;
       const std::string f = op->f;
       const std::uint64_t index = history_.Append(std::move(*op));
@@ -400,6 +409,49 @@ class Run {
       }
     }
     client.partial.erase(0, start);
+  }
+
+  // A line that is not an operation: the first is shown at once, each is counted (in
+  // result.json and at the end), and the first kMaxRejectionEvents are events.
+  void RejectLine(Client& client, std::string_view line, const std::string& reason) {
+    constexpr std::uint64_t kMaxRejectionEvents = 100;
+    constexpr std::size_t kMaxQuoted = 200;
+    ++client.rejected_lines;
+    ++result_.rejected_history_lines;
+    const std::string quoted(line.substr(0, kMaxQuoted));
+    const std::string name = "client " + client.name;
+    if (result_.rejected_history_lines <= kMaxRejectionEvents) {
+      Event("bad_history_line",
+            {{"client", client.process_id}, {"error", reason}, {"line", quoted}});
+    }
+    if (result_.rejected_history_lines == 1) {
+      result_.first_rejected_line = name + ": " + reason + ": " + quoted;
+      Note("warning: a history line of " + name + " was rejected: " + reason +
+           "\n  the line: " + quoted + "\n  (later ones are counted; see result.json)");
+    }
+  }
+
+  // A workload whose clients wrote lines and had every one of them rejected feeds the
+  // checkers nothing: a harness error, not a verdict on the system.
+  core::Status CheckHistoryLines() {
+    if (result_.rejected_history_lines == 0) return core::Ok();
+    Event("history_lines_rejected",
+          {{"count", result_.rejected_history_lines}, {"first", result_.first_rejected_line}});
+    for (const WorkloadSpec& workload : spec_.workload) {
+      std::uint64_t accepted = 0;
+      std::uint64_t rejected = 0;
+      for (const Client& client : clients_) {
+        if (client.spec != &workload) continue;
+        accepted += client.accepted_lines;
+        rejected += client.rejected_lines;
+      }
+      if (rejected > 0 && accepted == 0) {
+        return core::MakeError("workload " + workload.name + ": all " + std::to_string(rejected) +
+                               " history lines its clients wrote were rejected; the first, " +
+                               result_.first_rejected_line);
+      }
+    }
+    return core::Ok();
   }
 
   void WatchClients() {
@@ -806,9 +858,19 @@ class Run {
     }
   }
 
-  void Finish(const core::Status& status) {
+  void WriteHistoryFile() {
+    if (auto ok = WriteHistory(history_, dir_->File("history.jsonl")); !ok) {
+      Note("cannot write the history: " + ok.message());
+    }
+    history_written_ = history_.size();
+  }
+
+  void Finish(core::Status status) {
     if (dir_) {
       Quiesce();
+      if (status) status = CheckHistoryLines();
+      // Final checks may read the history: it is complete once the clients are stopped.
+      WriteHistoryFile();
       if (status) CheckFinalInvariants();
     }
     StopProbes();
@@ -825,9 +887,7 @@ class Run {
     }
     if (!dir_) return;
     Event("run_ended", {{"verdict", VerdictName(result_.verdict)}});
-    if (auto ok = WriteHistory(history_, dir_->File("history.jsonl")); !ok) {
-      Note("cannot write the history: " + ok.message());
-    }
+    if (history_.size() != history_written_) WriteHistoryFile();
     SampleShim();
     metrics_->Finish(result_.verdict == RunResult::Verdict::kPass, result_.duration_seconds);
     (void)dir_->Write("metrics.prom", metrics_->Text());
@@ -862,6 +922,8 @@ class Run {
     ops["ok"] = ops_ok_;
     ops["failed"] = ops_failed_;
     ops["total"] = history_.size();
+    ops["rejected_lines"] = result_.rejected_history_lines;
+    if (result_.rejected_history_lines > 0) ops["first_rejected"] = result_.first_rejected_line;
     result["ops"] = std::move(ops);
     bj::array faults;
     for (const FaultRun& run : faults_) {
@@ -890,6 +952,7 @@ class Run {
   std::vector<FaultRun> faults_;
   std::map<std::uint64_t, Clock::time_point> op_reached_;
   History history_;
+  std::size_t history_written_ = 0;  // ops in history.jsonl
   std::uint64_t ops_ok_ = 0;
   std::uint64_t ops_failed_ = 0;
   std::mutex violations_mutex_;

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include <fstream>
 #include <string>
 #include <utility>
@@ -101,30 +103,44 @@ TEST_CASE("a bad client line is refused with the field and the problem", "[exper
       {R"({"type":"ok","f":""})", "\"f\" must be a non-empty string, not \"\""},
       {R"({"type":"ok","f":7})", "\"f\" must be a non-empty string, not 7"},
       {R"({"type":"ok","f":null})", "\"f\" must be a non-empty string, not null"},
-      {R"({"type":"ok","f":"w","process":-1})",
-       "\"process\" must be a whole number from 0 to 2147483647, not -1"},
       {R"({"type":"ok","f":"w","process":1.5})",
-       "\"process\" must be a whole number from 0 to 2147483647, not 1.5"},
+       "\"process\" must be a whole number that fits in 64 bits, not 1.5"},
       {R"({"type":"ok","f":"w","process":"2"})",
-       "\"process\" must be a whole number from 0 to 2147483647, not \"2\""},
-      {R"({"type":"ok","f":"w","process":3000000000})",
-       "\"process\" must be a whole number from 0 to 2147483647, not 3000000000"},
+       "\"process\" must be a whole number that fits in 64 bits, not \"2\""},
+      {R"({"type":"ok","f":"w","process":9223372036854775808})",
+       "\"process\" must be a whole number that fits in 64 bits, not 9223372036854775808"},
       {R"({"type":"ok","f":"w","time":-5})",
-       "\"time\" must be a whole number of nanoseconds, 0 or more, not -5"},
+       "\"time\" must be whole nanoseconds since the run started (see FAULTLINE_START_NS), not -5"},
+      // Epoch seconds, as a new user wrote them.
+      {R"({"type":"ok","f":"w","time":1733241234.56})",
+       "\"time\" must be whole nanoseconds since the run started (see FAULTLINE_START_NS), not "
+       "1733241234.56"},
       {R"({"type":"ok","f":"w","time":"soon"})",
-       "\"time\" must be a whole number of nanoseconds, 0 or more, not \"soon\""},
-      {R"({"type":"ok","f":"w","time":18446744073709551615})",
-       "\"time\" must be a whole number of nanoseconds, 0 or more, not 18446744073709551615"},
+       "\"time\" must be whole nanoseconds since the run started (see FAULTLINE_START_NS), not "
+       "\"soon\""},
       {R"({"type":"ok","f":"w","index":3})",
        "\"index\" is the history's to assign, not a client's"},
   };
   for (const auto& [line, message] : cases) CHECK(Refused(line) == message);
 }
 
+TEST_CASE("a process id is any integer that fits in 64 bits", "[experiments][history]") {
+  for (const std::int64_t process :
+       {std::int64_t{-1}, std::int64_t{3'000'000'000}, std::numeric_limits<std::int64_t>::max(),
+        std::numeric_limits<std::int64_t>::min()}) {
+    CAPTURE(process);
+    auto op =
+        ParseOpLine(R"({"type":"invoke","f":"w","process":)" + std::to_string(process) + "}", 0, 0);
+    REQUIRE(op);
+    CHECK(op->process == process);
+    CHECK(FormatOpLine(*op).find(R"("process":)" + std::to_string(process)) != std::string::npos);
+  }
+}
+
 TEST_CASE("a long value is shortened where a message shows it", "[experiments][history]") {
   const std::string message = Refused(R"({"type":"ok","f":")" + std::string(100, 'x') +
                                       R"(","process":")" + std::string(100, 'y') + R"("})");
-  CHECK(message == "\"process\" must be a whole number from 0 to 2147483647, not \"" +
+  CHECK(message == "\"process\" must be a whole number that fits in 64 bits, not \"" +
                        std::string(36, 'y') + "...");
   Op op = MakeOp(Op::Type::kOk, "write", bj::value(std::string(100, 'v')), 2, 0);
   op.index = 57;

@@ -39,7 +39,8 @@ std::string Read(const fs::path& path) {
 // Writes the spec into dir, next to the web example's client (client.sh URL TIMEOUT: GETs of
 // URL, each an invoke and an ok or a fail); returns the spec's path.
 std::string WriteSpec(const TempDir& dir, const std::string& spec) {
-  fs::copy_file(std::string(EXAMPLES_SOURCE) + "/../web/client.sh", dir.path + "/client.sh");
+  fs::copy_file(std::string(EXAMPLES_SOURCE) + "/../web/client.sh", dir.path + "/client.sh",
+                fs::copy_options::overwrite_existing);
   const std::string path = dir.path + "/spec.yaml";
   std::ofstream(path) << spec;
   return path;
@@ -129,6 +130,79 @@ invariants:
   const auto listed = RunProgram({kFaultline, "runs", "--runs-dir", dir.path + "/runs"});
   CHECK_THAT(listed.out, Catch::Contains(run.filename().string()));
   CHECK_THAT(listed.out, Catch::Contains("pass"));
+}
+
+TEST_CASE("rejected history lines are shown once and counted; all rejected is a harness error",
+          "[experiments][runner][history]") {
+  TempDir dir;
+  // Epoch seconds for "time", as a new user wrote them, between two good lines.
+  std::ofstream(dir.path + "/mixed.jsonl") << R"({"type":"invoke","f":"w"})"
+                                              "\n"
+                                           << R"({"type":"ok","f":"w","time":1733241234.56})"
+                                              "\n"
+                                           << R"({"type":"ok","f":"w","time":1733241235.56})"
+                                              "\n"
+                                           << R"({"type":"ok","f":"w","process":99999999999})"
+                                              "\n";
+  const std::string mixed = WriteSpec(dir, R"(name: mixed
+workload:
+  - {client: "cat mixed.jsonl", history: true}
+)");
+  const auto ran = RunProgram(Run(dir, mixed), {}, 60s);
+  INFO(ran.out << ran.err);
+  CHECK(ran.exit_code == 0);
+  const std::string warning = "warning: a history line of client client1-0 was rejected: \"time\"";
+  CHECK_THAT(ran.err, Catch::Contains(warning));
+  CHECK(ran.err.find(warning) == ran.err.rfind(warning));  // once, not once a line
+  CHECK_THAT(ran.out, Catch::Contains("warning: 2 history line(s) rejected; the first, client "
+                                      "client1-0: \"time\" must be whole nanoseconds"));
+  const auto result = Result(OnlyRun(dir, "mixed"));
+  CHECK(result.at("ops").at("rejected_lines") == 2);
+  CHECK(result.at("ops").at("total") == 2);  // the invoke and the 64-bit process's ok
+
+  std::ofstream(dir.path + "/bad.jsonl") << R"({"type":"ok","f":"w","time":1.5})"
+                                            "\n"
+                                         << "not json\n";
+  const std::string bad = WriteSpec(dir, R"(name: bad
+workload:
+  - {name: writers, client: "cat bad.jsonl", history: true}
+)");
+  const auto refused = RunProgram(Run(dir, bad), {}, 60s);
+  INFO(refused.out << refused.err);
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.out, Catch::Contains("error: workload writers: all 2 history lines its "
+                                          "clients wrote were rejected; the first, client "
+                                          "writers-0: \"time\" must be"));
+  CHECK(Result(OnlyRun(dir, "bad")).at("verdict") == "error");
+}
+
+TEST_CASE("run.dir is absolute and history.jsonl is there for finals, from any directory",
+          "[experiments][runner][paths]") {
+  TempDir dir;
+  TempDir elsewhere;
+  fs::create_directory(dir.path + "/specs");
+  std::ofstream(dir.path + "/specs/ops.jsonl") << R"({"type":"invoke","f":"w"})"
+                                                  "\n"
+                                               << R"({"type":"ok","f":"w"})"
+                                                  "\n";
+  std::ofstream(dir.path + "/specs/spec.yaml") << R"(name: paths
+workload:
+  - client: "sh -c 'echo here > {{run.dir}}/marker; cat ops.jsonl'"
+    history: true
+invariants:
+  - {final: "test -s {{run.dir}}/marker", name: marker}
+  - {final: "grep -q '\"type\":\"ok\"' {{run.dir}}/history.jsonl", name: history}
+)";
+  // Started from another directory, with a relative spec path and runs directory; the client
+  // and the finals run in the spec's directory.
+  const auto ran = RunProgram(
+      {"env", "-C", elsewhere.path, kFaultline, "run",
+       fs::relative(dir.path + "/specs/spec.yaml", elsewhere.path).string(), "--runs-dir", "runs"},
+      {}, 60s);
+  INFO(ran.out << ran.err);
+  CHECK(ran.exit_code == 0);
+  CHECK_THAT(ran.out, Catch::Contains("run 1/1 seed ") && Catch::Contains(": pass"));
+  CHECK_THAT(ran.out, Catch::Contains("  " + elsewhere.path + "/runs/paths/"));
 }
 
 TEST_CASE("a service that crashes mid-run is recorded and fails the run", "[experiments][runner]") {

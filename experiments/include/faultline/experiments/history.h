@@ -39,7 +39,7 @@ struct Op {
   Type type = Type::kInvoke;
   std::string f;              // the operation's name, opaque to the history ("write", "read")
   boost::json::value value;   // its argument or result, any JSON (null when not given)
-  int process = 0;            // the client's logical process id
+  std::int64_t process = 0;   // the client's logical process id: any 64-bit integer
   std::int64_t time_ns = 0;   // since the run started
   std::uint64_t index = 0;    // position in the merged history, set by History::Append
   boost::json::object extra;  // the client's own fields, written back unchanged
@@ -55,10 +55,12 @@ std::string_view TypeName(Op::Type type);
 std::string DescribeOp(const Op& op);
 
 // One line of a client's output. "type" and "f" are required; "value" is any JSON; "process"
-// defaults to `default_process` (the client's number) and "time" to `read_time_ns` (when the
-// runner read the line). "index" is the history's to assign and is refused. Any other field
-// goes to Op::extra.
-core::Result<Op> ParseOpLine(std::string_view line, int default_process, std::int64_t read_time_ns);
+// (any JSON integer that fits in 64 bits) defaults to `default_process` (the client's number)
+// and "time" (whole nanoseconds since the run started) to `read_time_ns` (when the runner read
+// the line). "index" is the history's to assign and is refused. Any other field goes to
+// Op::extra.
+core::Result<Op> ParseOpLine(std::string_view line, std::int64_t default_process,
+                             std::int64_t read_time_ns);
 
 // The history.jsonl form of an op: {"type","f","value","process","time","index"} and the
 // extra fields after them; FormatOpLine is its text, without a newline.
@@ -107,8 +109,8 @@ class History {
   static constexpr std::uint64_t kUnpaired = ~std::uint64_t{0};
 
   std::vector<Op> ops_;
-  std::vector<std::uint64_t> pair_;                     // parallel to ops_
-  std::unordered_map<int, std::uint64_t> open_invoke_;  // process -> index of its open invoke
+  std::vector<std::uint64_t> pair_;                              // parallel to ops_
+  std::unordered_map<std::int64_t, std::uint64_t> open_invoke_;  // process -> its open invoke
   std::vector<HistoryError> errors_;
 };
 

@@ -6,10 +6,12 @@
 //     spec.source.yaml the spec as written, and spec.dir where it was: what replay runs
 //     seed             the seed, one line: what `faultline replay` reads
 //     events.jsonl     every fault applied and removed, service started, exited, ready...
-//     history.jsonl    the workload's operations
+//     history.jsonl    the workload's operations, merged (written before the final checks)
 //     result.json      the verdict, each violated invariant with its first evidence
 //     metrics.prom     the run's metrics, as scraped at the end
-//     logs/<service>.log
+//     logs/<service>.log  each service's and client's output
+//     logs/<client>.history  a client's stdout as it wrote it, the lines history.jsonl is
+//                      made of (with `history: true`)
 //     report.html      the run on one page (report.h)
 //
 // Two runs started in the same second with the same seed get distinct directories (a
@@ -33,7 +35,7 @@ namespace faultline::experiments {
 
 class RunDir {
  public:
-  // Creates root/<experiment>/<time>-<seed>/ and its logs/ directory.
+  // Creates root/<experiment>/<time>-<seed>/ and its logs/ directory; path() is absolute.
   static core::Result<RunDir> Create(const std::string& root, const std::string& experiment,
                                      std::uint64_t seed,
                                      std::chrono::system_clock::time_point start);

@@ -7,9 +7,10 @@
 //      the next starts; services with `inject` run under the shim with their own rule table;
 //   3. the workload clients, whose operations become the history; the fault plan applied on
 //      time (or on its event) and reverted when its window closes; probes checked as it goes;
-//   4. at the end: every fault reverted, `final` invariants on the quiesced system, clients
-//      and services stopped in reverse order, the history checkers, result.json, metrics.prom
-//      and (when asked) a push to a Pushgateway.
+//   4. at the end: every fault reverted, clients stopped, history.jsonl written (a workload
+//      whose every history line was rejected is a harness error), `final` invariants on the
+//      quiesced system, the history checkers, services stopped in reverse order, result.json,
+//      metrics.prom and (when asked) a push to a Pushgateway.
 //
 // Everything the run does is an event in events.jsonl. Same spec and same seed give the same
 // plan (what faults, when, on what), which is what `faultline replay` relies on.
@@ -67,6 +68,10 @@ struct RunResult {
   std::vector<Violation> violations;
   std::string error;   // kError: what went wrong (a service not ready, interrupted, ...)
   std::string report;  // report.html's path; empty if it could not be written
+  // Lines of clients' output that were not operations, and the first of them: "client
+  // NAME: REASON: LINE".
+  std::uint64_t rejected_history_lines = 0;
+  std::string first_rejected_line;
 };
 
 std::string_view VerdictName(RunResult::Verdict verdict);
