@@ -67,6 +67,20 @@ int main(int argc, char** argv) {
                   "latency, so connections do not move in lockstep)")
       ->check(CLI::NonNegativeNumber);
 
+  std::uint64_t bulk_mib = 1024;
+  std::size_t write_size = fb::kBulkChunk;
+  CLI::App* throughput = app.add_subcommand(
+      "throughput",
+      "Send bulk lines to a discard service on one connection; prints 'mbps=..' (run it "
+      "under perf against one proxy to see where the time goes)");
+  throughput->add_option("--target", target, "Discard service, 127.0.0.1:PORT")->required();
+  throughput->add_option("--mib", bulk_mib, "MiB to send")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  throughput->add_option("--write-size", write_size, "Bytes per send")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64} << 20))
+      ->capture_default_str();
+
   fb::SuiteOptions suite;
   CLI::App* all = app.add_subcommand(
       "all",
@@ -105,6 +119,12 @@ int main(int argc, char** argv) {
     const double p50 = fb::Percentile(us, 0.5);
     const double p99 = fb::Percentile(us, 0.99);
     std::cout << "p50_us=" << p50 << " p99_us=" << p99 << " count=" << us.size() << std::endl;
+    return 0;
+  }
+  if (*throughput) {
+    const double mbps =
+        fb::MeasureThroughput(fb::ParseLoopback(target), bulk_mib << 20, write_size);
+    std::cout << "mbps=" << mbps << std::endl;
     return 0;
   }
   return fb::RunSuite(suite);

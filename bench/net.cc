@@ -33,7 +33,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kServerBuffer = 256 << 10;
 constexpr std::size_t kRelayBuffer = 64 << 10;
-constexpr std::size_t kBulkChunk = 1 << 20;
 // A reply that takes this long means the target is stuck, not slow.
 constexpr int kStallMs = 10'000;
 
@@ -590,18 +589,18 @@ std::vector<double> MeasureRoundTrips(const sockaddr_in& target, int conns, int 
   return RunClosedLoop(fds, count, warmup, size, stagger);
 }
 
-double MeasureThroughput(const sockaddr_in& target, std::uint64_t bytes) {
+double MeasureThroughput(const sockaddr_in& target, std::uint64_t bytes, std::size_t write_size) {
   Fd fd = Connect(target);
   SetReceiveTimeout(fd.get(), 60);
-  // A chunk and one line more, so that each send can start where the last one left off in
-  // its line: with the same chunk each time, a chunk size that is not a multiple of the line
+  // A write and one line more, so that each send can start where the last one left off in
+  // its line: with the same bytes each time, a write size that is not a multiple of the line
   // (1 MiB is not) would leave a longer line at every seam.
-  std::vector<char> lines(kBulkChunk + kBulkLine, 'b');
+  std::vector<char> lines(write_size + kBulkLine, 'b');
   for (std::size_t end = kBulkLine - 1; end < lines.size(); end += kBulkLine) lines[end] = '\n';
   const auto start = Clock::now();
   for (std::uint64_t sent = 0; sent < bytes;) {
     const std::size_t size =
-        static_cast<std::size_t>(std::min<std::uint64_t>(bytes - sent, kBulkChunk));
+        static_cast<std::size_t>(std::min<std::uint64_t>(bytes - sent, write_size));
     SendAll(fd.get(), lines.data() + sent % kBulkLine, size, "bulk send");
     sent += size;
   }

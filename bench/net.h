@@ -90,7 +90,10 @@ std::vector<double> MeasureRoundTrips(const sockaddr_in& target, int conns, int 
 // data is lines of kBulkLine bytes ending in '\n', so that line-framed toxics have frames to
 // count; every target gets the same bytes.
 constexpr std::size_t kBulkLine = 100;
-double MeasureThroughput(const sockaddr_in& target, std::uint64_t bytes);
+// Each send is `write_size` bytes (the last may be shorter); bulk writes by default.
+constexpr std::size_t kBulkChunk = 1 << 20;
+double MeasureThroughput(const sockaddr_in& target, std::uint64_t bytes,
+                         std::size_t write_size = kBulkChunk);
 
 // The service end for timing messages that reach one service over different connections.
 // A line's arrival time is the kernel's receive timestamp (SO_TIMESTAMPNS) of the segment

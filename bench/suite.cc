@@ -29,10 +29,21 @@ using namespace std::chrono_literals;
 // The ideal relay (`faultline-bench relay`) runs the round trips only: what it adds to them
 // is the least a proxy that sleeps in epoll_wait can add on this host, the floor for the
 // round-trip target unless the proxy busy-polls.
-enum Target { kDirect, kFaultline, kHaproxy, kRelay };
-constexpr int kTargetCount = 4;
+// HAProxy runs twice: as Debian configures it (it copies through user space) and with
+// `option splice-auto`, so that faultline's splice() is measured against a splicing proxy too.
+enum Target { kDirect, kFaultline, kHaproxy, kHaproxySplice, kRelay };
+constexpr int kTargetCount = 5;
 constexpr const char* kTargetNames[kTargetCount] = {"direct", "faultline", "HAProxy",
-                                                    "ideal relay"};
+                                                    "HAProxy splice-auto", "ideal relay"};
+// The write sizes of the throughput rows: lines written one by one, a socket buffer's worth,
+// and bulk. Small writes cost a system call each, so they send fewer bytes.
+struct WriteSize {
+  std::size_t bytes;
+  const char* name;
+  std::uint64_t share;  // of the plan's bulk bytes: 1/share
+};
+constexpr std::array<WriteSize, 3> kWriteSizes = {
+    {{100, "100 B", 32}, {16 << 10, "16 KiB", 1}, {kBulkChunk, "1 MiB", 1}}};
 
 constexpr int kRequestSize = 64;
 constexpr int kToxicLatencyMs = 10;
@@ -314,15 +325,21 @@ struct Haproxy {
 };
 
 Haproxy StartHaproxy(const std::string& path, unsigned threads, int maxconn,
-                     const Services& upstream) {
+                     const Services& upstream, bool splice) {
   const std::vector<std::uint16_t> ports = FreePorts(2);
   const std::string config =
       "global\n  nbthread " + std::to_string(threads) + "\n  maxconn " + std::to_string(maxconn) +
-      "\n\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n"
-      "  timeout server 60s\n\nlisten echo\n  bind 127.0.0.1:" +
-      std::to_string(ports[0]) + "\n  server echo " + Format(upstream.echo) +
-      "\n\nlisten discard\n  bind 127.0.0.1:" + std::to_string(ports[1]) + "\n  server discard " +
-      Format(upstream.discard) + "\n";
+      "\n" +
+      // Each spliced connection takes a pipe, and HAProxy reserves descriptors for maxconn/4
+      // of them by default; one bulk connection splices at a time, so a few pipes do, and
+      // the open-file limit stays the same as without splicing.
+      (splice ? "  maxpipes 64\n" : "") +
+      "\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n"
+      "  timeout server 60s\n" +
+      (splice ? "  option splice-auto\n" : "") +
+      "\nlisten echo\n  bind 127.0.0.1:" + std::to_string(ports[0]) + "\n  server echo " +
+      Format(upstream.echo) + "\n\nlisten discard\n  bind 127.0.0.1:" + std::to_string(ports[1]) +
+      "\n  server discard " + Format(upstream.discard) + "\n";
   // HAProxy reads its configuration once at start; a memory file leaves nothing behind.
   Fd config_file(::memfd_create("haproxy.cfg", 0));
   if (!config_file.valid() || ::write(config_file.get(), config.data(), config.size()) !=
@@ -369,6 +386,7 @@ std::string Ratio(const std::optional<double>& a, const std::optional<double>& b
 
 struct Row {
   std::string label;
+  std::string writes;  // what each send is
   std::array<std::optional<double>, kTargetCount> values;
   int decimals;
   bool ratio_to_direct = true;  // false where the quotient of the two would mean nothing
@@ -380,12 +398,13 @@ std::optional<double> Figure(const Medians& medians, Target target, std::size_t 
   return medians[target][index] * scale;
 }
 
-Row MakeRow(std::string label, const Medians& medians, std::size_t index, int decimals,
-            double scale = 1) {
-  return Row{std::move(label),
-             {Figure(medians, kDirect, index, scale), Figure(medians, kFaultline, index, scale),
-              Figure(medians, kHaproxy, index, scale), Figure(medians, kRelay, index, scale)},
-             decimals};
+Row MakeRow(std::string label, std::string writes, const Medians& medians, std::size_t index,
+            int decimals, double scale = 1) {
+  Row row{std::move(label), std::move(writes), {}, decimals};
+  for (int t = 0; t < kTargetCount; ++t) {
+    row.values[t] = Figure(medians, static_cast<Target>(t), index, scale);
+  }
+  return row;
 }
 
 void PrintTarget(const std::string& name, const std::string& goal,
@@ -404,8 +423,9 @@ int RunSuite(const SuiteOptions& options) {
   const unsigned threads =
       options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
 
-  // A proxy holds two descriptors per connection, plus a few of its own.
-  constexpr rlim_t kFdsBesidesConnections = 256;
+  // A proxy holds two descriptors per connection, plus some of its own (HAProxy: its
+  // maxconn is the idle connections and 100 more, and a splicing one keeps pipes too).
+  constexpr rlim_t kFdsBesidesConnections = 512;
   const rlim_t fd_limit = RaiseFdLimit();
   if (static_cast<rlim_t>(2 * plan.idle_conns) + kFdsBesidesConnections > fd_limit) {
     plan.idle_conns = static_cast<int>((fd_limit - kFdsBesidesConnections) / 2);
@@ -462,12 +482,16 @@ int RunSuite(const SuiteOptions& options) {
   // refuses to start if the open-file limit cannot cover its maxconn.
   const int haproxy_maxconn = plan.idle_conns + 100;
   std::optional<Haproxy> haproxy;
+  std::optional<Haproxy> haproxy_splice;
   if (haproxy_path.empty()) {
-    Progress("HAProxy is not installed (Debian package haproxy): its column is n/a");
+    Progress("HAProxy is not installed (Debian package haproxy): its columns are n/a");
   } else {
-    haproxy = StartHaproxy(haproxy_path, threads, haproxy_maxconn, services[kDirect]);
+    haproxy = StartHaproxy(haproxy_path, threads, haproxy_maxconn, services[kDirect], false);
+    haproxy_splice = StartHaproxy(haproxy_path, threads, haproxy_maxconn, services[kDirect], true);
     services[kHaproxy] = haproxy->services;
+    services[kHaproxySplice] = haproxy_splice->services;
     targets.push_back(kHaproxy);
+    targets.push_back(kHaproxySplice);
   }
   // The relay has no discard service and no toxics, so it joins the round trips only,
   // interleaved with the others so that it shares their noise.
@@ -498,11 +522,17 @@ int RunSuite(const SuiteOptions& options) {
         "round trips, " + std::to_string(plan.fan_conns) + " conns, " + kTargetNames[t],
         services[t].echo, plan.fan_conns, plan.fan_count, plan.fan_warmup);
   });
+  // One figure per write size.
   const Medians bulk = Repeat(plan.reps, targets, [&](Target t) {
-    const double mbps = MeasureThroughput(services[t].discard, plan.bulk_bytes);
-    Progress(std::string("throughput, ") + kTargetNames[t] + ": " + core::FormatFixed(mbps, 0) +
-             " MB/s");
-    return std::vector<double>{mbps};
+    std::vector<double> figures;
+    for (const WriteSize& write : kWriteSizes) {
+      const double mbps =
+          MeasureThroughput(services[t].discard, plan.bulk_bytes / write.share, write.bytes);
+      Progress(std::string("throughput, ") + write.name + " writes, " + kTargetNames[t] + ": " +
+               core::FormatFixed(mbps, 0) + " MB/s");
+      figures.push_back(mbps);
+    }
+    return figures;
   });
   // Direct here is the echo server delaying its own replies. Starts are staggered over
   // one delay so that the connections behave like independent clients, not one burst.
@@ -548,7 +578,8 @@ int RunSuite(const SuiteOptions& options) {
       const sockaddr_in echo_proxy = CreateProxy(fresh.api, "echo", services[kDirect].echo);
       kib = IdleKibPerConnection(fresh.child.pid(), echo_proxy, plan.idle_conns);
     } else {
-      Haproxy fresh = StartHaproxy(haproxy_path, threads, haproxy_maxconn, services[kDirect]);
+      Haproxy fresh = StartHaproxy(haproxy_path, threads, haproxy_maxconn, services[kDirect],
+                                   t == kHaproxySplice);
       kib = IdleKibPerConnection(fresh.child.pid(), fresh.services.echo, plan.idle_conns);
     }
     Progress("idle memory, " + std::to_string(plan.idle_conns) + " conns, " + kTargetNames[t] +
@@ -559,49 +590,65 @@ int RunSuite(const SuiteOptions& options) {
   const std::string conns = std::to_string(plan.fan_conns) + " conns";
   const std::string toxic_label = std::to_string(kToxicLatencyMs) + " ms latency toxic¹, " +
                                   std::to_string(plan.toxic_conns) + " conns";
-  const std::vector<Row> rows = {
-      MakeRow("round trip p50, 1 conn (µs)", single, 0, 1),
-      MakeRow("round trip p99, 1 conn (µs)", single, 1, 1),
-      MakeRow("round trip p50, " + conns + " (µs)", fan, 0, 1),
-      MakeRow("round trip p99, " + conns + " (µs)", fan, 1, 1),
-      MakeRow("throughput, 1 conn (MB/s)", bulk, 0, 0),
-      MakeRow("RSS per idle conn at " + std::to_string(plan.idle_conns) + " conns (KiB)", idle, 0,
-              2),
-      MakeRow(toxic_label + ", p50 (ms)", delayed, 0, 3, 1e-3),
-      MakeRow(toxic_label + ", p99 (ms)", delayed, 1, 3, 1e-3),
+  const std::string request = std::to_string(kRequestSize) + " B";
+  // The framed rows send as the bulk rows' largest writes do (MeasureThroughput's default).
+  const std::string line = std::to_string(kBulkLine) + " B lines, " + kWriteSizes.back().name;
+  std::vector<Row> rows = {
+      MakeRow("round trip p50, 1 conn (µs)", request, single, 0, 1),
+      MakeRow("round trip p99, 1 conn (µs)", request, single, 1, 1),
+      MakeRow("round trip p50, " + conns + " (µs)", request, fan, 0, 1),
+      MakeRow("round trip p99, " + conns + " (µs)", request, fan, 1, 1),
+  };
+  for (std::size_t i = 0; i < kWriteSizes.size(); ++i) {
+    rows.push_back(MakeRow("throughput, 1 conn (MB/s)", kWriteSizes[i].name, bulk, i, 0));
+  }
+  const std::vector<Row> more = {
+      MakeRow("RSS per idle conn at " + std::to_string(plan.idle_conns) + " conns (KiB)", request,
+              idle, 0, 2),
+      MakeRow(toxic_label + ", p50 (ms)", request, delayed, 0, 3, 1e-3),
+      MakeRow(toxic_label + ", p99 (ms)", request, delayed, 1, 3, 1e-3),
       Row{"throughput, 1 conn, line drop, frame never reached³ (MB/s)",
-          {framed[0][0], framed[1][0], std::nullopt, std::nullopt},
+          line,
+          {framed[0][0], framed[1][0]},
           0},
       Row{"throughput, 1 conn, line drop, regex never matching³ (MB/s)",
-          {framed[0][0], framed[2][0], std::nullopt, std::nullopt},
+          line,
+          {framed[0][0], framed[2][0]},
           0},
       Row{"hold release to held data at the service⁴, p50 (µs)",
-          {release[0][0], release[1][0], std::nullopt, std::nullopt},
+          "one line",
+          {release[0][0], release[1][0]},
           1,
           false},
       Row{"hold release to held data at the service⁴, p99 (µs)",
-          {release[0][1], release[1][1], std::nullopt, std::nullopt},
+          "one line",
+          {release[0][1], release[1][1]},
           1,
           false},
   };
+  rows.insert(rows.end(), more.begin(), more.end());
 
   std::cout << "\n## faultline-bench" << (options.quick ? " (quick)" : "") << "\n\n"
             << "Medians of " << plan.reps << " runs (idle memory: " << plan.rss_reps
-            << "), targets interleaved; " << kRequestSize
-            << "-byte requests, closed loop; faultline --threads " << threads
+            << "), targets interleaved; closed-loop round trips; faultline --threads " << threads
             << (options.busy_poll.empty() ? "" : " --busy-poll " + options.busy_poll)
             << ", HAProxy nbthread " << threads << "; " << std::thread::hardware_concurrency()
-            << " CPUs; bulk " << (plan.bulk_bytes >> 20) << " MiB in " << kBulkLine
-            << "-byte lines.\n\n"
-            << "| measurement | direct | faultline | HAProxy | ideal relay² | faultline ÷ direct | "
-               "faultline ÷ HAProxy |\n|---|---:|---:|---:|---:|---:|---:|\n";
+            << " CPUs; bulk " << (plan.bulk_bytes >> 20) << " MiB of " << kBulkLine
+            << "-byte lines a run (" << (plan.bulk_bytes / kWriteSizes[0].share >> 20) << " MiB in "
+            << kWriteSizes[0].name << " writes).\n\n"
+            << "| measurement | writes | direct | faultline | HAProxy | HAProxy splice-auto | "
+               "ideal relay² | faultline ÷ direct | faultline ÷ HAProxy | faultline ÷ HAProxy "
+               "splice-auto |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const Row& row : rows) {
-    std::cout << "| " << row.label << " | " << Cell(row.values[kDirect], row.decimals) << " | "
+    std::cout << "| " << row.label << " | " << row.writes << " | "
+              << Cell(row.values[kDirect], row.decimals) << " | "
               << Cell(row.values[kFaultline], row.decimals) << " | "
               << Cell(row.values[kHaproxy], row.decimals) << " | "
+              << Cell(row.values[kHaproxySplice], row.decimals) << " | "
               << Cell(row.values[kRelay], row.decimals, "") << " | "
               << (row.ratio_to_direct ? Ratio(row.values[kFaultline], row.values[kDirect]) : "")
-              << " | " << Ratio(row.values[kFaultline], row.values[kHaproxy]) << " |\n";
+              << " | " << Ratio(row.values[kFaultline], row.values[kHaproxy]) << " | "
+              << Ratio(row.values[kFaultline], row.values[kHaproxySplice]) << " |\n";
   }
   std::cout << "\n¹ direct: the echo server itself delays each reply by " << kToxicLatencyMs
             << " ms (one timerfd), the least a delay costs on this host.\n"
@@ -622,13 +669,19 @@ int RunSuite(const SuiteOptions& options) {
             << ".\n";
 
   std::cout << "\n| target | goal | measured | verdict |\n|---|---|---|---|\n";
-  std::optional<double> speedup;
-  if (const auto ours = Figure(bulk, kFaultline, 0), theirs = Figure(bulk, kHaproxy, 0);
-      ours && theirs) {
-    speedup = *ours / *theirs;
+  for (std::size_t i = 0; i < kWriteSizes.size(); ++i) {
+    for (const Target haproxy_target : {kHaproxy, kHaproxySplice}) {
+      std::optional<double> speedup;
+      if (const auto ours = Figure(bulk, kFaultline, i), theirs = Figure(bulk, haproxy_target, i);
+          ours && theirs) {
+        speedup = *ours / *theirs;
+      }
+      PrintTarget(std::string("throughput vs ") + kTargetNames[haproxy_target] + ", " +
+                      kWriteSizes[i].name + " writes",
+                  "≥ 1.5×", speedup, speedup ? core::FormatFixed(*speedup, 2) + "×" : "",
+                  speedup && *speedup >= 1.5);
+    }
   }
-  PrintTarget("throughput vs HAProxy", "≥ 1.5×", speedup,
-              speedup ? core::FormatFixed(*speedup, 2) + "×" : "", speedup && *speedup >= 1.5);
   const double added = *Figure(single, kFaultline, 0) - *Figure(single, kDirect, 0);
   const double relay_added = *Figure(single, kRelay, 0) - *Figure(single, kDirect, 0);
   PrintTarget("added round trip p50, 1 conn", "≤ 25 µs", added,
