@@ -176,30 +176,51 @@ TEST_CASE("hold and release_on force B's message before A's, 100 times out of 10
   const auto port_a = h.Proxy("a", recorder.address());
   const auto port_b = h.Proxy("b", recorder.address());
   std::size_t accepted = 0;
-  // One round: A speaks first, then B. Returns the order the service saw.
-  auto round = [&] {
-    Client a(port_a);
-    Client b(port_b);
-    // Both proxies have connected upstream, so arrival order is the order data was sent.
+  // Both proxies have connected upstream before a round sends anything.
+  auto both_connected = [&] {
     accepted += 2;
     REQUIRE(recorder.WaitAccepted(accepted));
-    REQUIRE(a.SendAll("A\n"));
-    REQUIRE(b.SendAll("B\n"));
-    auto order = recorder.Take(2);
-    REQUIRE(order.size() == 2);
-    return order;
   };
-  // Without faults the natural order wins, so the check below can tell the difference.
-  int natural = 0;
-  for (int i = 0; i < 10; ++i) natural += round() == std::vector<std::string>{"A", "B"};
-  CHECK(natural > 0);
+  auto holds = [&] { return Json(h.Call("GET", "/holds").body).at("holds").as_array().size(); };
+
+  // Without the hold, A's line is delivered on its own: nothing makes it wait for B.
+  {
+    Client a(port_a);
+    Client b(port_b);
+    both_connected();
+    REQUIRE(a.SendAll("A\n"));
+    CHECK(recorder.Take(1) == std::vector<std::string>{"A"});
+    REQUIRE(b.SendAll("B\n"));
+    CHECK(recorder.Take(1) == std::vector<std::string>{"B"});
+  }
 
   h.Toxic("a", R"({"name":"wait_for_b","type":"hold","stream":"upstream",
                    "attributes":{"framing":"line","frame":1,"release_on":"b/b_sent"}})");
   h.Toxic("b", R"({"name":"b_sent","type":"point","stream":"upstream",
                    "attributes":{"framing":"line","frame":1}})");
+  // With it, A's line is parked (listed under /holds) and reaches the service only after B's.
+  {
+    Client a(port_a);
+    Client b(port_b);
+    both_connected();
+    REQUIRE(a.SendAll("A\n"));
+    for (int i = 0; i < 2000 && holds() == 0; ++i) std::this_thread::sleep_for(5ms);  // polling
+    REQUIRE(holds() == 1);
+    REQUIRE(b.SendAll("B\n"));
+    CHECK(recorder.Take(2) == std::vector<std::string>{"B", "A"});
+  }
+  // And whatever the threads' timing, when both are sent at once.
   int b_first = 0;
-  for (int i = 0; i < 100; ++i) b_first += round() == std::vector<std::string>{"B", "A"};
+  for (int i = 0; i < 100; ++i) {
+    Client a(port_a);
+    Client b(port_b);
+    both_connected();
+    REQUIRE(a.SendAll("A\n"));
+    REQUIRE(b.SendAll("B\n"));
+    const auto order = recorder.Take(2);
+    REQUIRE(order.size() == 2);
+    b_first += order == std::vector<std::string>{"B", "A"};
+  }
   CHECK(b_first == 100);
 }
 
