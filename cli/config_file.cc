@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 #include <boost/json.hpp>
 
+#include "faultline/experiments/yaml_error.h"
 #include "faultline/experiments/yaml_json.h"
 #include "faultline/proxy/json.h"
 
@@ -58,7 +59,8 @@ core::Result<ProxyConfig> LoadProxyConfig(const std::string& path) {
       root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
       return core::MakeError(path + ":" + std::to_string(e.mark.line + 1) + ":" +
-                             std::to_string(e.mark.column + 1) + ": " + e.msg);
+                             std::to_string(e.mark.column + 1) + ": " +
+                             experiments::DescribeYamlError(e));
     }
     if (root.IsNull()) return ProxyConfig{};
     if (!root.IsSequence()) {

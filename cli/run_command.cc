@@ -17,6 +17,7 @@
 #include "faultline/experiments/reaper.h"
 #include "faultline/experiments/report.h"
 #include "faultline/experiments/run_dir.h"
+#include "faultline/experiments/run_values.h"
 #include "faultline/experiments/runner.h"
 #include "faultline/experiments/schedule.h"
 #include "faultline/experiments/spec.h"
@@ -94,17 +95,36 @@ std::uint64_t SeedOfRun(std::uint64_t seed, int index) {
   return index == 0 ? seed : core::DeriveSeed(seed, {"run", index});
 }
 
-void PrintDryRun(const experiments::Spec& spec, std::uint64_t seed) {
+// The plan of a run with this seed, its templates filled as that run would fill them (a run
+// picks its free ports again).
+int PrintDryRun(const experiments::Spec& written, std::uint64_t seed, const std::string& runs_dir) {
+  std::error_code ec;
+  const std::string run_dir =
+      (fs::absolute(runs_dir, ec) / written.name).lexically_normal().string() + "/<start>-" +
+      std::to_string(seed);
+  experiments::RunValues values(seed, run_dir);
+  const auto filled = values.Fill(written);
+  if (!filled.spec) {
+    std::cerr << "faultline run: with a run's values filled in, the spec is not valid:\n";
+    PrintErrors(filled);
+    return kExitBadInput;
+  }
+  const experiments::Spec& spec = *filled.spec;
   std::cout << "experiment " << spec.name << ", seed " << seed;
   if (spec.duration) std::cout << ", duration " << core::FormatDuration(*spec.duration);
   std::cout << "\n\nservices, in start order:\n";
   for (const auto* service : spec.StartOrder()) {
     std::cout << "  " << service->name << ": " << service->command.Text()
               << (service->inject ? "  [under the injector]" : "") << "\n";
+    for (const auto& rule : service->rules)
+      std::cout << "    rule " << core::FormatRule(rule) << "\n";
   }
   if (!spec.proxies.empty()) std::cout << "\nproxies:\n";
   for (const auto& proxy : spec.proxies) {
-    std::cout << "  " << proxy.name << ": " << proxy.listen << " -> " << proxy.upstream << " ("
+    const auto port = values.ProxyPort(proxy.name);
+    const std::string listen =
+        proxy.listen == "auto" && port ? "127.0.0.1:" + std::to_string(*port) : proxy.listen;
+    std::cout << "  " << proxy.name << ": " << listen << " -> " << proxy.upstream << " ("
               << proxy.toxics.size() << " toxics)\n";
   }
   if (!spec.workload.empty()) std::cout << "\nworkload:\n";
@@ -112,10 +132,24 @@ void PrintDryRun(const experiments::Spec& spec, std::uint64_t seed) {
     std::cout << "  " << workload.name << ": " << workload.concurrency << " x "
               << workload.command.Text();
     if (workload.ops) std::cout << ", " << *workload.ops << " ops";
+    if (workload.duration) std::cout << ", for " << core::FormatDuration(*workload.duration);
     std::cout << "\n";
   }
-  auto plan = experiments::PlanFaults(spec, seed, spec.duration.value_or(std::chrono::hours(1)));
-  std::cout << "\nfaults:\n";
+  if (!values.ports().empty()) {
+    std::cout << "\nports (free now; a run picks its own):";
+    for (const auto& [name, port] : values.ports()) std::cout << " " << name << "=" << port;
+    std::cout << "\n";
+  }
+  // Planned as far as the run can last; an open-ended run shows its first minute.
+  const auto longest = experiments::LongestRun(spec);
+  const core::Duration horizon = longest.value_or(std::chrono::minutes(1));
+  auto plan = experiments::PlanFaults(spec, seed, horizon);
+  if (longest) {
+    std::cout << "\nfaults, over the run's " << core::FormatDuration(*longest) << ":\n";
+  } else {
+    std::cout << "\nfaults: the run is open-ended (it ends when its clients finish, and no "
+                 "duration bounds them); its first minute:\n";
+  }
   if (!plan) {
     std::cout << "  cannot plan: " << plan.message() << "\n";
   } else if (plan->empty()) {
@@ -125,6 +159,7 @@ void PrintDryRun(const experiments::Spec& spec, std::uint64_t seed) {
   }
   if (!spec.invariants.empty()) std::cout << "\ninvariants:\n";
   for (const auto& invariant : spec.invariants) std::cout << "  " << invariant.name << "\n";
+  return kExitOk;
 }
 
 int ExitCodeOf(const RunResult& result) {
@@ -227,10 +262,7 @@ int Run(const RunCommandOptions& options) {
     std::cerr << "faultline run: --seed must be a non-negative integer\n";
     return kExitBadInput;
   }
-  if (options.dry_run) {
-    PrintDryRun(*loaded.spec, *seed);
-    return kExitOk;
-  }
+  if (options.dry_run) return PrintDryRun(*loaded.spec, *seed, options.runs_dir);
   return RunSpec(*loaded.spec, *seed, options);
 }
 

@@ -14,9 +14,6 @@
 #include <optional>
 #include <thread>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "faultline/core/random.h"
@@ -27,6 +24,7 @@
 #include "faultline/experiments/report.h"
 #include "faultline/experiments/run_dir.h"
 #include "faultline/experiments/run_metrics.h"
+#include "faultline/experiments/run_values.h"
 #include "faultline/experiments/schedule.h"
 #include "faultline/injector/control.h"
 #include "faultline/proxy/server.h"
@@ -40,39 +38,24 @@ using namespace std::chrono_literals;
 
 constexpr auto kTick = 10ms;
 constexpr auto kProgressEvery = 250ms;
-// A run with a workload but no duration ends when the clients do; faults are planned this far.
-constexpr core::Duration kHorizonWithoutDuration = std::chrono::hours(1);
+// A run that only its clients' finishing ends has its faults planned this far.
+constexpr core::Duration kOpenEndedHorizon = std::chrono::hours(1);
 
-// Every {{port.NAME}} gets a free port on 127.0.0.1, decided once per run.
-class Ports {
- public:
-  std::uint16_t Get(const std::string& name) {
-    auto [it, added] = ports_.try_emplace(name, 0);
-    if (added) it->second = FreePort();
-    return it->second;
-  }
-
- private:
-  static std::uint16_t FreePort() {
-    // Bind port 0 and give it back: the kernel does not hand it out again right away.
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    std::uint16_t port = 0;
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-      port = ntohs(address.sin_port);
-    }
-    if (fd >= 0) ::close(fd);
-    return port;
-  }
-  std::map<std::string, std::uint16_t> ports_;
+// Operations arriving from one process, a client or a service with `history:`: the file its
+// lines go to and how far it has been read.
+struct HistoryFeed {
+  std::string source;  // "client writers-0", "service store": what messages call it
+  int process_id = 0;  // the history's process for ops that do not name one
+  std::string output;  // empty: it writes no history
+  std::uint64_t read_offset = 0;
+  std::string partial;  // a line not yet ended
+  std::uint64_t accepted_lines = 0;
+  std::uint64_t rejected_lines = 0;
 };
 
 struct Service {
   const ServiceSpec* spec = nullptr;
+  HistoryFeed feed;
   ProcessSpec process;
   std::optional<ReadyCheck> ready;
   std::optional<Process> running;
@@ -84,15 +67,11 @@ struct Service {
 
 struct Client {
   const WorkloadSpec* spec = nullptr;
-  int process_id = 0;  // the history's process for ops that do not name one
-  std::string name;    // WORKLOAD-I
+  std::string name;  // WORKLOAD-I
+  HistoryFeed feed;
   std::optional<Process> running;
-  std::string output;  // where its ops arrive
-  std::uint64_t read_offset = 0;
-  std::string partial;  // a line not yet ended
-  std::uint64_t accepted_lines = 0;
-  std::uint64_t rejected_lines = 0;
   bool finished = false;
+  bool killed_by_fault = false;
 };
 
 enum class FaultState { kPending, kActive, kDone };
@@ -115,7 +94,8 @@ std::string Iso8601(std::chrono::system_clock::time_point when) {
 
 class Run {
  public:
-  Run(const Spec& spec, const RunOptions& options) : spec_(spec), options_(options) {}
+  Run(const Spec& spec, const RunOptions& options)
+      : written_(spec), spec_(spec), options_(options) {}
 
   RunResult Execute() {
     result_.seed = options_.seed;
@@ -152,26 +132,17 @@ class Run {
     dir_->Event(Seconds(), event);
   }
 
-  std::string Resolve(const std::string& text) {
-    auto resolved =
-        ResolveTemplates(text, [&](std::string_view name) -> std::optional<std::string> {
-          if (name == "seed") return std::to_string(options_.seed);
-          if (name == "run.dir") return dir_ ? dir_->path() : "";
-          if (name.starts_with("port."))
-            return std::to_string(ports_.Get(std::string(name.substr(5))));
-          if (name.starts_with("proxy.")) {
-            const auto it = proxy_addresses_.find(std::string(name.substr(6)));
-            if (it != proxy_addresses_.end()) return it->second;
-          }
-          return std::nullopt;
-        });
-    return resolved ? *resolved : text;  // the spec was checked: this does not fail
-  }
-
-  std::vector<std::string> ResolveAll(const std::vector<std::string>& words) {
-    std::vector<std::string> out;
-    for (const std::string& word : words) out.push_back(Resolve(word));
-    return out;
+  // The spec again, its templates filled with this run's values.
+  core::Status FillTemplates() {
+    values_.emplace(options_.seed, dir_->path());
+    auto filled = values_->Fill(written_);
+    if (!filled.spec) {
+      std::string message = "with this run's values filled in, the spec is not valid:";
+      for (const Diagnostic& error : filled.errors) message += "\n  " + error.Format();
+      return core::MakeError(message);
+    }
+    spec_ = std::move(*filled.spec);
+    return core::Ok();
   }
 
   std::string Cwd(const std::string& cwd) const {
@@ -189,16 +160,18 @@ class Run {
     result_.run_id = dir_->id();
     Note("run " + dir_->id() + " (seed " + std::to_string(options_.seed) + "): " + dir_->path());
     // What `faultline replay` reads: the spec as written, and where relative paths start.
-    if (auto ok = dir_->Write("spec.source.yaml", spec_.text); !ok) return ok;
-    if (auto ok = dir_->Write("spec.dir", spec_.dir + "\n"); !ok) return ok;
-    metrics_ = std::make_unique<RunMetrics>(spec_.name, dir_->id(), options_.seed);
+    if (auto ok = dir_->Write("spec.source.yaml", written_.text); !ok) return ok;
+    if (auto ok = dir_->Write("spec.dir", written_.dir + "\n"); !ok) return ok;
+    if (auto ok = FillTemplates(); !ok) return ok;
+    if (auto ok = dir_->Write("spec.yaml", spec_.text); !ok) return ok;
+    metrics_ = std::make_unique<RunMetrics>(written_.name, dir_->id(), options_.seed);
     if (!options_.metrics_address.empty()) {
       if (auto ok = metrics_->Serve(options_.metrics_address); !ok) return ok;
       Note("metrics: http://" +
            options_.metrics_address.substr(0, options_.metrics_address.rfind(':')) + ":" +
            std::to_string(metrics_->port()) + "/metrics");
     }
-    const core::Duration horizon = spec_.duration.value_or(kHorizonWithoutDuration);
+    const core::Duration horizon = LongestRun(spec_).value_or(kOpenEndedHorizon);
     auto plan = PlanFaults(spec_, options_.seed, horizon);
     if (!plan) return plan.error();
     plan_ = std::move(*plan);
@@ -224,13 +197,16 @@ class Run {
     for (const ProxySpec& proxy : spec_.proxies) {
       proxy::ProxySpec created;
       created.name = proxy.name;
-      created.listen = proxy.listen == "auto" ? "127.0.0.1:0" : Resolve(proxy.listen);
+      created.listen = proxy.listen;
+      if (proxy.listen == "auto") {
+        // The port {{proxy.NAME}} was given, or any.
+        created.listen = "127.0.0.1:" + std::to_string(values_->ProxyPort(proxy.name).value_or(0));
+      }
       created.upstream = spec_.FindService(proxy.upstream) != nullptr
-                             ? "127.0.0.1:" + std::to_string(ports_.Get(proxy.upstream))
-                             : Resolve(proxy.upstream);
+                             ? "127.0.0.1:" + std::to_string(values_->Port(proxy.upstream))
+                             : proxy.upstream;
       auto state = proxies_->Create(created, proxy.toxics);
       if (!state) return core::MakeError("proxy " + proxy.name + ": " + state.message());
-      proxy_addresses_[proxy.name] = state->spec.listen;
       Event(
           "proxy_started",
           {{"proxy", proxy.name}, {"listen", state->spec.listen}, {"upstream", created.upstream}});
@@ -241,11 +217,23 @@ class Run {
   core::Status PrepareService(Service& service) {
     const ServiceSpec& spec = *service.spec;
     service.process.name = spec.name;  // messages say "service NAME"
-    service.process.argv = ResolveAll(spec.command.Argv());
+    service.process.argv = spec.command.Argv();
     service.process.cwd = Cwd(spec.cwd);
     service.process.log_path = dir_->LogPath(spec.name);
-    for (const auto& [name, value] : spec.env)
-      service.process.env.emplace_back(name, Resolve(value));
+    for (const auto& [name, value] : spec.env) service.process.env.emplace_back(name, value);
+    if (spec.history) {
+      // Its process number follows the clients'; a restart appends to the same file.
+      service.feed.source = "service " + spec.name;
+      service.feed.process_id = ClientCount() + HistoryServiceIndex(spec);
+      service.feed.output = spec.history_file.empty()
+                                ? dir_->path() + "/logs/" + spec.name + ".history"
+                                : spec.history_file;
+      service.process.stdout_path = service.feed.output;
+      service.process.env.emplace_back("FAULTLINE_PROCESS",
+                                       std::to_string(service.feed.process_id));
+      service.process.env.emplace_back("FAULTLINE_RUN_DIR", dir_->path());
+      service.process.env.emplace_back("FAULTLINE_START_NS", StartNs());
+    }
     if (spec.inject) {
       if (options_.inject_library.empty()) {
         return core::MakeError("service " + spec.name +
@@ -280,12 +268,12 @@ class Run {
         case ReadySpec::Kind::kTcp:
           check.kind = ReadyCheck::Kind::kTcp;
           check.target = spec.ready->target.find(':') == std::string::npos
-                             ? "127.0.0.1:" + std::to_string(ports_.Get(spec.ready->target))
-                             : Resolve(spec.ready->target);
+                             ? "127.0.0.1:" + std::to_string(values_->Port(spec.ready->target))
+                             : spec.ready->target;
           break;
         case ReadySpec::Kind::kHttp:
           check.kind = ReadyCheck::Kind::kHttp;
-          check.target = Resolve(spec.ready->target);
+          check.target = spec.ready->target;
           break;
         case ReadySpec::Kind::kLog:
           check.kind = ReadyCheck::Kind::kLog;
@@ -293,12 +281,27 @@ class Run {
           break;
         case ReadySpec::Kind::kCommand:
           check.kind = ReadyCheck::Kind::kCommand;
-          check.command = ResolveAll(spec.ready->command.Argv());
+          check.command = spec.ready->command.Argv();
           break;
       }
       service.ready = check;
     }
     return core::Ok();
+  }
+
+  int ClientCount() const {
+    int count = 0;
+    for (const WorkloadSpec& workload : spec_.workload) count += workload.concurrency;
+    return count;
+  }
+  // Among the services with a history, in the file's order.
+  int HistoryServiceIndex(const ServiceSpec& wanted) const {
+    int index = 0;
+    for (const ServiceSpec& service : spec_.services) {
+      if (&service == &wanted) break;
+      index += service.history ? 1 : 0;
+    }
+    return index;
   }
 
   core::Status StartService(Service& service, bool wait_ready) {
@@ -326,7 +329,6 @@ class Run {
       Note("starting " + spec->name);
       if (auto ok = StartService(service, true); !ok) return ok;
     }
-    if (auto ok = dir_->Write("spec.yaml", Resolve(spec_.text)); !ok) return ok;
     return StartClients();
   }
 
@@ -336,16 +338,17 @@ class Run {
       for (int i = 0; i < workload.concurrency; ++i) {
         Client client;
         client.spec = &workload;
-        client.process_id = process_id++;
-        ProcessSpec process;
-        const std::string name = workload.name + "-" + std::to_string(i);
+        const std::string name = ClientName(workload, i);
         client.name = name;
+        client.feed.source = "client " + name;
+        client.feed.process_id = process_id++;
+        ProcessSpec process;
         process.name = name;
-        process.argv = ResolveAll(workload.command.Argv());
+        process.argv = workload.command.Argv();
         process.cwd = spec_.dir;
         process.log_path = dir_->LogPath(name);
-        for (const auto& [key, value] : workload.env) process.env.emplace_back(key, Resolve(value));
-        process.env.emplace_back("FAULTLINE_PROCESS", std::to_string(client.process_id));
+        for (const auto& [key, value] : workload.env) process.env.emplace_back(key, value);
+        process.env.emplace_back("FAULTLINE_PROCESS", std::to_string(client.feed.process_id));
         process.env.emplace_back("FAULTLINE_CLIENT", std::to_string(i));
         process.env.emplace_back("FAULTLINE_CLIENTS", std::to_string(workload.concurrency));
         process.env.emplace_back("FAULTLINE_SEED",
@@ -360,10 +363,10 @@ class Run {
           process.env.emplace_back("FAULTLINE_OPS", std::to_string(share));
         }
         if (workload.history) {
-          client.output = workload.history_file.empty()
-                              ? dir_->path() + "/logs/" + name + ".history"
-                              : Resolve(workload.history_file) + "." + std::to_string(i);
-          process.stdout_path = client.output;
+          client.feed.output = workload.history_file.empty()
+                                   ? dir_->path() + "/logs/" + name + ".history"
+                                   : workload.history_file + "." + std::to_string(i);
+          process.stdout_path = client.feed.output;
         }
         auto started = Process::Start(process, options_.reaper);
         if (!started) return started.error();
@@ -377,25 +380,25 @@ class Run {
 
   // --- the run ----------------------------------------------------------------------------
 
-  void ReadHistory(Client& client) {
-    if (client.output.empty()) return;
-    std::ifstream in(client.output, std::ios::binary);
+  void ReadHistory(HistoryFeed& feed) {
+    if (feed.output.empty()) return;
+    std::ifstream in(feed.output, std::ios::binary);
     if (!in) return;
-    in.seekg(static_cast<std::streamoff>(client.read_offset));
+    in.seekg(static_cast<std::streamoff>(feed.read_offset));
     std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    client.read_offset += chunk.size();
-    client.partial += chunk;
+    feed.read_offset += chunk.size();
+    feed.partial += chunk;
     std::size_t start = 0;
-    for (std::size_t end; (end = client.partial.find('\n', start)) != std::string::npos;
+    for (std::size_t end; (end = feed.partial.find('\n', start)) != std::string::npos;
          start = end + 1) {
-      const std::string_view line(client.partial.data() + start, end - start);
+      const std::string_view line(feed.partial.data() + start, end - start);
       if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-      auto op = ParseOpLine(line, client.process_id, SinceStartNs());
+      auto op = ParseOpLine(line, feed.process_id, SinceStartNs());
       if (!op) {
-        RejectLine(client, line, op.message());
+        RejectLine(feed, line, op.message());
         continue;
       }
-      ++client.accepted_lines;
+      ++feed.accepted_lines;
       const Op::Type type = op->type;
       const std::string f = op->f;
       const std::uint64_t index = history_.Append(std::move(*op));
@@ -408,21 +411,21 @@ class Run {
         (type == Op::Type::kOk ? ops_ok_ : ops_failed_)++;
       }
     }
-    client.partial.erase(0, start);
+    feed.partial.erase(0, start);
   }
 
   // A line that is not an operation: the first is shown at once, each is counted (in
   // result.json and at the end), and the first kMaxRejectionEvents are events.
-  void RejectLine(Client& client, std::string_view line, const std::string& reason) {
+  void RejectLine(HistoryFeed& feed, std::string_view line, const std::string& reason) {
     constexpr std::uint64_t kMaxRejectionEvents = 100;
     constexpr std::size_t kMaxQuoted = 200;
-    ++client.rejected_lines;
+    ++feed.rejected_lines;
     ++result_.rejected_history_lines;
     const std::string quoted(line.substr(0, kMaxQuoted));
-    const std::string name = "client " + client.name;
+    const std::string& name = feed.source;
     if (result_.rejected_history_lines <= kMaxRejectionEvents) {
       Event("bad_history_line",
-            {{"client", client.process_id}, {"error", reason}, {"line", quoted}});
+            {{"process", feed.process_id}, {"source", name}, {"error", reason}, {"line", quoted}});
     }
     if (result_.rejected_history_lines == 1) {
       result_.first_rejected_line = name + ": " + reason + ": " + quoted;
@@ -442,12 +445,20 @@ class Run {
       std::uint64_t rejected = 0;
       for (const Client& client : clients_) {
         if (client.spec != &workload) continue;
-        accepted += client.accepted_lines;
-        rejected += client.rejected_lines;
+        accepted += client.feed.accepted_lines;
+        rejected += client.feed.rejected_lines;
       }
       if (rejected > 0 && accepted == 0) {
         return core::MakeError("workload " + workload.name + ": all " + std::to_string(rejected) +
                                " history lines its clients wrote were rejected; the first, " +
+                               result_.first_rejected_line);
+      }
+    }
+    for (const auto& [name, service] : services_) {
+      const HistoryFeed& feed = service.feed;
+      if (feed.rejected_lines > 0 && feed.accepted_lines == 0) {
+        return core::MakeError("service " + name + ": all " + std::to_string(feed.rejected_lines) +
+                               " history lines it wrote were rejected; the first, " +
                                result_.first_rejected_line);
       }
     }
@@ -456,17 +467,18 @@ class Run {
 
   void WatchClients() {
     for (Client& client : clients_) {
-      ReadHistory(client);
+      ReadHistory(client.feed);
       const auto& limit = client.spec->duration;
       if (limit && !client.finished && client.running &&
           Clock::now() - clients_started_ >= std::chrono::duration_cast<Clock::duration>(*limit)) {
         client.running->Stop(2s);  // its workload's time is up
       }
       if (!client.finished && client.running && !client.running->Running()) {
-        ReadHistory(client);
+        ReadHistory(client.feed);
         client.finished = true;
-        Event("client_exited",
-              {{"client", client.process_id}, {"code", client.running->ExitCode().value_or(-1)}});
+        Event("client_exited", {{"client", client.feed.process_id},
+                                {"code", client.running->ExitCode().value_or(-1)},
+                                {"killed", client.killed_by_fault}});
       }
     }
   }
@@ -514,12 +526,21 @@ class Run {
         return service.table->Set(std::span<const core::Rule>(&rule, 1));
       }
       case FaultAction::Kind::kPause: {
+        if (action.clients) {
+          return ForClients(action.target, [](Client& client) { return client.running->Pause(); });
+        }
         Service& service = services_.at(action.target);
         if (!service.running)
           return core::MakeError("service " + action.target + " is not running");
         return service.running->Pause();
       }
       case FaultAction::Kind::kKill: {
+        if (action.clients) {
+          return ForClients(action.target, [](Client& client) {
+            client.killed_by_fault = true;
+            return client.running->Kill();
+          });
+        }
         Service& service = services_.at(action.target);
         if (!service.running)
           return core::MakeError("service " + action.target + " is not running");
@@ -547,19 +568,40 @@ class Run {
         return core::Ok();
       }
       case FaultAction::Kind::kPause: {
+        if (action.clients) {
+          // One that finished meanwhile has nothing to resume: not an error on revert.
+          static_cast<void>(
+              ForClients(action.target, [](Client& client) { return client.running->Resume(); }));
+          return core::Ok();
+        }
         Service& service = services_.at(action.target);
         if (!service.running) return core::Ok();
         return service.running->Resume();
       }
       case FaultAction::Kind::kKill: {
+        if (!action.restart) return core::Ok();  // a killed client stays down
         Service& service = services_.at(action.target);
-        if (!action.restart) return core::Ok();
         if (service.running) service.running->Wait(2s);  // collect the killed one
         service.running.reset();
         ++service.restarts;
         return StartService(service, false);
       }
     }
+    return core::Ok();
+  }
+
+  // Acts on each running client that `target` names (a workload: all of its clients; or
+  // one); an error when none is running.
+  template <typename Act>
+  core::Status ForClients(const std::string& target, Act act) {
+    bool any = false;
+    for (Client& client : clients_) {
+      if (client.spec->name != target && client.name != target) continue;
+      if (!client.running || client.finished || !client.running->Running()) continue;
+      any = true;
+      if (auto ok = act(client); !ok) return ok;
+    }
+    if (!any) return core::MakeError("no client of " + target + " is running");
     return core::Ok();
   }
 
@@ -658,7 +700,7 @@ class Run {
   core::Status CheckCommand(const InvariantSpec& invariant, const std::string& log_name) {
     ProcessSpec probe;
     probe.name = invariant.name;
-    probe.argv = ResolveAll(invariant.command.Argv());
+    probe.argv = invariant.command.Argv();
     probe.cwd = spec_.dir;
     probe.log_path = dir_->LogPath(log_name);
     auto started = Process::Start(probe, options_.reaper);
@@ -692,7 +734,7 @@ class Run {
     if (!invariant.url.empty()) {
       ReadyCheck check;
       check.kind = ReadyCheck::Kind::kHttp;
-      check.target = Resolve(invariant.url);
+      check.target = invariant.url;
       check.attempt_timeout = invariant.timeout;
       return CheckOnce(check);
     }
@@ -747,6 +789,7 @@ class Run {
     auto next_progress = Clock::now();
     while (true) {
       WatchClients();
+      for (auto& [name, service] : services_) ReadHistory(service.feed);
       WatchServices();
       StepFaults();
       const auto now = Clock::now();
@@ -793,10 +836,12 @@ class Run {
       if (client.running && !client.finished) {
         client.running->Stop(2s);
         client.finished = true;
-        Event("client_stopped", {{"client", client.process_id}});
+        Event("client_stopped", {{"client", client.feed.process_id}});
       }
-      ReadHistory(client);
+      ReadHistory(client.feed);
     }
+    // Services with a history keep running for the finals; what they wrote so far counts.
+    for (auto& [name, service] : services_) ReadHistory(service.feed);
   }
 
   void CheckFinalInvariants() {
@@ -815,8 +860,8 @@ class Run {
           status = CheckInvariantOnce(invariant, log_name);
         }
         if (!status) {
-          const std::string what = invariant.url.empty() ? Resolve(invariant.command.Text())
-                                                         : "GET " + Resolve(invariant.url);
+          const std::string what =
+              invariant.url.empty() ? invariant.command.Text() : "GET " + invariant.url;
           AddViolation(invariant.name, what + " " + status.message(),
                        {{"error", status.message()}});
         }
@@ -934,7 +979,8 @@ class Run {
     return bj::serialize(result) + "\n";
   }
 
-  const Spec& spec_;
+  const Spec& written_;  // as the file says; spec_ is it with this run's values filled in
+  Spec spec_;
   const RunOptions& options_;
   RunResult result_;
   std::chrono::system_clock::time_point started_wall_;
@@ -942,9 +988,8 @@ class Run {
   Clock::time_point clients_started_;
   std::optional<RunDir> dir_;
   std::unique_ptr<RunMetrics> metrics_;
-  Ports ports_;
+  std::optional<RunValues> values_;  // set once the run directory exists
   std::unique_ptr<proxy::ProxyServer> proxies_;
-  std::map<std::string, std::string> proxy_addresses_;
   std::map<std::string, Service> services_;
   std::map<std::string, Clock::time_point> ready_at_;
   std::vector<Client> clients_;

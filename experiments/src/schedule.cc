@@ -73,6 +73,12 @@ std::vector<std::string> NemesisCandidates(const Spec& spec, const NemesisSpec& 
       if (NeedsInject(kind) && !service.inject) continue;
       if (wanted(service.name)) out.push_back(service.name);
     }
+    // Clients are what the run measures: pause and kill act on them only when named.
+    if (!NeedsInject(kind)) {
+      for (const std::string& target : nemesis.targets) {
+        if (spec.FindService(target) == nullptr && spec.NamesClients(target)) out.push_back(target);
+      }
+    }
   } else {
     for (const ProxySpec& proxy : spec.proxies) {
       if (wanted(proxy.name)) out.push_back(proxy.name);
@@ -83,8 +89,8 @@ std::vector<std::string> NemesisCandidates(const Spec& spec, const NemesisSpec& 
 
 namespace {
 
-FaultAction NemesisAction(const NemesisKind& nemesis_kind, const std::string& target,
-                          core::Rng& rng, const std::string& id) {
+FaultAction NemesisAction(const Spec& spec, const NemesisKind& nemesis_kind,
+                          const std::string& target, core::Rng& rng, const std::string& id) {
   FaultAction action;
   if (nemesis_kind.own) {
     action = *nemesis_kind.own;
@@ -97,9 +103,11 @@ FaultAction NemesisAction(const NemesisKind& nemesis_kind, const std::string& ta
   action.target = target;
   if (kind == "pause") {
     action.kind = FaultAction::Kind::kPause;
+    action.clients = spec.FindService(target) == nullptr;
   } else if (kind == "kill") {
     action.kind = FaultAction::Kind::kKill;
-    action.restart = true;  // its length is the downtime (set by the caller)
+    action.clients = spec.FindService(target) == nullptr;
+    action.restart = !action.clients;  // its length is the downtime (set by the caller)
   } else if (kind == "skew") {
     action.kind = FaultAction::Kind::kSkew;
     // Up to an hour either way: enough to cross a lease or a token's expiry.
@@ -146,7 +154,7 @@ core::Status PlanNemesis(const Spec& spec, const NemesisSpec& nemesis, int numbe
     PlannedFault fault;
     fault.id = "n" + std::to_string(number) + "." + std::to_string(++count);
     fault.where = nemesis.where;
-    fault.action = NemesisAction(kind, target, action_rng, fault.id);
+    fault.action = NemesisAction(spec, kind, target, action_rng, fault.id);
     if (fault.action.kind == FaultAction::Kind::kKill) fault.action.restart_after = length;
     fault.start.at = at;
     fault.length = length;
@@ -220,6 +228,15 @@ std::string FaultKind(const FaultAction& action) {
   return "unknown";
 }
 
+namespace {
+
+// What a pause or a kill names: a service, or a workload's clients.
+std::string ProcessNoun(const FaultAction& action) {
+  return action.clients ? "clients" : "service";
+}
+
+}  // namespace
+
 std::string DescribeFault(const PlannedFault& fault) {
   std::string text = fault.id;
   switch (fault.start.event) {
@@ -253,14 +270,30 @@ std::string DescribeFault(const PlannedFault& fault) {
               core::FormatRule(action.rule) + ")";
       break;
     case FaultAction::Kind::kPause:
-      text += "pause service " + action.target;
+      text += "pause " + ProcessNoun(action) + " " + action.target;
       break;
     case FaultAction::Kind::kKill:
-      text += "kill service " + action.target;
+      text += "kill " + ProcessNoun(action) + " " + action.target;
       if (action.restart) text += ", restarted after " + core::FormatDuration(action.restart_after);
       break;
   }
   return text;
+}
+
+std::optional<core::Duration> LongestRun(const Spec& spec) {
+  std::optional<core::Duration> clients;
+  if (!spec.workload.empty()) {
+    clients = core::Duration(0);
+    for (const WorkloadSpec& workload : spec.workload) {
+      if (!workload.duration) {
+        clients.reset();
+        break;
+      }
+      clients = std::max(*clients, *workload.duration);
+    }
+  }
+  if (spec.duration && clients) return std::min(*spec.duration, *clients);
+  return spec.duration ? spec.duration : clients;
 }
 
 core::Result<std::vector<PlannedFault>> PlanFaults(const Spec& spec, std::uint64_t seed,

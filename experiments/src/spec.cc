@@ -13,6 +13,7 @@
 #include "faultline/core/suggest.h"
 #include "faultline/experiments/checker.h"
 #include "faultline/experiments/schedule.h"
+#include "faultline/experiments/yaml_error.h"
 #include "faultline/experiments/yaml_json.h"
 #include "faultline/proxy/json.h"
 #include "faultline/proxy/pattern.h"
@@ -30,8 +31,9 @@ bool IsLetterOrDigit(char c) {
 constexpr std::string_view kTopKeys[] = {"name",     "description", "seed",
                                          "duration", "services",    "proxies",
                                          "workload", "faults",      "invariants"};
-constexpr std::string_view kServiceKeys[] = {
-    "cmd", "args", "env", "cwd", "ready", "restart", "depends_on", "inject", "stop_grace"};
+constexpr std::string_view kServiceKeys[] = {"cmd",        "args",    "env",        "cwd",
+                                             "ready",      "restart", "depends_on", "inject",
+                                             "stop_grace", "history"};
 constexpr std::string_view kReadyKeys[] = {"tcp", "http", "log", "command", "timeout", "interval"};
 constexpr std::string_view kRestartPolicies[] = {"never", "on-failure", "always"};
 constexpr std::string_view kProxyKeys[] = {"listen", "upstream", "toxics"};
@@ -66,7 +68,8 @@ std::vector<std::string_view> Names(const auto& items) {
 // Reads one spec, collecting every mistake with its place.
 class Reader {
  public:
-  Reader(std::string file, std::string dir) : file_(std::move(file)), dir_(std::move(dir)) {}
+  Reader(std::string file, std::string dir, TemplateLookup values)
+      : file_(std::move(file)), dir_(std::move(dir)), values_(std::move(values)) {}
 
   SpecResult Read(std::string_view text) {
     YAML::Node root;
@@ -75,7 +78,7 @@ class Reader {
     } catch (const YAML::Exception& e) {
       Location where;
       if (!e.mark.is_null()) where = {e.mark.line + 1, e.mark.column + 1};
-      errors_.push_back({file_, where, "not valid YAML: " + e.msg});
+      errors_.push_back({file_, where, DescribeYamlError(e)});
       return Finish();
     }
     if (!root.IsMap()) {
@@ -84,7 +87,9 @@ class Reader {
     }
     spec_.file = file_;
     spec_.dir = dir_;
-    spec_.text = std::string(text);
+    FindProxyListens(root["proxies"]);
+    spec_.text = FillText(text);
+    FillTemplates(root);
     CheckKeys(root, kTopKeys, "the experiment");
     if (auto name = RequiredString(root, "name", "the experiment")) {
       if (ValidName(root["name"], *name, "experiment name")) spec_.name = *name;
@@ -98,7 +103,6 @@ class Reader {
     ReadInvariants(root["invariants"]);
     CheckReferences();
     CheckNemesisKinds();
-    CheckTemplates(root);
     CheckItEnds();
     return Finish();
   }
@@ -115,9 +119,10 @@ class Reader {
   }
 
   void Error(const YAML::Node& node, std::string message) {
-    errors_.push_back({file_, Where(node), std::move(message)});
+    Error(Where(node), std::move(message));
   }
   void Error(Location where, std::string message) {
+    if (unfilled_.count(where) != 0) return;
     errors_.push_back({file_, where, std::move(message)});
   }
 
@@ -333,6 +338,9 @@ class Reader {
       if (const auto grace = body["stop_grace"]) {
         service.stop_grace = Duration(grace, "stop_grace").value_or(service.stop_grace);
       }
+      if (const auto history = body["history"]) {
+        ReadHistory(history, service.history, service.history_file);
+      }
       spec_.services.push_back(std::move(service));
     }
   }
@@ -528,14 +536,19 @@ class Reader {
       if (const auto duration = body["duration"])
         workload.duration = Duration(duration, "duration");
       if (const auto history = body["history"]) {
-        if (history.IsScalar() && (history.Scalar() == "true" || history.Scalar() == "false")) {
-          workload.history = history.Scalar() == "true";
-        } else if (auto file = String(history, "history")) {
-          workload.history = true;
-          workload.history_file = *file;
-        }
+        ReadHistory(history, workload.history, workload.history_file);
       }
       spec_.workload.push_back(std::move(workload));
+    }
+  }
+
+  // `history: true` (operations on stdout) or `history: FILE`.
+  void ReadHistory(const YAML::Node& node, bool& history, std::string& file) {
+    if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) {
+      history = node.Scalar() == "true";
+    } else if (auto path = String(node, "history")) {
+      history = true;
+      file = *path;
     }
   }
 
@@ -636,13 +649,13 @@ class Reader {
       ++actions;
       action.kind = FaultAction::Kind::kPause;
       action.target = String(pause, "pause").value_or("");
-      service_refs_.push_back({action.target, pause, "pause"});
+      process_refs_.push_back({action.target, pause, "pause"});
     }
     if (const auto kill = body["kill"]) {
       ++actions;
       action.kind = FaultAction::Kind::kKill;
       action.target = String(kill, "kill").value_or("");
-      service_refs_.push_back({action.target, kill, "kill"});
+      process_refs_.push_back({action.target, kill, "kill"});
       if (const auto restart = body["restart"])
         action.restart = Bool(restart, "restart").value_or(false);
       if (const auto after = body["restart_after"]) {
@@ -911,9 +924,38 @@ class Reader {
                                "; templates could not tell them apart");
       }
     }
+    for (const auto& workload : spec_.workload) {
+      if (spec_.FindService(workload.name) != nullptr) {
+        Error(workload.where, "a workload and a service are named " + Quote(workload.name) +
+                                  "; pause and kill could not tell them apart");
+      }
+    }
     auto is_service = [&](const std::string& name) {
       return std::find(services.begin(), services.end(), name) != services.end();
     };
+    // Services, workloads and their clients: what pause and kill may name.
+    std::vector<std::string> processes(services.begin(), services.end());
+    for (const auto& workload : spec_.workload) {
+      processes.push_back(workload.name);
+      for (int i = 0; i < workload.concurrency; ++i) processes.push_back(ClientName(workload, i));
+    }
+    for (const auto& ref : process_refs_) {
+      if (std::find(processes.begin(), processes.end(), ref.name) == processes.end()) {
+        Error(ref.node, ref.what + ": no service, workload or client " + Quote(ref.name) +
+                            core::Suggest(ref.name, std::vector<std::string_view>(
+                                                        processes.begin(), processes.end())));
+      }
+    }
+    for (auto& fault : spec_.faults) {
+      FaultAction& action = fault.action;
+      if (action.kind != FaultAction::Kind::kPause && action.kind != FaultAction::Kind::kKill)
+        continue;
+      action.clients = !is_service(action.target) && spec_.NamesClients(action.target);
+      if (action.clients && action.restart) {
+        Error(fault.where, "kill " + Quote(action.target) +
+                               ": a workload's client is not restarted; `restart` is for services");
+      }
+    }
     for (const auto& ref : service_refs_) {
       if (!is_service(ref.name)) {
         Error(ref.node,
@@ -937,11 +979,13 @@ class Reader {
       }
     }
     for (const auto& ref : target_refs_) {
-      if (!is_service(ref.name) && spec_.FindProxy(ref.name) == nullptr) {
-        std::vector<std::string_view> both = services;
-        both.insert(both.end(), proxies.begin(), proxies.end());
-        Error(ref.node,
-              "targets: no service or proxy " + Quote(ref.name) + core::Suggest(ref.name, both));
+      if (!is_service(ref.name) && spec_.FindProxy(ref.name) == nullptr &&
+          !spec_.NamesClients(ref.name)) {
+        std::vector<std::string_view> all = services;
+        all.insert(all.end(), proxies.begin(), proxies.end());
+        for (const auto& workload : spec_.workload) all.push_back(workload.name);
+        Error(ref.node, "targets: no service, proxy or workload " + Quote(ref.name) +
+                            core::Suggest(ref.name, all));
       }
     }
     for (const auto& proxy : spec_.proxies) {
@@ -1005,30 +1049,79 @@ class Reader {
     return text;
   }
 
-  // Every {{...}} in every string of the file names something that will exist.
-  void CheckTemplates(const YAML::Node& node) {
-    if (node.IsMap()) {
-      for (const auto& item : node) CheckTemplates(item.second);
-    } else if (node.IsSequence()) {
-      for (const auto& item : node) CheckTemplates(item);
-    } else if (node.IsScalar()) {
-      const std::string& text = node.Scalar();
-      auto resolved =
-          ResolveTemplates(text, [&](std::string_view name) -> std::optional<std::string> {
-            if (name == "run.dir" || name == "seed") return "";
-            if (name.starts_with("port.") && name.size() > 5) return "";
-            if (name.starts_with("proxy.") && spec_.FindProxy(name.substr(6)) != nullptr) return "";
-            return std::nullopt;
-          });
-      if (!resolved) Error(node, resolved.message());
+  // --- templates --------------------------------------------------------------------------
+
+  // Each proxy's `listen` as written: {{proxy.NAME}} is that address, templates filled.
+  void FindProxyListens(const YAML::Node& proxies) {
+    if (!proxies || !proxies.IsMap()) return;
+    for (const auto& item : proxies) {
+      if (!item.first.IsScalar()) continue;
+      const YAML::Node listen = item.second.IsMap() ? item.second["listen"] : YAML::Node();
+      proxy_listens_[item.first.Scalar()] =
+          listen && listen.IsScalar() ? listen.Scalar() : std::string("auto");
     }
+  }
+
+  // What a template stands for: the run's value when there is one, else a stand-in of the same
+  // shape, so that what holds it (a rule, a toxic, a duration) is checked as far as it can be.
+  std::optional<std::string> Lookup(std::string_view name, bool in_listen = false) {
+    const bool known =
+        name == "run.dir" || name == "seed" || (name.starts_with("port.") && name.size() > 5);
+    if (known) {
+      if (values_) return values_(name);
+      if (name == "run.dir") return "/faultline-run";
+      return "1";
+    }
+    if (!name.starts_with("proxy.") || in_listen) return std::nullopt;
+    const auto proxy = proxy_listens_.find(std::string(name.substr(6)));
+    if (proxy == proxy_listens_.end()) return std::nullopt;
+    if (proxy->second != "auto") {
+      auto listen = ResolveTemplates(proxy->second,
+                                     [&](std::string_view inner) { return Lookup(inner, true); });
+      return listen ? std::optional(*listen) : std::nullopt;
+    }
+    if (values_) return values_(name);
+    return "127.0.0.1:1";
+  }
+
+  // Every {{...}} in a value is filled in before anything is read: rules, toxics and
+  // durations are then read as they will run.
+  void FillTemplates(YAML::Node node) {
+    if (node.IsMap()) {
+      for (auto item : node) FillTemplates(item.second);
+    } else if (node.IsSequence()) {
+      for (auto item : node) FillTemplates(item);
+    } else if (node.IsScalar() && node.Scalar().find("{{") != std::string::npos) {
+      auto filled =
+          ResolveTemplates(node.Scalar(), [&](std::string_view name) { return Lookup(name); });
+      if (!filled) {
+        Error(node, filled.message());
+        unfilled_.insert(Where(node));  // what it breaks there is not a second mistake
+      } else {
+        node = *filled;  // the same node: its place and its quoting stay
+      }
+    }
+  }
+
+  // The whole text with its templates filled, for the run directory's spec.yaml. A template
+  // in a comment or a key stays as written.
+  std::string FillText(std::string_view text) {
+    if (!values_) return std::string(text);
+    auto filled = ResolveTemplates(text, [&](std::string_view name) {
+      return Lookup(name).value_or("{{" + std::string(name) + "}}");
+    });
+    return filled ? *filled : std::string(text);
   }
 
   std::string file_;
   std::string dir_;
+  TemplateLookup values_;  // empty: stand-ins
+  std::map<std::string, std::string> proxy_listens_;
+  std::set<Location> unfilled_;  // values with a template that could not be filled
   Spec spec_;
   std::vector<Diagnostic> errors_;
   std::vector<Reference> service_refs_;   // must name a service
+  std::vector<Reference> process_refs_;   // a service, a workload or one of its clients
   std::vector<Reference> injected_refs_;  // must name a service run with inject
   std::vector<Reference> proxy_refs_;     // must name a proxy
   std::vector<Reference> target_refs_;    // a service or a proxy
@@ -1066,6 +1159,27 @@ const ServiceSpec* Spec::FindService(std::string_view wanted) const {
   return nullptr;
 }
 
+std::string ClientName(const WorkloadSpec& workload, int index) {
+  return workload.name + "-" + std::to_string(index);
+}
+
+const WorkloadSpec* Spec::FindWorkload(std::string_view wanted) const {
+  for (const auto& one : workload) {
+    if (one.name == wanted) return &one;
+  }
+  return nullptr;
+}
+
+bool Spec::NamesClients(std::string_view target) const {
+  for (const auto& one : workload) {
+    if (one.name == target) return true;
+    for (int i = 0; i < one.concurrency; ++i) {
+      if (ClientName(one, i) == target) return true;
+    }
+  }
+  return false;
+}
+
 const ProxySpec* Spec::FindProxy(std::string_view wanted) const {
   for (const auto& proxy : proxies) {
     if (proxy.name == wanted) return &proxy;
@@ -1094,8 +1208,9 @@ std::vector<const ServiceSpec*> Spec::StartOrder() const {
   return order;
 }
 
-SpecResult ParseSpec(std::string_view text, const std::string& file, const std::string& dir) {
-  return Reader(file, dir).Read(text);
+SpecResult ParseSpec(std::string_view text, const std::string& file, const std::string& dir,
+                     const TemplateLookup& values) {
+  return Reader(file, dir, values).Read(text);
 }
 
 SpecResult LoadSpec(const std::string& path) {
@@ -1112,9 +1227,7 @@ SpecResult LoadSpec(const std::string& path) {
   return ParseSpec(text.str(), path, dir);
 }
 
-core::Result<std::string> ResolveTemplates(
-    std::string_view text,
-    const std::function<std::optional<std::string>(std::string_view name)>& lookup) {
+core::Result<std::string> ResolveTemplates(std::string_view text, const TemplateLookup& lookup) {
   std::string out;
   std::size_t at = 0;
   while (true) {

@@ -96,6 +96,7 @@ TEST_CASE("config errors name the file, line and entry", "[cli][config]") {
   auto syntax = cli::LoadProxyConfig(WriteTemp("syntax.yaml", "- name: [unclosed\n"));
   REQUIRE_FALSE(syntax);
   CHECK(syntax.message().find("syntax.yaml:") != std::string::npos);
+  CHECK(syntax.message().find("a `[` is not closed") != std::string::npos);
 
   CHECK_FALSE(cli::LoadProxyConfig("/nonexistent/faultline.json"));
 }

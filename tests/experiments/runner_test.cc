@@ -205,6 +205,133 @@ invariants:
   CHECK_THAT(ran.out, Catch::Contains("  " + elsewhere.path + "/runs/paths/"));
 }
 
+TEST_CASE("a rule's templates are filled with the run's values before the shim gets it",
+          "[experiments][runner][paths]") {
+  TempDir dir;
+  // The service writes two files; the rule, which names one by {{run.dir}}, refuses that one.
+  // It is ready once it has tried both, so the finals see what it did.
+  const std::string spec = WriteSpec(dir, R"yaml(name: filled
+duration: 100ms
+services:
+  writer:
+    cmd: "sh -c 'echo a > {{run.dir}}/allowed; echo b > {{run.dir}}/refused || touch {{run.dir}}/tried; sleep 300'"
+    inject: ["open,openat,creat path={{run.dir}}/refused -> fail(EACCES)"]
+    ready: {command: "test -e {{run.dir}}/tried -o -e {{run.dir}}/refused", timeout: 20s}
+invariants:
+  - {final: "test -s {{run.dir}}/allowed", name: the other file is written}
+  - {final: "test -e {{run.dir}}/tried && ! test -e {{run.dir}}/refused", name: the rule refused}
+)yaml");
+  const auto ran = RunProgram(Run(dir, spec), {}, 60s);
+  INFO(ran.out << ran.err);
+  CHECK(ran.exit_code == 0);
+  const fs::path run = OnlyRun(dir, "filled");
+  // The run directory keeps the spec as written and as it ran.
+  CHECK_THAT(Read(run / "spec.source.yaml"), Catch::Contains("path={{run.dir}}/refused"));
+  CHECK_THAT(Read(run / "spec.yaml"), Catch::Contains("path=" + run.string() + "/refused"));
+}
+
+namespace {
+
+// An executable shell script in dir.
+void WriteScript(const TempDir& dir, const std::string& name, const std::string& body) {
+  const std::string path = dir.path + "/" + name;
+  std::ofstream(path) << "#!/bin/sh\n" << body;
+  fs::permissions(path, fs::perms::owner_all);
+}
+
+// The operations of a run's history.jsonl, in order.
+std::vector<boost::json::object> HistoryOps(const fs::path& run) {
+  std::vector<boost::json::object> ops;
+  std::istringstream in(Read(run / "history.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) ops.push_back(boost::json::parse(line).as_object());
+  }
+  return ops;
+}
+
+}  // namespace
+
+TEST_CASE("a workload's client is paused like a service: its ops stop while the fault lasts",
+          "[experiments][runner][clients]") {
+  TempDir dir;
+  // Two ops every 20 ms; 1.5 s of pause from op 4 on. The runner times each op as it reads
+  // it, so the pause shows as a gap between two consecutive ops at least that long, less a
+  // read tick: the pause can only lengthen it, however busy the machine.
+  WriteScript(dir, "ops.sh",
+              "for i in $(seq 60); do\n"
+              "  printf '{\"type\":\"invoke\",\"f\":\"w\"}\\n{\"type\":\"ok\",\"f\":\"w\"}\\n'\n"
+              "  sleep 0.02\n"
+              "done\n");
+  const std::string spec = WriteSpec(dir, R"yaml(name: paused
+workload:
+  - {name: writers, client: ./ops.sh, history: true}
+faults:
+  - {after: op 4, for: 1500ms, pause: writers-0}
+)yaml");
+  const auto ran = RunProgram(Run(dir, spec), {}, 60s);
+  INFO(ran.out << ran.err);
+  CHECK(ran.exit_code == 0);
+  const fs::path run = OnlyRun(dir, "paused");
+  const std::string events = Read(run / "events.jsonl");
+  CHECK_THAT(events, Catch::Contains(R"("event":"fault_started")") &&
+                         Catch::Contains("pause clients writers-0"));
+  const auto ops = HistoryOps(run);
+  REQUIRE(ops.size() == 120);
+  std::int64_t longest_gap = 0;
+  for (std::size_t i = 1; i < ops.size(); ++i) {
+    longest_gap =
+        std::max(longest_gap, ops[i].at("time").as_int64() - ops[i - 1].at("time").as_int64());
+  }
+  CHECK(longest_gap >= 1'300'000'000);
+}
+
+TEST_CASE("a killed client stays down and ends its part of the run; a service feeds a history",
+          "[experiments][runner][clients]") {
+  TempDir dir;
+  // writers-1 would write forever: only the kill lets the run end before its 60 s. The
+  // service writes one failed op on stdout, which the no-errors checker must see.
+  WriteScript(
+      dir, "ledger.sh",
+      "printf '{\"type\":\"invoke\",\"f\":\"audit\"}\\n{\"type\":\"fail\",\"f\":\"audit\"}\\n'\n"
+      "exec sleep 300\n");
+  WriteScript(dir, "writer.sh",
+              "printf '{\"type\":\"invoke\",\"f\":\"w\"}\\n{\"type\":\"ok\",\"f\":\"w\"}\\n'\n"
+              "if [ \"$FAULTLINE_CLIENT\" = 1 ]; then exec sleep 300; fi\n");
+  const std::string spec = WriteSpec(dir, R"yaml(name: killed
+duration: 60s
+services:
+  ledger: {cmd: ./ledger.sh, history: true}
+workload:
+  - {name: writers, client: ./writer.sh, concurrency: 2, history: true}
+faults:
+  - {at: 200ms, kill: writers-1}
+invariants:
+  - {checker: no-errors}
+)yaml");
+  const auto started = std::chrono::steady_clock::now();
+  const auto ran = RunProgram(Run(dir, spec), {}, 60s);
+  INFO(ran.out << ran.err);
+  CHECK(ran.exit_code == 1);  // the service's failed op
+  CHECK(std::chrono::steady_clock::now() - started < 30s);
+  const fs::path run = OnlyRun(dir, "killed");
+  const std::string events = Read(run / "events.jsonl");
+  CHECK_THAT(events,
+             Catch::Contains(R"("event":"client_exited","client":1,"code":-1,"killed":true)") ||
+                 Catch::Contains(R"("event":"client_exited","client":1,"code":137,"killed":true)"));
+  CHECK_THAT(events,
+             Catch::Contains(R"("event":"client_exited","client":0,"code":0,"killed":false)"));
+  CHECK_THAT(Read(run / "result.json"), Catch::Contains("audit"));
+  // The service's ops have the process number after the clients' (0 and 1).
+  int from_service = 0;
+  for (const auto& op : HistoryOps(run)) {
+    if (op.at("f").as_string() == "audit") {
+      ++from_service;
+      CHECK(op.at("process").as_int64() == 2);
+    }
+  }
+  CHECK(from_service == 2);
+}
+
 TEST_CASE("a service that crashes mid-run is recorded and fails the run", "[experiments][runner]") {
   TempDir dir;
   const std::string spec = WriteSpec(dir, R"(name: crash
@@ -432,12 +559,15 @@ services:
 
 TEST_CASE("the plan race is caught in the buggy agent and not in the fixed one",
           "[experiments][runner][example]") {
+  // Run as the README shows it, from another directory, with nothing set in the environment.
   TempDir dir;
   const std::string examples = EXAMPLES_SOURCE;
-  const std::vector<std::string> env = {std::string("FAULTLINE_EXAMPLES=") + EXAMPLES_BINARY};
-  const auto buggy = RunProgram(
-      {kFaultline, "run", examples + "/buggy.yaml", "--seed", "1", "--runs-dir", dir.path, "-q"},
-      env, 60s);
+  const auto run_example = [&](const std::string& spec) {
+    return RunProgram({"env", "-C", dir.path, kFaultline, "run", examples + "/" + spec, "--seed",
+                       "1", "--runs-dir", dir.path, "-q"},
+                      {}, 60s);
+  };
+  const auto buggy = run_example("buggy.yaml");
   INFO(buggy.out << buggy.err);
   CHECK(buggy.exit_code == 1);
   CHECK_THAT(buggy.out, Catch::Contains("violated every plan taken up is applied") &&
@@ -447,9 +577,7 @@ TEST_CASE("the plan race is caught in the buggy agent and not in the fixed one",
   CHECK_THAT(Read(run / "report.html"),
              Catch::Contains("<div class=\"violation\"><b>every plan taken up is applied</b>") &&
                  Catch::Contains("rule on service agent (point:plan.apply -&gt; delay(500ms))"));
-  const auto fixed = RunProgram(
-      {kFaultline, "run", examples + "/fixed.yaml", "--seed", "1", "--runs-dir", dir.path, "-q"},
-      env, 60s);
+  const auto fixed = run_example("fixed.yaml");
   INFO(fixed.out << fixed.err);
   CHECK(fixed.exit_code == 0);
 }

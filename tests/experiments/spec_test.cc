@@ -59,10 +59,19 @@ invariants:
   - {final: ./verify, name: data intact}
 )yaml";
 
+// The values a run would fill the templates with.
+std::optional<std::string> RunValues(std::string_view name) {
+  if (name == "port.store") return "4100";
+  if (name == "proxy.store_a") return "127.0.0.1:4200";
+  if (name == "run.dir") return "/runs/cleanup-race/r1";
+  if (name == "seed") return "42";
+  return std::nullopt;
+}
+
 }  // namespace
 
 TEST_CASE("a valid spec reads as written", "[experiments][spec]") {
-  const SpecResult result = Parse(kValid);
+  const SpecResult result = ParseSpec(kValid, "x.yaml", "/specs", RunValues);
   for (const auto& error : result.errors) UNSCOPED_INFO(error.Format());
   REQUIRE(result.spec);
   const Spec& spec = *result.spec;
@@ -73,20 +82,21 @@ TEST_CASE("a valid spec reads as written", "[experiments][spec]") {
   const ServiceSpec& store = spec.services[0];
   CHECK(store.command.shell);
   CHECK(store.command.Argv() ==
-        std::vector<std::string>{"/bin/sh", "-c", "exec ./kvstore --port {{port.store}}"});
+        std::vector<std::string>{"/bin/sh", "-c", "exec ./kvstore --port 4100"});
   REQUIRE(store.ready);
   CHECK(store.ready->kind == ReadySpec::Kind::kTcp);
   CHECK(store.ready->timeout == 5s);
   const ServiceSpec& agent = spec.services[1];
   CHECK(!agent.command.shell);
-  CHECK(agent.command.Argv() ==
-        std::vector<std::string>{"./agent", "--store", "{{proxy.store_a}}"});
+  CHECK(agent.command.Argv() == std::vector<std::string>{"./agent", "--store", "127.0.0.1:4200"});
   CHECK(agent.env == Environment{{"LOG_LEVEL", "debug"}});
   CHECK(agent.inject);
   REQUIRE(agent.rules.size() == 1);
   CHECK(agent.rules[0].point == "plan.apply");
   CHECK(agent.restart == RestartPolicy::kOnFailure);
   CHECK(spec.services[2].command.shell);  // the short form: a command line
+  CHECK(spec.services[2].command.Text() == "./housekeeper --dir /runs/cleanup-race/r1 --seed 42");
+  CHECK_THAT(spec.text, Catch::Contains("cmd: ./kvstore --port 4100\n"));
 
   REQUIRE(spec.proxies.size() == 1);
   CHECK(spec.proxies[0].listen == "auto");
@@ -137,6 +147,20 @@ TEST_CASE("a valid spec reads as written", "[experiments][spec]") {
 TEST_CASE("spec mistakes: YAML that does not parse", "[experiments][spec]") {
   CHECK_THAT(OnlyError("name: a\nservices: {store: [unclosed\n"),
              Catch::StartsWith("x.yaml:3:1: not valid YAML"));
+}
+
+TEST_CASE("spec mistakes: YAML errors say how to fix them", "[experiments][spec]") {
+  // The mistake new users make first: an unquoted `: ` inside a command.
+  CHECK(OnlyError("name: a\nservices:\n  s: sh -c echo key: value\n") ==
+        "x.yaml:3:20: not valid YAML: illegal map value (a `: ` inside a value starts a "
+        "mapping: quote this string, e.g. command: \"echo a: b\")");
+  CHECK_THAT(OnlyError("name: a\nservices:\n  s: \"sh \\d\"\n"),
+             Catch::Contains("unknown escape character: d (inside double quotes a backslash"));
+  CHECK_THAT(OnlyError("name: a\nservices: {s: [x\n"), Catch::Contains("a `[` is not closed"));
+  CHECK_THAT(OnlyError("name: a\nservices:\n  s: *x\n"),
+             Catch::Contains("is an alias in YAML: quote this string"));
+  CHECK_THAT(OnlyError("name: a\nservices:\n  s: @x\n"),
+             Catch::Contains("reserved in YAML: quote this string"));
 }
 
 TEST_CASE("spec mistakes: an unknown key, with the nearest valid one", "[experiments][spec]") {
@@ -222,7 +246,7 @@ TEST_CASE("spec mistakes: a pattern RE2 cannot compile, in a ready check or a to
 TEST_CASE("spec mistakes: a reference to a service or proxy that does not exist",
           "[experiments][spec]") {
   CHECK(OnlyError("name: a\nservices: {store: ./s}\nfaults:\n  - {at: 1s, pause: stor}\n") ==
-        "x.yaml:4:21: pause: no service 'stor' (did you mean store?)");
+        "x.yaml:4:21: pause: no service, workload or client 'stor' (did you mean store?)");
   CHECK(OnlyError("name: a\nservices: {store: ./s}\nproxies: {p: {upstream: stroe}}\n") ==
         "x.yaml:3:25: proxy 'p': upstream 'stroe' is neither a service nor HOST:PORT (did you "
         "mean store?)");
@@ -232,6 +256,45 @@ TEST_CASE("spec mistakes: a reference to a service or proxy that does not exist"
                   "\"fsync -> delay(1ms)\"}\n") ==
         "x.yaml:4:23: service: service 'store' does not run under the injector; give it "
         "`inject: true`");
+}
+
+TEST_CASE("pause and kill name a service, a workload or one of its clients",
+          "[experiments][spec]") {
+  const std::string head =
+      "name: a\nservices: {store: ./s}\nworkload: [{name: writers, client: ./c, concurrency: 2}]\n"
+      "faults:\n";
+  const SpecResult read =
+      Parse(head +
+            "  - {at: 1s, pause: writers}\n"
+            "  - {at: 1s, kill: writers-1}\n"
+            "  - {at: 1s, pause: store}\n"
+            "  - {nemesis: random, every: 1s, kinds: [pause], targets: [writers-0]}\n");
+  for (const auto& error : read.errors) UNSCOPED_INFO(error.Format());
+  REQUIRE(read.spec);
+  REQUIRE(read.spec->faults.size() == 3);
+  CHECK(read.spec->faults[0].action.clients);
+  CHECK(read.spec->faults[1].action.clients);
+  CHECK(!read.spec->faults[2].action.clients);
+
+  CHECK_THAT(OnlyError(head + "  - {at: 1s, kill: writers-2}\n"),
+             Catch::StartsWith("x.yaml:5:20: kill: no service, workload or client 'writers-2' (did "
+                               "you mean writers-"));
+  CHECK(OnlyError(head + "  - {at: 1s, kill: writers, restart: true}\n") ==
+        "x.yaml:5:5: kill 'writers': a workload's client is not restarted; `restart` is for "
+        "services");
+  CHECK_THAT(OnlyError("name: a\nservices: {w: ./s}\nworkload: [{name: w, client: ./c}]\n"),
+             Catch::Contains("a workload and a service are named 'w'"));
+}
+
+TEST_CASE("a service may write a history, as a client does", "[experiments][spec]") {
+  const SpecResult read = Parse(
+      "name: a\nduration: 1s\nservices:\n  s: {cmd: ./s, history: true}\n"
+      "  t: {cmd: ./t, history: \"{{run.dir}}/t.ops\"}\n");
+  REQUIRE(read.spec);
+  CHECK(read.spec->services[0].history);
+  CHECK(read.spec->services[0].history_file.empty());
+  CHECK(read.spec->services[1].history);
+  CHECK(read.spec->services[1].history_file == "/faultline-run/t.ops");
 }
 
 TEST_CASE("spec mistakes: services that depend on each other in a cycle", "[experiments][spec]") {
@@ -331,6 +394,49 @@ TEST_CASE("templates are filled in, and an unknown one is an error", "[experimen
   const auto unknown = ResolveTemplates("{{port.other}}", lookup);
   REQUIRE(!unknown);
   CHECK_THAT(unknown.message(), Catch::StartsWith("unknown template {{port.other}}"));
+}
+
+TEST_CASE("templates stand in any value: a rule's port, a toxic's pattern", "[experiments][spec]") {
+  const std::string text =
+      "name: t\n"
+      "services:\n"
+      "  store:\n"
+      "    cmd: ./store {{port.store}}\n"
+      "    inject: [\"send port={{port.store}} -> delay(400ms)\"]\n"
+      "proxies:\n"
+      "  front: {upstream: store, toxics: [{type: hold, match: \"^SET k{{seed}} \"}]}\n"
+      "faults:\n"
+      "  - {at: 1s, service: store, rule: \"connect port={{port.store}} -> fail(ECONNREFUSED)\"}\n"
+      "  - {at: 1s, proxy: front, toxic: {type: drop, match: \"{{run.dir}}\"}}\n"
+      "duration: 2s\n";
+  // Checked with stand-ins, before any port exists...
+  const SpecResult checked = Parse(text);
+  for (const auto& error : checked.errors) UNSCOPED_INFO(error.Format());
+  REQUIRE(checked.spec);
+  CHECK(checked.spec->services[0].rules.at(0).peer_port == 1);
+  CHECK(checked.spec->text == text);
+  // ...and read with the run's values.
+  const SpecResult run = ParseSpec(text, "x.yaml", "/specs", RunValues);
+  REQUIRE(run.spec);
+  CHECK(run.spec->services[0].rules.at(0).peer_port == 4100);
+  CHECK(run.spec->proxies[0].toxics.at(0).Text("match") == "^SET k42 ");
+  CHECK(run.spec->faults.at(0).action.rule.peer_port == 4100);
+  CHECK(run.spec->faults.at(1).action.toxic.Text("match") == "/runs/cleanup-race/r1");
+
+  // A value can make a rule invalid only once it is known: the run says where.
+  const std::string bad_port =
+      "name: t\nduration: 1s\nservices:\n  s:\n    cmd: ./s\n"
+      "    inject: [\"send port=7{{seed}}00 -> delay(1ms)\"]\n";
+  REQUIRE(Parse(bad_port).spec);
+  const SpecResult refused = ParseSpec(bad_port, "x.yaml", "/specs", RunValues);
+  REQUIRE(refused.errors.size() == 1);
+  CHECK_THAT(refused.errors[0].Format(), Catch::StartsWith("x.yaml:6:14: ") &&
+                                             Catch::Contains("port=74200: expected 1 to 65535"));
+
+  // One message for a template that names nothing, not a second for the rule it breaks.
+  CHECK_THAT(OnlyError("name: t\nduration: 1s\nservices:\n  s:\n    cmd: ./s\n"
+                       "    inject: [\"send port={{port}} -> delay(1ms)\"]\n"),
+             Catch::StartsWith("x.yaml:6:14: unknown template {{port}}"));
 }
 
 TEST_CASE("a spec file that cannot be read says so", "[experiments][spec]") {

@@ -36,6 +36,11 @@ struct PlannedFault {
 core::Result<std::vector<PlannedFault>> PlanFaults(const Spec& spec, std::uint64_t seed,
                                                    core::Duration horizon);
 
+// The longest a run of the spec can last, which is as far as its faults are planned: its
+// `duration`, or sooner the longest workload `duration` when every workload has one (a run
+// ends when its clients do). None when nothing bounds it in time (clients bound by `ops`).
+std::optional<core::Duration> LongestRun(const Spec& spec);
+
 // The names a nemesis accepts in `kinds`: pause, kill, skew, and every proxy toxic type
 // that has a sensible default (all but `point`, which changes nothing).
 std::vector<std::string_view> NemesisKinds();

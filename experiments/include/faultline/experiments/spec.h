@@ -9,9 +9,12 @@
 // mistake it finds (not only the first), each with its file, line and column: unknown keys
 // (with the nearest valid one suggested), wrong types, bad durations, rules and toxics,
 // references to services or proxies that do not exist, dependency cycles and templates that
-// name nothing. Templates themselves ({{port.NAME}}, {{proxy.NAME}}, {{run.dir}}, {{seed}})
-// stay in the strings; the runner fills them in once ports are allocated (ResolveTemplates).
+// name nothing. Templates ({{port.NAME}}, {{proxy.NAME}}, {{run.dir}}, {{seed}}) may stand in
+// any value, a rule or a toxic attribute included. They are filled in before the file is
+// read: with stand-ins of the same shape when checking (port 1, seed 1), and with the run's
+// values when the runner reads the spec again for a run.
 
+#include <compare>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -31,6 +34,7 @@ namespace faultline::experiments {
 struct Location {
   int line = 0;
   int column = 0;
+  friend auto operator<=>(const Location&, const Location&) = default;
 };
 
 struct Diagnostic {
@@ -77,6 +81,8 @@ struct ServiceSpec {
   bool inject = false;                  // run under libfaultline_inject.so
   std::vector<core::Rule> rules;        // its rules from the start
   core::Duration stop_grace = std::chrono::seconds(5);
+  bool history = false;      // its stdout is JSON lines of operations, as a client's
+  std::string history_file;  // ...or this file (templated) is
 };
 
 struct ProxySpec {
@@ -99,6 +105,9 @@ struct WorkloadSpec {
   std::string history_file;                // ...to this file (templated), else stdout
 };
 
+// A workload's clients are NAME-0, NAME-1...: their log files, and what pause and kill name.
+std::string ClientName(const WorkloadSpec& workload, int index);
+
 // What a fault does, and to what.
 struct FaultAction {
   enum class Kind { kToxic, kRule, kPause, kKill, kSkew };
@@ -108,6 +117,7 @@ struct FaultAction {
   core::Rule rule;                  // kRule, and kSkew (a skew rule on the clock calls)
   bool restart = false;             // kKill: start the service again...
   core::Duration restart_after{0};  // ...this long after the kill
+  bool clients = false;  // kPause, kKill: `target` is a workload (all of its clients) or one
 };
 
 // When a timeline fault starts: `at` after the run starts, or after an event.
@@ -167,7 +177,8 @@ struct Spec {
   std::string name;
   std::string file;  // where it was read from
   std::string dir;   // its directory: relative paths and cwd start here
-  std::string text;  // the file as written (the run directory keeps it, templates filled in)
+  // The file as written; read with values (ParseSpec), its templates filled in as well.
+  std::string text;
   std::optional<std::uint64_t> seed;
   std::optional<core::Duration> duration;
   std::vector<ServiceSpec> services;  // in the file's order
@@ -179,6 +190,9 @@ struct Spec {
 
   const ServiceSpec* FindService(std::string_view name) const;
   const ProxySpec* FindProxy(std::string_view name) const;
+  const WorkloadSpec* FindWorkload(std::string_view name) const;
+  // Whether pause or kill on `target` acts on clients: a workload's name, or a client's.
+  bool NamesClients(std::string_view target) const;
   // Services in an order that starts each after those it depends on (file order otherwise).
   std::vector<const ServiceSpec*> StartOrder() const;
 };
@@ -188,14 +202,20 @@ struct SpecResult {
   std::vector<Diagnostic> errors;
 };
 
-SpecResult LoadSpec(const std::string& path);
-// `file` names the text in messages; `dir` is where relative paths start.
-SpecResult ParseSpec(std::string_view text, const std::string& file, const std::string& dir);
+// The value of a template by its name ("port.store", "proxy.a", "run.dir", "seed"); none for a
+// name that means nothing.
+using TemplateLookup = std::function<std::optional<std::string>(std::string_view name)>;
 
-// Replaces each {{...}} in `text` with lookup(name) ("port.store", "proxy.a", "run.dir",
-// "seed"); an error names the first template lookup does not know.
-core::Result<std::string> ResolveTemplates(
-    std::string_view text,
-    const std::function<std::optional<std::string>(std::string_view name)>& lookup);
+SpecResult LoadSpec(const std::string& path);
+// `file` names the text in messages; `dir` is where relative paths start. `values` fills the
+// templates (the runner's ports, proxies, run directory and seed; a proxy with its own
+// `listen` is filled from it, so `values` is asked for "proxy.NAME" only when it is `auto`);
+// without it they are filled with stand-ins, and Spec::text is the file as written.
+SpecResult ParseSpec(std::string_view text, const std::string& file, const std::string& dir,
+                     const TemplateLookup& values = {});
+
+// Replaces each {{...}} in `text` with lookup(name); an error names the first template lookup
+// does not know.
+core::Result<std::string> ResolveTemplates(std::string_view text, const TemplateLookup& lookup);
 
 }  // namespace faultline::experiments
