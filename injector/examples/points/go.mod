@@ -1,0 +1,3 @@
+module faultline.example/points
+
+go 1.19
