@@ -22,6 +22,11 @@ using boost::asio::ip::tcp;
 
 constexpr std::size_t kScratchSize = 256 << 10;
 constexpr int kReadsPerWakeup = 16;
+// Through toxics, a read at least this big starts the peek-and-splice path (the toxics see a
+// copy, the bytes are spliced on), and a smaller peek ends it. Plain reads would copy the
+// bytes in, and out again. Without toxics a read must fill the scratch buffer: below that,
+// recv and send measured faster than splicing (a busy sender's 16 KiB writes, 1.1x).
+constexpr std::size_t kStreamingRead = 64 << 10;
 // A direction paused because the proxy's connections hold its whole budget looks again after
 // this long.
 constexpr auto kBudgetRetry = std::chrono::milliseconds(10);
@@ -270,11 +275,11 @@ class Session::Flow final : public PipelineSink {
         return Step::kStop;
       }
     }
-    if (size < kSpliceBatch) {
+    if (size < kStreamingRead) {
       streaming_ = false;
       return Step::kIdle;
     }
-    return Step::kAgain;
+    return size < kSpliceBatch ? Step::kIdle : Step::kAgain;
   }
 
   // Moves bytes the toxics let pass (owed_), still in the source socket, to the destination.
@@ -408,6 +413,11 @@ class Session::Flow final : public PipelineSink {
       const ssize_t n = ::recv(fd, target, kScratchSize, MSG_DONTWAIT);
       if (n > 0) {
         bytes_->Increment(static_cast<double>(n));
+        // A bulk transfer: the next reads take the zero-copy path. Decided before the bytes
+        // are passed on, since what the toxics emit is written after the read (batching) and
+        // the read returns to let it go out.
+        streaming_ =
+            static_cast<std::size_t>(n) >= (pipeline_.bypass() ? kScratchSize : kStreamingRead);
         if (pipeline_.bypass()) {
           pipeline_.Bypassed();
           Write(buffer, static_cast<std::size_t>(n), nullptr);
@@ -430,10 +440,9 @@ class Session::Flow final : public PipelineSink {
         }
         if (session_.state_ != State::kOpen) return;
         if (static_cast<std::size_t>(n) < kScratchSize) {
-          std::vector<char>().swap(spare_);  // the burst is over: an idle flow owns no buffer
+          std::vector<char>().swap(spare_);  // the socket is empty: a waiting flow owns no buffer
           break;
         }
-        streaming_ = true;  // a full buffer: a bulk transfer, worth the zero-copy path
         continue;
       }
       if (n == 0) {
