@@ -2,31 +2,9 @@
 
 #include <utility>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "faultline/core/free_port.h"
 
 namespace faultline::experiments {
-namespace {
-
-// Binds port 0 and gives it back: the kernel does not hand it out again right away.
-std::uint16_t FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  std::uint16_t port = 0;
-  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  if (fd >= 0) ::close(fd);
-  return port;
-}
-
-}  // namespace
 
 RunValues::RunValues(std::uint64_t seed, std::string run_dir)
     : seed_(seed), run_dir_(std::move(run_dir)) {}
@@ -55,7 +33,7 @@ std::optional<std::uint16_t> RunValues::ProxyPort(const std::string& proxy) cons
 
 std::uint16_t RunValues::PortOf(const std::string& key) {
   auto [it, added] = ports_.try_emplace(key, 0);
-  if (added) it->second = FreePort();
+  if (added) it->second = core::FreeLoopbackPort();
   return it->second;
 }
 

@@ -38,9 +38,10 @@ TEST_CASE("faultline validate lists every mistake with file:line:column and exit
                         "  - {at: 1s, pause: stor}\n";
   const Captured ran = Validate({bad});
   CHECK(ran.exit_code == cli::kExitBadInput);
-  CHECK(ran.err == bad + ":5:5: unknown key 'readyy' in service 'store' (did you mean ready?)\n" +
-                       bad + ":7:21: pause: no service, workload or client 'stor' (did you mean store?)\n" + bad +
-                       ": 2 errors\n");
+  CHECK(ran.err ==
+        bad + ":5:5: unknown key 'readyy' in service 'store' (did you mean ready?)\n" + bad +
+            ":7:21: pause: no service, workload or client 'stor' (did you mean store?)\n" + bad +
+            ": 2 errors\n");
 }
 
 TEST_CASE("faultline validate summarises a valid spec and exits 0", "[cli][validate]") {

@@ -14,12 +14,12 @@
 #include "faultline/experiments/readiness.h"
 #include "support/run.h"
 
+using faultline::core::FreeLoopbackPort;
 using faultline::experiments::Describe;
 using faultline::experiments::Process;
 using faultline::experiments::ProcessSpec;
 using faultline::experiments::ReadyCheck;
 using faultline::experiments::WaitReady;
-using faultline::testing::FreeTcpPort;
 using faultline::testing::TempDir;
 using Kind = faultline::experiments::ReadyCheck::Kind;
 using namespace std::chrono_literals;
@@ -58,7 +58,7 @@ int AttemptMilliseconds(const std::string& message) {
 
 TEST_CASE("tcp: ready once the service accepts connections", "[experiments][readiness]") {
   TempDir dir;
-  const std::uint16_t port = FreeTcpPort();
+  const std::uint16_t port = FreeLoopbackPort();
   const auto start = Clock::now();
   Process server = StartServer(port, 300, 200, dir.path + "/store.log");
   const auto ready =
@@ -70,7 +70,7 @@ TEST_CASE("tcp: ready once the service accepts connections", "[experiments][read
 
 TEST_CASE("http: ready once GET answers with a 2xx status", "[experiments][readiness]") {
   TempDir dir;
-  const std::uint16_t port = FreeTcpPort();
+  const std::uint16_t port = FreeLoopbackPort();
   Process server = StartServer(port, 300, 204, dir.path + "/store.log");
   const auto ready = WaitReady({.kind = Kind::kHttp,
                                 .target = "http://" + Loopback(port) + "/health?deep=1",
@@ -82,7 +82,7 @@ TEST_CASE("http: ready once GET answers with a 2xx status", "[experiments][readi
 
 TEST_CASE("tcp and http: a host name is looked up", "[experiments][readiness]") {
   TempDir dir;
-  const std::uint16_t port = FreeTcpPort();
+  const std::uint16_t port = FreeLoopbackPort();
   Process server = StartServer(port, 0, 200, dir.path + "/store.log");
   const std::string address = "localhost:" + std::to_string(port);
   const auto tcp = WaitReady({.kind = Kind::kTcp, .target = address, .timeout = 30s}, server);
@@ -96,7 +96,7 @@ TEST_CASE("tcp and http: a host name is looked up", "[experiments][readiness]") 
 
 TEST_CASE("http: another status is not ready, and it says which", "[experiments][readiness]") {
   TempDir dir;
-  const std::uint16_t port = FreeTcpPort();
+  const std::uint16_t port = FreeLoopbackPort();
   Process server = StartServer(port, 0, 503, dir.path + "/store.log");
   const std::string url = "http://" + Loopback(port) + "/health";
   const auto ready = WaitReady({.kind = Kind::kHttp, .target = url, .timeout = 1s}, server);
@@ -108,7 +108,7 @@ TEST_CASE("http: another status is not ready, and it says which", "[experiments]
 TEST_CASE("http: a service that never answers fails each attempt after its timeout",
           "[experiments][readiness]") {
   TempDir dir;
-  const std::uint16_t port = FreeTcpPort();
+  const std::uint16_t port = FreeLoopbackPort();
   Process server = StartServer(port, 0, 0, dir.path + "/store.log");
   const std::string url = "http://" + Loopback(port) + "/";
   const auto start = Clock::now();
@@ -230,7 +230,7 @@ TEST_CASE("not ready in time: the error names the service, the check, the timeou
       {"sh", "-c", "for i in 1 2 3 4 5 6 7; do echo line $i; done; echo done; exec sleep 100"},
       log);
   REQUIRE(WaitReady({.kind = Kind::kLog, .target = "^done$", .timeout = 30s}, service).ok());
-  const std::uint16_t port = FreeTcpPort();  // nothing listens there
+  const std::uint16_t port = FreeLoopbackPort();  // nothing listens there
   const auto start = Clock::now();
   const auto ready =
       WaitReady({.kind = Kind::kTcp, .target = Loopback(port), .timeout = 1s}, service);
@@ -248,8 +248,8 @@ TEST_CASE("a service that exits while awaited is reported at once", "[experiment
   const std::string log = dir.path + "/store.log";
   Process service = StartService({"sh", "-c", "echo 'fatal: no config' >&2; exit 1"}, log);
   const auto start = Clock::now();
-  const auto ready =
-      WaitReady({.kind = Kind::kTcp, .target = Loopback(FreeTcpPort()), .timeout = 60s}, service);
+  const auto ready = WaitReady(
+      {.kind = Kind::kTcp, .target = Loopback(FreeLoopbackPort()), .timeout = 60s}, service);
   REQUIRE_FALSE(ready.ok());
   CHECK(ready.message() == "service store exited with code 1 before it was ready; last lines of " +
                                log + ":\n  fatal: no config");

@@ -10,9 +10,9 @@
 #include "faultline/experiments/run_metrics.h"
 #include "support/run.h"
 
+using faultline::core::FreeLoopbackPort;
 using faultline::experiments::RunMetrics;
 using faultline::testing::Background;
-using faultline::testing::FreeTcpPort;
 using faultline::testing::RunProgram;
 using faultline::testing::TempDir;
 using namespace std::chrono_literals;
@@ -99,7 +99,7 @@ TEST_CASE("a real Prometheus scrapes a run's live metrics and answers its verdic
                            "  - job_name: faultline\n"
                            "    static_configs: [{targets: ['127.0.0.1:"
                         << metrics.port() << "']}]\n";
-  const std::string port = std::to_string(FreeTcpPort());
+  const std::string port = std::to_string(FreeLoopbackPort());
   Background prometheus({"prometheus", "--config.file=" + config,
                          "--storage.tsdb.path=" + dir.path + "/data",
                          "--web.listen-address=127.0.0.1:" + port});
@@ -114,7 +114,7 @@ TEST_CASE("a real Prometheus scrapes a run's live metrics and answers its verdic
 
 TEST_CASE("a run's metrics reach a real Pushgateway, grouped by experiment and run",
           "[experiments][metrics][pushgateway]") {
-  const std::string port = std::to_string(FreeTcpPort());
+  const std::string port = std::to_string(FreeLoopbackPort());
   // In memory only: Debian's default persists to a file every gateway would share.
   Background gateway(
       {"prometheus-pushgateway", "--persistence.file=", "--web.listen-address=127.0.0.1:" + port});
@@ -133,7 +133,7 @@ TEST_CASE("a run's metrics reach a real Pushgateway, grouped by experiment and r
           R"(faultline_run_passed{experiment="pushed",instance="",job="faultline",run_id="run-9"} 0)"));
 
   // Nothing listening: a clear error, not a hang.
-  const auto refused = metrics.Push("http://127.0.0.1:" + std::to_string(FreeTcpPort()));
+  const auto refused = metrics.Push("http://127.0.0.1:" + std::to_string(FreeLoopbackPort()));
   REQUIRE(!refused);
   CHECK_THAT(refused.message(), Catch::Contains("pushgateway http://127.0.0.1:"));
   CHECK(!metrics.Push("pushgateway:9091"));
@@ -150,7 +150,7 @@ TEST_CASE("a Pushgateway is a base URL: http://HOST:PORT and nothing after it",
     CHECK(pushed.message() == "pushgateway " + url + ": expected http://HOST:PORT");
   }
   // A well-formed URL gets as far as the request: nothing listens there.
-  const std::string url = "http://127.0.0.1:" + std::to_string(FreeTcpPort()) + "/";
+  const std::string url = "http://127.0.0.1:" + std::to_string(FreeLoopbackPort()) + "/";
   const auto refused = metrics.Push(url);
   REQUIRE_FALSE(refused);
   CHECK(refused.message() != "pushgateway " + url + ": expected http://HOST:PORT");

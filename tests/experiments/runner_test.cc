@@ -94,7 +94,7 @@ invariants:
   - {checker: availability, min: 100%}
   - {final: "curl -sf http://127.0.0.1:{{port.web}}/"}
 )");
-  const std::string gateway_port = std::to_string(faultline::testing::FreeTcpPort());
+  const std::string gateway_port = std::to_string(faultline::core::FreeLoopbackPort());
   Background pushgateway({"prometheus-pushgateway",
                           "--persistence.file=", "--web.listen-address=127.0.0.1:" + gateway_port});
   const std::string gateway = "http://127.0.0.1:" + gateway_port;

@@ -155,7 +155,7 @@ double RequestsPerSecond(const std::string& output, const std::string& test) {
 
 TEST_CASE("redis-server under the shim: full speed with no rule, slowed by one set while it runs",
           "[injector][programs][redis]") {
-  const std::string port = std::to_string(faultline::testing::FreeTcpPort());
+  const std::string port = std::to_string(faultline::core::FreeLoopbackPort());
   Background redis(Inject({},
                           {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
                            "--appendonly", "no", "--protected-mode", "no"},

@@ -76,7 +76,7 @@ TEST_CASE("client -> HAProxy -> faultline -> service", "[integration][haproxy]")
       server.Create({"svc", "127.0.0.1:0", echo.address(), true, {}},
                     {{"", "latency", proxy::Stream::kDownstream, 1.0, {{"latency", 100}}, {}}});
   REQUIRE(state);
-  const auto haproxy_port = faultline::testing::FreeTcpPort();
+  const auto haproxy_port = faultline::core::FreeLoopbackPort();
   Haproxy haproxy(haproxy_port, state->spec.listen);
   CHECK(RoundTripMs(haproxy_port) >= 100);
   Client bulk(haproxy_port);
@@ -89,7 +89,7 @@ TEST_CASE("client -> HAProxy -> faultline -> service", "[integration][haproxy]")
 TEST_CASE("client -> faultline -> HAProxy -> service", "[integration][haproxy]") {
   REQUIRE(::access(kHaproxy, X_OK) == 0);
   EchoServer echo;
-  const auto haproxy_port = faultline::testing::FreeTcpPort();
+  const auto haproxy_port = faultline::core::FreeLoopbackPort();
   Haproxy haproxy(haproxy_port, echo.address());
   proxy::ProxyServer server({1, 1, proxy::SystemLookup, nullptr});
   auto state =

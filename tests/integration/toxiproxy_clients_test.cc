@@ -204,7 +204,7 @@ TEST_CASE("toxiproxy-ruby's requests, byte for byte", "[integration][toxiproxy][
   CHECK(RoundTripMs(port) >= 0);
 
   // populate: the caller's hashes, as given; the reply's "proxies" is read.
-  const std::string listen = "127.0.0.1:" + std::to_string(faultline::testing::FreeTcpPort());
+  const std::string listen = "127.0.0.1:" + std::to_string(faultline::core::FreeLoopbackPort());
   auto populated = Send(api, RubyRequest(api, "POST", "/populate", "application/json",
                                          R"([{"name":"mysql_master","listen":")" + listen +
                                              R"(","upstream":")" + echo.address() + R"("}])"));

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "faultline/core/free_port.h"  // FreeLoopbackPort, for the servers tests start
+
 namespace faultline::testing {
 
 struct Ran {
@@ -22,10 +24,6 @@ struct Ran {
 // `env` entries (NAME=value) are added to the test's own environment.
 Ran RunProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
                std::chrono::milliseconds timeout = std::chrono::seconds(30));
-
-// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed), for a
-// server a test starts.
-std::uint16_t FreeTcpPort();
 
 // A fresh directory under /tmp, removed with everything in it on destruction.
 struct TempDir {
