@@ -11,6 +11,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -602,4 +604,102 @@ TEST_CASE("the web example in the docs runs to a verdict", "[experiments][runner
   const auto result = Result(run);
   CHECK(result.at("ops").at("total").as_int64() > 20);
   CHECK(!result.at("faults_applied").as_array().empty());
+}
+
+namespace {
+
+// Each label of the series in a metrics.prom (text exposition), with every value it takes,
+// and the number of series.
+struct SeriesLabels {
+  std::map<std::string, std::set<std::string>> values;
+  std::map<std::string, std::set<std::string>> metrics_with;  // label -> metric names
+  std::size_t series = 0;
+};
+
+SeriesLabels ReadSeries(const std::string& exposition) {
+  SeriesLabels read;
+  std::istringstream in(exposition);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    ++read.series;
+    const auto open = line.find('{');
+    const auto close = line.rfind('}');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    const std::string metric = line.substr(0, open);
+    // Label values here never hold '"' or ',' (names, kinds, numbers).
+    std::istringstream labels(line.substr(open + 1, close - open - 1));
+    for (std::string pair; std::getline(labels, pair, ',');) {
+      const auto eq = pair.find('=');
+      REQUIRE(eq != std::string::npos);
+      const std::string name = pair.substr(0, eq);
+      read.values[name].insert(pair.substr(eq + 2, pair.size() - eq - 3));
+      read.metrics_with[name].insert(metric);
+    }
+  }
+  return read;
+}
+
+}  // namespace
+
+TEST_CASE("a nemesis run's metrics are labelled from bounded sets, however many faults fire",
+          "[experiments][runner][metrics]") {
+  TempDir dir;
+  // A fault every 100 ms for 3 s: some thirty faults, each with an id of its own, that no
+  // label may carry.
+  const std::string spec = WriteSpec(dir, R"(name: bounded
+duration: 3s
+services:
+  web:
+    cmd: python3 -m http.server {{port.web}} --bind 127.0.0.1
+    ready: {http: "http://127.0.0.1:{{port.web}}/", timeout: 20s}
+proxies:
+  front: {upstream: web}
+workload:
+  - {client: "sh client.sh http://{{proxy.front}}/ 2", ops: 100000, history: true}
+faults:
+  - {nemesis: random, every: 100ms, for: 50ms, kinds: [latency, reset_peer, pause]}
+invariants:
+  - {checker: availability, min: 1%, name: some requests succeed}
+)");
+  const auto ran = RunProgram(Run(dir, spec, {"--seed", "3"}), {}, 90s);
+  INFO(ran.out << ran.err);
+  REQUIRE(ran.exit_code != 2);
+  const fs::path run = OnlyRun(dir, "bounded");
+  const std::string events = Read(run / "events.jsonl");
+  std::size_t faults = 0;
+  for (auto at = events.find("\"fault_started\""); at != std::string::npos;
+       at = events.find("\"fault_started\"", at + 1)) {
+    ++faults;
+  }
+  CHECK(faults >= 15);
+
+  const SeriesLabels read = ReadSeries(Read(run / "metrics.prom"));
+  INFO(Read(run / "metrics.prom"));
+  const std::map<std::string, std::set<std::string>> bounded = {
+      {"experiment", {"bounded"}},
+      {"kind", {"latency", "reset_peer", "pause"}},
+      {"target", {"web", "front"}},
+      {"proxy", {"front"}},
+      {"direction", {"upstream", "downstream"}},
+      {"f", {"get"}},
+      {"outcome", {"ok", "fail", "info"}},
+      {"invariant", {"some requests succeed"}},
+  };
+  for (const auto& [label, values] : read.values) {
+    CAPTURE(label);
+    if (label == "le" || label == "quantile") continue;  // a histogram's fixed buckets
+    if (label == "run_id" || label == "seed") {
+      // One run, one value: only the run's info series names it (DESIGN: faultline_run_info).
+      CHECK(read.metrics_with.at(label) == std::set<std::string>{"faultline_run_info"});
+      CHECK(values.size() == 1);
+      continue;
+    }
+    REQUIRE(bounded.contains(label));
+    for (const auto& value : values) {
+      CAPTURE(value);
+      CHECK(bounded.at(label).contains(value));
+    }
+  }
+  // However many faults fired, the series are a product of those sets.
+  CHECK(read.series < 200);
 }
