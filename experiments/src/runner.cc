@@ -225,14 +225,8 @@ class Run {
       // Its process number follows the clients'; a restart appends to the same file.
       service.feed.source = "service " + spec.name;
       service.feed.process_id = ClientCount() + HistoryServiceIndex(spec);
-      service.feed.output = spec.history_file.empty()
-                                ? dir_->path() + "/logs/" + spec.name + ".history"
-                                : spec.history_file;
-      service.process.stdout_path = service.feed.output;
-      service.process.env.emplace_back("FAULTLINE_PROCESS",
-                                       std::to_string(service.feed.process_id));
-      service.process.env.emplace_back("FAULTLINE_RUN_DIR", dir_->path());
-      service.process.env.emplace_back("FAULTLINE_START_NS", StartNs());
+      SetRunEnv(service.process, service.feed.process_id);
+      FeedFrom(service.process, service.feed, spec.history_file);
     }
     if (spec.inject) {
       if (options_.inject_library.empty()) {
@@ -287,6 +281,20 @@ class Run {
       service.ready = check;
     }
     return core::Ok();
+  }
+
+  // What a process that writes operations is told: its process number in the history, the
+  // run directory, and when the run started (its ops' `time` counts from there).
+  void SetRunEnv(ProcessSpec& process, int process_id) const {
+    process.env.emplace_back("FAULTLINE_PROCESS", std::to_string(process_id));
+    process.env.emplace_back("FAULTLINE_RUN_DIR", dir_->path());
+    process.env.emplace_back("FAULTLINE_START_NS", StartNs());
+  }
+
+  // Its stdout (`file` empty: logs/NAME.history) is where `feed` reads its operations.
+  void FeedFrom(ProcessSpec& process, HistoryFeed& feed, const std::string& file) const {
+    feed.output = file.empty() ? dir_->path() + "/logs/" + process.name + ".history" : file;
+    process.stdout_path = feed.output;
   }
 
   int ClientCount() const {
@@ -348,13 +356,11 @@ class Run {
         process.cwd = spec_.dir;
         process.log_path = dir_->LogPath(name);
         for (const auto& [key, value] : workload.env) process.env.emplace_back(key, value);
-        process.env.emplace_back("FAULTLINE_PROCESS", std::to_string(client.feed.process_id));
+        SetRunEnv(process, client.feed.process_id);
         process.env.emplace_back("FAULTLINE_CLIENT", std::to_string(i));
         process.env.emplace_back("FAULTLINE_CLIENTS", std::to_string(workload.concurrency));
         process.env.emplace_back("FAULTLINE_SEED",
                                  std::to_string(core::DeriveSeed(options_.seed, {"client", name})));
-        process.env.emplace_back("FAULTLINE_RUN_DIR", dir_->path());
-        process.env.emplace_back("FAULTLINE_START_NS", StartNs());
         if (workload.ops) {
           // The ops are shared out: the first clients take one more when they do not divide.
           const std::uint64_t share =
@@ -363,10 +369,9 @@ class Run {
           process.env.emplace_back("FAULTLINE_OPS", std::to_string(share));
         }
         if (workload.history) {
-          client.feed.output = workload.history_file.empty()
-                                   ? dir_->path() + "/logs/" + name + ".history"
-                                   : workload.history_file + "." + std::to_string(i);
-          process.stdout_path = client.feed.output;
+          FeedFrom(
+              process, client.feed,
+              workload.history_file.empty() ? "" : workload.history_file + "." + std::to_string(i));
         }
         auto started = Process::Start(process, options_.reaper);
         if (!started) return started.error();

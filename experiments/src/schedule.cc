@@ -76,7 +76,7 @@ std::vector<std::string> NemesisCandidates(const Spec& spec, const NemesisSpec& 
     // Clients are what the run measures: pause and kill act on them only when named.
     if (!NeedsInject(kind)) {
       for (const std::string& target : nemesis.targets) {
-        if (spec.FindService(target) == nullptr && spec.NamesClients(target)) out.push_back(target);
+        if (spec.NamesClients(target)) out.push_back(target);
       }
     }
   } else {
@@ -103,10 +103,10 @@ FaultAction NemesisAction(const Spec& spec, const NemesisKind& nemesis_kind,
   action.target = target;
   if (kind == "pause") {
     action.kind = FaultAction::Kind::kPause;
-    action.clients = spec.FindService(target) == nullptr;
+    action.clients = spec.NamesClients(target);
   } else if (kind == "kill") {
     action.kind = FaultAction::Kind::kKill;
-    action.clients = spec.FindService(target) == nullptr;
+    action.clients = spec.NamesClients(target);
     action.restart = !action.clients;  // its length is the downtime (set by the caller)
   } else if (kind == "skew") {
     action.kind = FaultAction::Kind::kSkew;

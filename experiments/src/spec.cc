@@ -933,24 +933,23 @@ class Reader {
     auto is_service = [&](const std::string& name) {
       return std::find(services.begin(), services.end(), name) != services.end();
     };
-    // Services, workloads and their clients: what pause and kill may name.
-    std::vector<std::string> processes(services.begin(), services.end());
-    for (const auto& workload : spec_.workload) {
-      processes.push_back(workload.name);
-      for (int i = 0; i < workload.concurrency; ++i) processes.push_back(ClientName(workload, i));
-    }
     for (const auto& ref : process_refs_) {
-      if (std::find(processes.begin(), processes.end(), ref.name) == processes.end()) {
-        Error(ref.node, ref.what + ": no service, workload or client " + Quote(ref.name) +
-                            core::Suggest(ref.name, std::vector<std::string_view>(
-                                                        processes.begin(), processes.end())));
+      if (is_service(ref.name) || spec_.NamesClients(ref.name)) continue;
+      // Services, workloads and their clients: what pause and kill may name.
+      std::vector<std::string> processes(services.begin(), services.end());
+      for (const auto& workload : spec_.workload) {
+        processes.push_back(workload.name);
+        for (int i = 0; i < workload.concurrency; ++i) processes.push_back(ClientName(workload, i));
       }
+      Error(ref.node, ref.what + ": no service, workload or client " + Quote(ref.name) +
+                          core::Suggest(ref.name, std::vector<std::string_view>(processes.begin(),
+                                                                                processes.end())));
     }
     for (auto& fault : spec_.faults) {
       FaultAction& action = fault.action;
       if (action.kind != FaultAction::Kind::kPause && action.kind != FaultAction::Kind::kKill)
         continue;
-      action.clients = !is_service(action.target) && spec_.NamesClients(action.target);
+      action.clients = spec_.NamesClients(action.target);
       if (action.clients && action.restart) {
         Error(fault.where, "kill " + Quote(action.target) +
                                ": a workload's client is not restarted; `restart` is for services");
@@ -1163,14 +1162,8 @@ std::string ClientName(const WorkloadSpec& workload, int index) {
   return workload.name + "-" + std::to_string(index);
 }
 
-const WorkloadSpec* Spec::FindWorkload(std::string_view wanted) const {
-  for (const auto& one : workload) {
-    if (one.name == wanted) return &one;
-  }
-  return nullptr;
-}
-
 bool Spec::NamesClients(std::string_view target) const {
+  if (FindService(target) != nullptr) return false;
   for (const auto& one : workload) {
     if (one.name == target) return true;
     for (int i = 0; i < one.concurrency; ++i) {

@@ -190,8 +190,8 @@ struct Spec {
 
   const ServiceSpec* FindService(std::string_view name) const;
   const ProxySpec* FindProxy(std::string_view name) const;
-  const WorkloadSpec* FindWorkload(std::string_view name) const;
-  // Whether pause or kill on `target` acts on clients: a workload's name, or a client's.
+  // Whether pause or kill on `target` acts on clients: a workload's name, or a client's (a
+  // service's name is the service).
   bool NamesClients(std::string_view target) const;
   // Services in an order that starts each after those it depends on (file order otherwise).
   std::vector<const ServiceSpec*> StartOrder() const;
