@@ -272,7 +272,7 @@ core::Result<std::size_t> ControlTable::Clear(std::span<const std::string> ids) 
       if (!present) return core::MakeError("no rule '" + id + "'");
       names.push_back(id.c_str());
     }
-    removed = RemoveRules(*table_, names.data(), names.size());
+    removed = RemoveRules(*table_, names.data(), names.size(), Now(CLOCK_MONOTONIC));
     return core::Ok();
   });
   if (!status) return status.error();
@@ -281,7 +281,7 @@ core::Result<std::size_t> ControlTable::Clear(std::span<const std::string> ids) 
 
 std::size_t ControlTable::Release(const std::string& hold, bool all) {
   ForgetDeadHolders(*table_);
-  return ReleaseHolds(*table_, hold.c_str(), all);
+  return ReleaseHolds(*table_, hold.c_str(), all, Now(CLOCK_MONOTONIC));
 }
 
 Status ControlTable::Read() const {
@@ -329,6 +329,39 @@ Status ControlTable::Read() const {
     }
   }
   return status;
+}
+
+DecisionBatch ControlTable::Decisions(std::uint64_t since, bool settled) const {
+  DecisionBatch batch;
+  const std::uint64_t next = table_->decisions_next.load(std::memory_order_acquire);
+  std::uint64_t n = since;
+  if (next > kDecisionRing && n < next - kDecisionRing) {
+    batch.lost += next - kDecisionRing - n;  // overwritten before this read
+    n = next - kDecisionRing;
+  }
+  for (; n < next; ++n) {
+    DecisionRecord record;
+    const ReadOutcome outcome = ReadDecision(*table_, n, record);
+    if (outcome == ReadOutcome::kPending && !settled) break;  // its writer is still at it
+    if (outcome != ReadOutcome::kRead) {
+      ++batch.lost;
+      continue;
+    }
+    ShimDecision decision;
+    decision.seq = n;
+    decision.mono_ns = record.mono_ns;
+    decision.pid = static_cast<int>(record.pid);
+    decision.tid = static_cast<int>(record.tid);
+    decision.call = CallName(static_cast<Call>(record.call));
+    decision.action = OutcomeName(static_cast<Outcome>(record.outcome));
+    decision.rule = std::string(record.rule, strnlen(record.rule, sizeof record.rule));
+    decision.hold = std::string(record.hold, strnlen(record.hold, sizeof record.hold));
+    decision.hit = record.hit;
+    decision.value = record.value;
+    batch.decisions.push_back(std::move(decision));
+  }
+  batch.next = n;
+  return batch;
 }
 
 std::string PrometheusText(const Status& status) {

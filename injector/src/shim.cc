@@ -140,6 +140,22 @@ void Count(Call call, Outcome outcome) {
   g_table->outcomes[call][outcome].fetch_add(1, std::memory_order_relaxed);
 }
 
+// Logs what a rule did to this call in the table's decision ring, for the runner.
+void Record(const SlotRule& rule, Call call, Outcome outcome, std::uint64_t hit,
+            std::int64_t value) {
+  DecisionRecord record;
+  record.mono_ns = ReadClock(CLOCK_MONOTONIC);
+  record.pid = static_cast<std::uint32_t>(::syscall(SYS_getpid));
+  record.tid = static_cast<std::uint32_t>(::syscall(SYS_gettid));
+  record.hit = hit;
+  record.value = value;
+  record.call = call;
+  record.outcome = outcome;
+  std::memcpy(record.rule, rule.id, sizeof record.rule);
+  std::memcpy(record.hold, rule.hold, sizeof record.hold);
+  RecordDecision(*g_table, record);
+}
+
 // ---------------------------------------------------------------------------------------
 // Matching
 
@@ -330,7 +346,7 @@ core::Duration SampleDelay(const SlotRule& rule, std::uint64_t hit) {
 }
 
 // Parks the thread until released or timed out; false if no slot was free.
-bool Park(const SlotRule& rule) {
+bool Park(const SlotRule& rule, Call call, std::uint64_t hit) {
   HoldSlot* slot = nullptr;
   for (HoldSlot& candidate : g_table->holds) {
     std::uint32_t expected = HoldSlot::kFree;
@@ -345,8 +361,11 @@ bool Park(const SlotRule& rule) {
   slot->tid = static_cast<std::uint32_t>(::syscall(SYS_gettid));
   slot->ticket = g_table->next_ticket.fetch_add(1, std::memory_order_relaxed);
   slot->since_ns = ReadClock(CLOCK_REALTIME);
+  slot->call = call;
   std::memcpy(slot->name, rule.hold, sizeof slot->name);
   std::memcpy(slot->rule, rule.id, sizeof slot->rule);
+  const auto ticket = static_cast<std::int64_t>(slot->ticket);
+  Record(rule, call, kHeld, hit, ticket);
   slot->state.store(HoldSlot::kWaiting, std::memory_order_release);
 
   const std::int64_t deadline = ReadClock(CLOCK_MONOTONIC) + rule.timeout_ns;
@@ -359,7 +378,9 @@ bool Park(const SlotRule& rule) {
               HoldSlot::kWaiting, &wait, nullptr, 0);
   }
   std::uint32_t expected = HoldSlot::kWaiting;
-  if (!slot->state.compare_exchange_strong(expected, HoldSlot::kFree, std::memory_order_acq_rel)) {
+  if (slot->state.compare_exchange_strong(expected, HoldSlot::kFree, std::memory_order_acq_rel)) {
+    Record(rule, call, kTimedOut, hit, ticket);
+  } else {
     slot->state.store(HoldSlot::kFree, std::memory_order_release);  // it was released
   }
   return true;
@@ -419,21 +440,26 @@ Verdict Decide(const CallInfo& info) {
     if (spent) continue;
 
     switch (static_cast<core::ActionKind>(rule.action)) {
-      case core::ActionKind::kDelay:
-        SleepUntil(ReadClock(CLOCK_MONOTONIC) + SampleDelay(rule, hit).count());
+      case core::ActionKind::kDelay: {
+        const std::int64_t delay = SampleDelay(rule, hit).count();
+        Record(rule, info.call, kDelayed, hit, delay);
+        SleepUntil(ReadClock(CLOCK_MONOTONIC) + delay);
         Count(info.call, kDelayed);
         break;
+      }
       case core::ActionKind::kFail:
         verdict.fail = true;
         verdict.error = rule.error;
+        Record(rule, info.call, kFailed, hit, rule.error);
         Count(info.call, kFailed);
         break;
       case core::ActionKind::kShort:
         verdict.limit = rule.short_bytes;
+        Record(rule, info.call, kShortened, hit, static_cast<std::int64_t>(rule.short_bytes));
         Count(info.call, kShortened);
         break;
       case core::ActionKind::kHold:
-        if (Park(rule)) {
+        if (Park(rule, info.call, hit)) {
           Count(info.call, kHeld);
         } else {
           Count(info.call, kError);
@@ -446,6 +472,9 @@ Verdict Decide(const CallInfo& info) {
         verdict.skew_rate = rule.skew_rate;
         verdict.skew_pivot_ns =
             IsMonotonic(info.clock) ? rule.skew_since_mono_ns : rule.skew_since_ns;
+        // A skew is a state the clock is in, not a choice made per read: its first read is
+        // the decision, and clock reads stay as cheap as the skew arithmetic.
+        if (fired == 0) Record(rule, info.call, kSkewed, hit, rule.skew_offset_ns);
         Count(info.call, kSkewed);
         break;
     }

@@ -21,8 +21,8 @@ constexpr const char* kCallNames[kCallCount] = {
     "rename",        "renameat",     "unlink", "unlinkat",  "fsync",           "fdatasync",
     "clock_gettime", "gettimeofday", "time",   "nanosleep", "clock_nanosleep", "point"};
 
-constexpr const char* kOutcomeNames[kOutcomeCount] = {"delay", "fail", "short",
-                                                      "hold",  "skew", "error"};
+constexpr const char* kOutcomeNames[kDecisionOutcomeCount] = {
+    "delay", "fail", "short", "hold", "skew", "error", "release", "timeout"};
 
 template <std::size_t N>
 bool CopyText(char (&field)[N], const std::string& text) {
@@ -54,11 +54,83 @@ void Wake(std::atomic<std::uint32_t>& word) {
             nullptr, 0);
 }
 
+template <std::size_t Words, std::size_t N>
+void StoreText(std::atomic<std::uint64_t> (&words)[Words], const char (&text)[N]) {
+  static_assert(Words * 8 == N);
+  for (std::size_t i = 0; i < Words; ++i) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, text + i * 8, 8);
+    words[i].store(word, std::memory_order_relaxed);
+  }
+}
+
+template <std::size_t Words, std::size_t N>
+void LoadText(const std::atomic<std::uint64_t> (&words)[Words], char (&text)[N]) {
+  static_assert(Words * 8 == N);
+  for (std::size_t i = 0; i < Words; ++i) {
+    const std::uint64_t word = words[i].load(std::memory_order_relaxed);
+    std::memcpy(text + i * 8, &word, 8);
+  }
+  text[N - 1] = '\0';
+}
+
+// A held thread let go: the decision is the releaser's, in the order it released. Taken
+// while the slot is still waiting (its owner does not change it then), recorded once the
+// release won.
+DecisionRecord ReleaseRecord(const HoldSlot& slot, std::int64_t now_mono_ns) {
+  DecisionRecord record;
+  record.mono_ns = now_mono_ns;
+  record.pid = slot.pid;
+  record.tid = slot.tid;
+  record.value = static_cast<std::int64_t>(slot.ticket);
+  record.call = slot.call;
+  record.outcome = kReleased;
+  std::memcpy(record.rule, slot.rule, sizeof record.rule);
+  std::memcpy(record.hold, slot.name, sizeof record.hold);
+  return record;
+}
+
 }  // namespace
 
 const char* CallName(Call call) { return call < kCallCount ? kCallNames[call] : "?"; }
 const char* OutcomeName(Outcome outcome) {
-  return outcome < kOutcomeCount ? kOutcomeNames[outcome] : "?";
+  return outcome < kDecisionOutcomeCount ? kOutcomeNames[outcome] : "?";
+}
+
+void RecordDecision(Table& table, const DecisionRecord& record) {
+  const std::uint64_t n = table.decisions_next.fetch_add(1, std::memory_order_relaxed);
+  DecisionSlot& slot = table.decisions[n % kDecisionRing];
+  slot.seq.store(2 * n + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  slot.mono_ns.store(record.mono_ns, std::memory_order_relaxed);
+  slot.who.store(std::uint64_t{record.pid} << 32 | record.tid, std::memory_order_relaxed);
+  slot.hit.store(record.hit, std::memory_order_relaxed);
+  slot.value.store(record.value, std::memory_order_relaxed);
+  slot.kind.store(std::uint64_t{record.call} << 8 | record.outcome, std::memory_order_relaxed);
+  StoreText(slot.rule, record.rule);
+  StoreText(slot.hold, record.hold);
+  slot.seq.store(2 * n + 2, std::memory_order_release);
+}
+
+ReadOutcome ReadDecision(const Table& table, std::uint64_t n, DecisionRecord& record) {
+  const DecisionSlot& slot = table.decisions[n % kDecisionRing];
+  const std::uint64_t before = slot.seq.load(std::memory_order_acquire);
+  if (before > 2 * n + 2) return ReadOutcome::kLost;
+  if (before != 2 * n + 2) return ReadOutcome::kPending;
+  record.mono_ns = slot.mono_ns.load(std::memory_order_relaxed);
+  const std::uint64_t who = slot.who.load(std::memory_order_relaxed);
+  record.pid = static_cast<std::uint32_t>(who >> 32);
+  record.tid = static_cast<std::uint32_t>(who);
+  record.hit = slot.hit.load(std::memory_order_relaxed);
+  record.value = slot.value.load(std::memory_order_relaxed);
+  const std::uint64_t kind = slot.kind.load(std::memory_order_relaxed);
+  record.call = static_cast<std::uint8_t>(kind >> 8);
+  record.outcome = static_cast<std::uint8_t>(kind);
+  LoadText(slot.rule, record.rule);
+  LoadText(slot.hold, record.hold);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return slot.seq.load(std::memory_order_relaxed) == before ? ReadOutcome::kRead
+                                                            : ReadOutcome::kLost;
 }
 
 void InitTable(Table& table, std::uint64_t seed) {
@@ -160,7 +232,8 @@ core::Status InstallRules(Table& table, const SlotRule* rules, std::size_t count
   return core::Ok();
 }
 
-std::size_t RemoveRules(Table& table, const char* const* ids, std::size_t count) {
+std::size_t RemoveRules(Table& table, const char* const* ids, std::size_t count,
+                        std::int64_t now_mono_ns) {
   BeginWrite(table);
   std::uint32_t kept = 0;
   std::size_t removed = 0;
@@ -191,16 +264,19 @@ std::size_t RemoveRules(Table& table, const char* const* ids, std::size_t count)
     for (std::uint32_t i = 0; i < table.rule_count && !listed; ++i) {
       listed = std::strcmp(table.rules[i].id, slot.rule) == 0;
     }
+    if (listed) continue;
+    const DecisionRecord release = ReleaseRecord(slot, now_mono_ns);
     std::uint32_t expected = HoldSlot::kWaiting;
-    if (!listed && slot.state.compare_exchange_strong(expected, HoldSlot::kReleased,
-                                                      std::memory_order_acq_rel)) {
+    if (slot.state.compare_exchange_strong(expected, HoldSlot::kReleased,
+                                           std::memory_order_acq_rel)) {
+      RecordDecision(table, release);
       Wake(slot.state);
     }
   }
   return removed;
 }
 
-std::size_t ReleaseHolds(Table& table, const char* hold, bool all) {
+std::size_t ReleaseHolds(Table& table, const char* hold, bool all, std::int64_t now_mono_ns) {
   std::size_t released = 0;
   while (true) {
     HoldSlot* oldest = nullptr;
@@ -210,9 +286,11 @@ std::size_t ReleaseHolds(Table& table, const char* hold, bool all) {
       if (oldest == nullptr || slot.ticket < oldest->ticket) oldest = &slot;
     }
     if (oldest == nullptr) return released;
+    const DecisionRecord release = ReleaseRecord(*oldest, now_mono_ns);
     std::uint32_t expected = HoldSlot::kWaiting;
     if (oldest->state.compare_exchange_strong(expected, HoldSlot::kReleased,
                                               std::memory_order_acq_rel)) {
+      RecordDecision(table, release);
       Wake(oldest->state);
       ++released;
       if (!all) return released;

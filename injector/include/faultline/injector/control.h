@@ -61,6 +61,27 @@ struct Status {
   std::uint64_t errors = 0;      // calls passed through because of an internal failure
 };
 
+// One decision a rule made, from the table's ring.
+struct ShimDecision {
+  std::uint64_t seq = 0;     // 0, 1, 2... across the table, in the order they were made
+  std::int64_t mono_ns = 0;  // CLOCK_MONOTONIC
+  int pid = 0;
+  int tid = 0;
+  std::string call;        // "fsync", "point", ...
+  std::string action;      // "delay", "fail", "short", "hold", "skew", "release", "timeout"
+  std::string rule;        // the rule's id
+  std::string hold;        // hold, release, timeout: the hold's name
+  std::uint64_t hit = 0;   // the rule's match count at this call (0 for a release)
+  std::int64_t value = 0;  // delay: ns; fail: errno; short: bytes; skew: offset ns;
+                           // hold, release, timeout: the hold's ticket
+};
+
+struct DecisionBatch {
+  std::vector<ShimDecision> decisions;
+  std::uint64_t next = 0;  // pass as `since` next time
+  std::uint64_t lost = 0;  // overwritten before they were read (the ring holds 4096)
+};
+
 class ControlTable {
  public:
   // A fresh, unique file for a new table: $XDG_RUNTIME_DIR or /dev/shm (/tmp when neither is
@@ -91,6 +112,9 @@ class ControlTable {
   // Wakes the oldest thread parked at `hold` (all of them with `all`); returns how many.
   std::size_t Release(const std::string& hold, bool all);
   Status Read() const;
+  // The decisions from `since` on, oldest first. One still being written stops the batch,
+  // unless `settled` (no process writes any more): then it counts as lost.
+  DecisionBatch Decisions(std::uint64_t since, bool settled = false) const;
 
   const std::string& path() const { return path_; }
   std::uint64_t seed() const;
