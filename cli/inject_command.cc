@@ -290,9 +290,13 @@ int RunUnderShim(const CLI::App& inject, InjectOptions& options) {
     }
   }
   if (!options.quiet) {
-    std::cerr << Prefix() << "pid " << child << ", seed " << seed << " (pass --seed " << seed
-              << " to repeat); change rules with: faultline inject set --target " << child
-              << " RULE" << std::endl;
+    // One write: a reader waiting for the pid never sees half the line (stderr is unbuffered).
+    const std::string pid = std::to_string(child);
+    std::cerr << Prefix() + "pid " + pid + ", seed " + std::to_string(seed) + " (pass --seed " +
+                     std::to_string(seed) +
+                     " to repeat); change rules with: faultline inject set --target " + pid +
+                     " RULE\n"
+              << std::flush;
   }
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {

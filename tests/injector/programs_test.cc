@@ -63,7 +63,7 @@ std::vector<long long> Numbers(const std::string& text) {
 
 // The pid of the program a non-quiet `faultline inject` launched, from its first line.
 int LaunchedPid(Background& launcher) {
-  REQUIRE(launcher.WaitForOutput("faultline inject: pid ", 10s));
+  REQUIRE(launcher.WaitForOutput(", seed ", 10s));  // the pid is before it
   int pid = 0;
   REQUIRE(RE2::PartialMatch(launcher.Output(), "faultline inject: pid ([0-9]+)", &pid));
   return pid;
