@@ -14,6 +14,7 @@
 #include "app.h"
 #include "faultline/core/random.h"
 #include "faultline/core/text.h"
+#include "faultline/experiments/decision_log.h"
 #include "faultline/experiments/reaper.h"
 #include "faultline/experiments/report.h"
 #include "faultline/experiments/run_dir.h"
@@ -174,8 +175,10 @@ int ExitCodeOf(const RunResult& result) {
   return kExitHarnessError;
 }
 
-// Runs the spec `runs` times from `seed` (derived seeds after the first).
-int RunSpec(const experiments::Spec& spec, std::uint64_t seed, const RunCommandOptions& options) {
+// Runs the spec `runs` times from `seed` (derived seeds after the first). `last_run_dir`, if
+// given, is set to the last run's directory.
+int RunSpec(const experiments::Spec& spec, std::uint64_t seed, const RunCommandOptions& options,
+            std::string* last_run_dir = nullptr) {
   auto reaper = experiments::Reaper::Start();
   if (!reaper) {
     std::cerr << "faultline run: " << reaper.message() << "\n";
@@ -215,6 +218,7 @@ int RunSpec(const experiments::Spec& spec, std::uint64_t seed, const RunCommandO
     run.on_note = [&](std::string_view line) { progress.Note(line); };
     const RunResult result = experiments::RunExperiment(spec, run);
     progress.Clear();
+    if (last_run_dir != nullptr) *last_run_dir = result.run_dir;
     std::cout << "run " << index + 1 << "/" << options.runs << " seed " << result.seed << ": "
               << experiments::VerdictName(result.verdict) << " in "
               << core::FormatFixed(result.duration_seconds, 1) << " s";
@@ -267,6 +271,36 @@ int Run(const RunCommandOptions& options) {
 }
 
 // The spec a run ran: its original text (templates unfilled), read where the run was.
+// Whether the replay decided what the original did, fault by fault.
+void PrintDecisionDiff(const std::string& original_dir, const std::string& replay_dir) {
+  const auto original = experiments::ReadDecisions(original_dir);
+  const auto replay = experiments::ReadDecisions(replay_dir);
+  if (!original || !replay) {
+    std::cout << "  decisions: not compared: " << (original ? replay.message() : original.message())
+              << "\n";
+    return;
+  }
+  const std::pair<const experiments::RunDecisions*, const char*> runs[] = {{&*original, "original"},
+                                                                           {&*replay, "replay"}};
+  for (const auto& [run, name] : runs) {
+    if (run->lost > 0) {
+      std::cout << "  decisions: the " << name << " lost " << run->lost
+                << " before they were logged; the comparison may differ for them\n";
+    }
+    if (run->unreadable_lines > 0) {
+      std::cout << "  decisions: " << run->unreadable_lines << " line(s) of the " << name
+                << "'s events.jsonl could not be read\n";
+    }
+  }
+  const auto diff = experiments::CompareDecisions(*original, *replay);
+  if (diff.same) {
+    std::cout << "  decisions: same decisions (" << diff.decisions << " decisions of "
+              << diff.faults << (diff.faults == 1 ? " fault" : " faults") << ")\n";
+  } else {
+    std::cout << "  decisions: first difference: " << diff.first_difference << "\n";
+  }
+}
+
 int Replay(RunCommandOptions options) {
   const std::string dir = options.replay_dir;
   auto seed = experiments::ReadRunSeed(dir);
@@ -296,7 +330,10 @@ int Replay(RunCommandOptions options) {
     if (options.runs_dir.empty()) options.runs_dir = ".";
   }
   options.runs = 1;
-  return RunSpec(*loaded.spec, *seed, options);
+  std::string again;
+  const int exit_code = RunSpec(*loaded.spec, *seed, options, &again);
+  if (!again.empty()) PrintDecisionDiff(dir, again);
+  return exit_code;
 }
 
 int ListPastRuns(const RunCommandOptions& options) {
@@ -364,11 +401,20 @@ void SetupRunCommands(CLI::App& app, RunCommandOptions& options, int& exit_code)
   run->callback([&options, &exit_code] { exit_code = Run(options); });
 
   CLI::App* replay = app.add_subcommand(
-      "replay", "Run a past run again: its spec, its seed, so the same fault schedule");
+      "replay",
+      "Run a past run again: its spec, its seed, so the same fault schedule; then compare "
+      "what the faults decided");
   replay->add_option("run_dir", options.replay_dir, "The run directory")
       ->required()
       ->check(CLI::ExistingDirectory);
   RunSharedOptions(replay, options);
+  replay->footer(
+      "The replay's run directory is made next to the original's. Then the decisions its "
+      "faults made (events.jsonl: frames dropped, calls failed, holds released...) are "
+      "compared with the original's, fault by fault, ignoring times and pids; the first "
+      "difference is printed, or \"same decisions\". A difference does not change the exit "
+      "code: it says the run depends on more than its seed (timing, or its own randomness).\n"
+      "Exit codes: as for run.\n");
   replay->callback([&options, &exit_code] { exit_code = Replay(options); });
 
   CLI::App* report = app.add_subcommand(

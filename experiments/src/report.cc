@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <tuple>
 #include <vector>
 
 #include "faultline/core/text.h"
@@ -126,6 +127,7 @@ class Page {
     Summary();
     Violations();
     Timeline();
+    Decisions();
     Events();
     Files();
     out_ << "</body>\n</html>\n";
@@ -532,6 +534,61 @@ class Page {
     return y + static_cast<double>(processes.size()) * kRowHeight;
   }
 
+  static bool IsDecision(std::string_view name) {
+    return name == "decision" || name == "decisions_aggregated";
+  }
+
+  // What each fault decided, one row per fault, target and action; the lines themselves
+  // are in events.jsonl.
+  void Decisions() {
+    struct Row {
+      std::string fault, kind, target, action;
+      double first = 0, last = 0;
+      std::uint64_t count = 0;
+    };
+    std::map<std::tuple<std::string, std::string, std::string>, Row> rows;
+    std::uint64_t lost = 0;
+    for (const bj::object& event : run_.events) {
+      const std::string name = Text(event, "event");
+      if (name == "decisions_lost") lost += static_cast<std::uint64_t>(Number(event, "count"));
+      if (!IsDecision(name)) continue;
+      Row& row = rows[{Text(event, "fault"), Text(event, "target"), Text(event, "action")}];
+      const double time = Number(event, "time");
+      if (row.count == 0) {
+        row = {Text(event, "fault"),
+               Text(event, "kind"),
+               Text(event, "target"),
+               Text(event, "action"),
+               time,
+               time,
+               0};
+      }
+      row.first = std::min(row.first, time);
+      row.last = std::max(row.last, time);
+      row.count += name == "decision" ? 1 : static_cast<std::uint64_t>(Number(event, "count"));
+    }
+    if (rows.empty() && lost == 0) return;
+    std::vector<const Row*> ordered;
+    for (const auto& [key, row] : rows) ordered.push_back(&row);
+    std::sort(ordered.begin(), ordered.end(),
+              [](const Row* a, const Row* b) { return a->first < b->first; });
+    out_ << "<h2>Decisions</h2>\n";
+    if (lost > 0) {
+      out_ << "<p class=\"note\">" << lost
+           << " decision(s) were overwritten in a shim's table before they were read.</p>\n";
+    }
+    out_ << "<table>\n<tr><th>fault</th><th>kind</th><th>target</th><th>action</th>"
+            "<th>decisions</th><th>first (s)</th><th>last (s)</th></tr>\n";
+    for (const Row* row : ordered) {
+      out_ << "<tr><td>" << Escape(row->fault.empty() ? "(none)" : row->fault) << "</td><td>"
+           << Escape(row->kind) << "</td><td>" << Escape(row->target) << "</td><td>"
+           << Escape(row->action) << "</td><td>" << row->count << "</td><td>"
+           << core::FormatFixed(row->first, 3) << "</td><td>" << core::FormatFixed(row->last, 3)
+           << "</td></tr>\n";
+    }
+    out_ << "</table>\n";
+  }
+
   void Events() {
     out_ << "<h2>Events</h2>\n";
     if (run_.unreadable_events > 0) {
@@ -539,11 +596,15 @@ class Page {
            << " line(s) of events.jsonl could not be read and are left out.</p>\n";
     }
     out_ << "<table>\n<tr><th>time (s)</th><th>event</th><th>details</th></tr>\n";
+    const auto rows = static_cast<std::size_t>(
+        std::count_if(run_.events.begin(), run_.events.end(),
+                      [](const bj::object& event) { return !IsDecision(Text(event, "event")); }));
     std::size_t shown = 0;
     for (const bj::object& event : run_.events) {
+      if (IsDecision(Text(event, "event"))) continue;  // summed up under Decisions
       if (++shown > kMaxEventRows) {
-        out_ << "<tr><td></td><td colspan=\"2\" class=\"note\">"
-             << run_.events.size() - kMaxEventRows << " more in events.jsonl</td></tr>\n";
+        out_ << "<tr><td></td><td colspan=\"2\" class=\"note\">" << rows - kMaxEventRows
+             << " more in events.jsonl</td></tr>\n";
         break;
       }
       const std::string name = Text(event, "event");

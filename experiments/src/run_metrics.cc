@@ -66,6 +66,11 @@ class RunMetrics::Impl {
                     .Name(kFaultActive)
                     .Help("Faults of this kind active on this target now")
                     .Register(*registry_)),
+        decisions_(prometheus::BuildCounter()
+                       .Name(kFaultDecisions)
+                       .Help("Decisions faults made (a frame dropped, a call failed, a hold "
+                             "released...), by kind, target and action")
+                       .Register(*registry_)),
         inject_(prometheus::BuildCounter()
                     .Name(kInjectCalls)
                     .Help("Intercepted calls a shim rule acted on, by call and action")
@@ -97,6 +102,15 @@ class RunMetrics::Impl {
     } else {
       active_.Add(labels).Decrement();
     }
+  }
+
+  void Decided(std::string_view kind, std::string_view target, std::string_view action) {
+    decisions_
+        .Add({{"experiment", experiment_},
+              {"kind", std::string(kind)},
+              {"target", std::string(target)},
+              {"action", std::string(action)}})
+        .Increment();
   }
 
   void Violated(std::string_view invariant) {
@@ -168,6 +182,7 @@ class RunMetrics::Impl {
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Family<prometheus::Counter>& faults_;
   prometheus::Family<prometheus::Gauge>& active_;
+  prometheus::Family<prometheus::Counter>& decisions_;
   prometheus::Family<prometheus::Counter>& inject_;
   std::mutex mutex_;  // InjectCalls reads then increments
   std::unique_ptr<prometheus::Exposer> exposer_;
@@ -187,6 +202,10 @@ void RunMetrics::FaultStarted(std::string_view kind, std::string_view target) {
 }
 void RunMetrics::FaultEnded(std::string_view kind, std::string_view target) {
   impl_->Fault(kind, target, false);
+}
+void RunMetrics::FaultDecided(std::string_view kind, std::string_view target,
+                              std::string_view action) {
+  impl_->Decided(kind, target, action);
 }
 void RunMetrics::InvariantViolated(std::string_view invariant) { impl_->Violated(invariant); }
 void RunMetrics::InjectCalls(std::string_view call, std::string_view action, std::uint64_t total) {

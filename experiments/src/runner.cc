@@ -18,6 +18,7 @@
 
 #include "faultline/core/random.h"
 #include "faultline/experiments/checker.h"
+#include "faultline/experiments/decision_log.h"
 #include "faultline/experiments/history.h"
 #include "faultline/experiments/process.h"
 #include "faultline/experiments/readiness.h"
@@ -60,7 +61,8 @@ struct Service {
   std::optional<ReadyCheck> ready;
   std::optional<Process> running;
   std::optional<inject::ControlTable> table;
-  bool killed_by_fault = false;  // an exit we caused is not a crash
+  std::uint64_t decisions_read = 0;  // its table's decisions before this one are logged
+  bool killed_by_fault = false;      // an exit we caused is not a crash
   bool crashed = false;
   int restarts = 0;
 };
@@ -75,6 +77,13 @@ struct Client {
 };
 
 enum class FaultState { kPending, kActive, kDone };
+
+// Which fault a decision belongs to, by the name the fault has where it acts (a toxic's
+// name on its proxy, a rule's id in its service's table).
+struct FaultLabel {
+  std::string fault;
+  std::string kind;
+};
 
 struct FaultRun {
   const PlannedFault* plan = nullptr;
@@ -180,11 +189,101 @@ class Run {
       run.plan = &fault;
       faults_.push_back(run);
     }
+    LabelFaults();
+    decisions_.emplace(
+        [this](double seconds, const bj::object& event) { dir_->Event(seconds, event); });
     Event("run_started", {{"experiment", spec_.name},
                           {"run_id", dir_->id()},
                           {"seed", std::to_string(options_.seed)},
                           {"faults_planned", plan_.size()}});
     return core::Ok();
+  }
+
+  void LabelFaults() {
+    for (const ProxySpec& proxy : spec_.proxies) {
+      for (const proxy::ToxicSpec& toxic : proxy.toxics) {
+        labels_[{proxy.name, toxic.name}] = {toxic.name, toxic.type};
+      }
+    }
+    for (const PlannedFault& fault : plan_) {
+      const FaultAction& action = fault.action;
+      const std::string& name =
+          action.kind == FaultAction::Kind::kToxic ? action.toxic.name : fault.id;
+      labels_[{action.target, name}] = {fault.id, FaultKind(action)};
+    }
+  }
+
+  FaultLabel LabelOf(const std::string& target, const std::string& name,
+                     std::string_view otherwise) const {
+    const auto it = labels_.find({target, name});
+    if (it != labels_.end()) return it->second;
+    return {name, name.empty() ? std::string() : std::string(otherwise)};
+  }
+
+  void Decided(Decision decision) {
+    if (!decision.kind.empty()) {
+      metrics_->FaultDecided(decision.kind, decision.target, decision.action);
+    }
+    decisions_->Add(std::move(decision));
+  }
+
+  // What the faults decided since the last call, into events.jsonl and the metrics.
+  // `settled`: no process writes to a shim table any more (a decision half-written by one
+  // that died is lost, not waited for).
+  void LogDecisions(bool settled) {
+    if (!decisions_) return;
+    const std::int64_t started_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(started_wall_.time_since_epoch())
+            .count();
+    constexpr std::size_t kBatch = 4096;
+    for (bool more = proxies_ != nullptr; more;) {
+      const auto events = proxies_->events().Since(proxy_events_read_, kBatch);
+      more = events.size() == kBatch;
+      if (!events.empty() && events.front().seq > proxy_events_read_ + 1) {
+        decisions_->Lost(Seconds(), "proxy", "", events.front().seq - proxy_events_read_ - 1);
+      }
+      for (const proxy::Event& event : events) {
+        proxy_events_read_ = event.seq;
+        const FaultLabel label = LabelOf(event.proxy, event.toxic, "toxic");
+        Decision decision;
+        decision.time = static_cast<double>(event.time_us - started_us) / 1e6;
+        decision.fault = label.fault;
+        decision.kind = label.kind;
+        decision.family = "proxy";
+        decision.target = event.proxy;
+        decision.action = event.action;
+        decision.where = {{"connection", event.connection}, {"direction", event.direction}};
+        if (event.frame) decision.where["frame"] = *event.frame;
+        decision.where["detail"] = event.detail;
+        Decided(std::move(decision));
+      }
+    }
+    const auto started_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(started_.time_since_epoch()).count();
+    for (auto& [name, service] : services_) {
+      if (!service.table) continue;
+      inject::DecisionBatch batch = service.table->Decisions(service.decisions_read, settled);
+      service.decisions_read = batch.next;
+      decisions_->Lost(Seconds(), "shim", name, batch.lost);
+      for (const inject::ShimDecision& made : batch.decisions) {
+        const FaultLabel label = LabelOf(name, made.rule, "rule");
+        Decision decision;
+        decision.time = static_cast<double>(made.mono_ns - started_ns) / 1e9;
+        decision.fault = label.fault;
+        decision.kind = label.kind;
+        decision.family = "shim";
+        decision.target = name;
+        decision.action = made.action;
+        decision.where = {{"call", made.call},
+                          {"pid", made.pid},
+                          {"tid", made.tid},
+                          {"hit", made.hit},
+                          {"value", made.value}};
+        if (!made.hold.empty()) decision.where["hold"] = made.hold;
+        Decided(std::move(decision));
+      }
+    }
+    decisions_->Flush(Seconds());
   }
 
   core::Status StartProxies() {
@@ -797,6 +896,7 @@ class Run {
       for (auto& [name, service] : services_) ReadHistory(service.feed);
       WatchServices();
       StepFaults();
+      LogDecisions(false);
       const auto now = Clock::now();
       if (now >= next_progress) {
         SampleShim();
@@ -901,6 +1001,11 @@ class Run {
         Event("service_stopped", {{"service", service.spec->name}, {"code", code}});
         service.running.reset();
       }
+    }
+    // Every service is down: what their tables hold is all they decided.
+    LogDecisions(true);
+    if (decisions_) decisions_->FlushAll();
+    for (auto& [name, service] : services_) {
       if (service.table) {
         service.table->Unlink();
         if (options_.reaper != nullptr) options_.reaper->ForgetFile(service.table->path());
@@ -1000,6 +1105,9 @@ class Run {
   std::vector<Client> clients_;
   std::vector<PlannedFault> plan_;
   std::vector<FaultRun> faults_;
+  std::map<std::pair<std::string, std::string>, FaultLabel> labels_;  // (target, name)
+  std::optional<DecisionLog> decisions_;
+  std::uint64_t proxy_events_read_ = 0;
   std::map<std::uint64_t, Clock::time_point> op_reached_;
   History history_;
   std::size_t history_written_ = 0;  // ops in history.jsonl

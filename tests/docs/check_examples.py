@@ -210,6 +210,29 @@ def check_history(where, lines):
     shutil.rmtree(runs)
 
 
+# The fields each kind of decision line carries (docs/experiments.md, "Decisions").
+DECISION_FIELDS = {
+    "proxy": {"fault", "kind", "family", "target", "action", "connection", "direction"},
+    "shim": {"fault", "kind", "family", "target", "action", "call", "pid", "tid", "hit",
+             "value"},
+}
+
+
+def check_events(where, lines):
+    """events.jsonl lines: a time first, an event name, and a decision's own fields."""
+    count("events.jsonl lines")
+    for line in lines:
+        if list(line)[:2] != ["time", "event"]:
+            return fail(where, f"an event line starts with time and event: {line}")
+        if line["event"] == "decision":
+            family = line.get("family")
+            if family not in DECISION_FIELDS:
+                return fail(where, f"a decision of no family: {line}")
+            missing = DECISION_FIELDS[family] - set(line)
+            if missing:
+                return fail(where, f"a {family} decision without {sorted(missing)}: {line}")
+
+
 def send(proxy, where, method, path, body):
     """Sends an API body from the docs; proxies are made anew and toxics removed after."""
     count(f"{method} {re.sub(r'/proxies/[^/]+', '/proxies/NAME', path)}")
@@ -255,6 +278,8 @@ def main():
                         continue
                     if all(v.get("type") in HISTORY_TYPES for v in values):
                         check_history(where, values)
+                    elif all("event" in v for v in values):
+                        check_events(where, values)
                     elif all("type" in v for v in values):
                         for v in values:
                             send(proxy, where, "POST", "/proxies/doc/toxics", json.dumps(v))

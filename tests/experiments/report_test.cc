@@ -326,3 +326,64 @@ TEST_CASE("a directory that is not a run has no report", "[experiments][report]"
   REQUIRE(!path);
   CHECK(path.message() == dir.path + " is not a run directory (no events.jsonl)");
 }
+
+TEST_CASE("the report sums up each fault's decisions instead of listing them",
+          "[experiments][report][decisions]") {
+  TempDir dir;
+  const fs::path run = fs::path(dir.path) / "x" / "1-9";
+  WriteFile(run / "seed", "9\n");
+  std::string events =
+      Line({{"time", 0.1}, {"event", "run_started"}, {"experiment", "x"}, {"seed", "9"}}) + "\n";
+  const boost::json::object drop = {{"event", "decision"}, {"fault", "f1"},  {"kind", "drop"},
+                                    {"family", "proxy"},   {"target", "db"}, {"action", "drop"},
+                                    {"connection", 1},     {"frame", 1}};
+  for (int i = 0; i < 3; ++i) {
+    boost::json::object line = drop;
+    line["time"] = 1.0 + i;
+    events += Line(line) + "\n";
+  }
+  events += Line({{"time", 3.5},
+                  {"event", "decisions_aggregated"},
+                  {"fault", "f1"},
+                  {"kind", "drop"},
+                  {"target", "db"},
+                  {"action", "drop"},
+                  {"count", 500},
+                  {"from", 3},
+                  {"to", 4}}) +
+            "\n" +
+            Line({{"time", 0.5},
+                  {"event", "decision"},
+                  {"fault", "f2"},
+                  {"kind", "rule"},
+                  {"target", "agent"},
+                  {"action", "fail"}}) +
+            "\n" +
+            Line({{"time", 3.6},
+                  {"event", "decisions_lost"},
+                  {"family", "shim"},
+                  {"target", "agent"},
+                  {"count", 12}}) +
+            "\n";
+  WriteFile(run / "events.jsonl", events);
+  const auto path = WriteReport(run.string());
+  REQUIRE(path);
+  const Page page(*path);
+  REQUIRE(page.parsed);
+  CHECK_THAT(page.text, Catch::Contains("<h2>Decisions</h2>"));
+  CHECK_THAT(page.text, Catch::Contains("12 decision(s) were overwritten"));
+  // f2 decided first, so its row comes first; f1's counts its summed-up 500.
+  const auto f2 =
+      page.text.find("<tr><td>f2</td><td>rule</td><td>agent</td><td>fail</td><td>1</td>");
+  const auto f1 = page.text.find(
+      "<tr><td>f1</td><td>drop</td><td>db</td><td>drop</td><td>503</td><td>1.000</td><td>3.500</"
+      "td>");
+  CHECK(f2 != std::string::npos);
+  CHECK(f1 != std::string::npos);
+  CHECK(f2 < f1);
+  // The events table leaves them out.
+  const auto table = page.text.find("<h2>Events</h2>");
+  REQUIRE(table != std::string::npos);
+  CHECK(page.text.find(">decision<", table) == std::string::npos);
+  CHECK(page.text.find(">decisions_lost<", table) != std::string::npos);
+}

@@ -241,14 +241,19 @@ void WriteScript(const TempDir& dir, const std::string& name, const std::string&
   fs::permissions(path, fs::perms::owner_all);
 }
 
+// The objects of a JSON-lines file, in order.
+std::vector<boost::json::object> JsonLines(const fs::path& file) {
+  std::vector<boost::json::object> objects;
+  std::istringstream in(Read(file));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) objects.push_back(boost::json::parse(line).as_object());
+  }
+  return objects;
+}
+
 // The operations of a run's history.jsonl, in order.
 std::vector<boost::json::object> HistoryOps(const fs::path& run) {
-  std::vector<boost::json::object> ops;
-  std::istringstream in(Read(run / "history.jsonl"));
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) ops.push_back(boost::json::parse(line).as_object());
-  }
-  return ops;
+  return JsonLines(run / "history.jsonl");
 }
 
 }  // namespace
@@ -684,6 +689,9 @@ invariants:
       {"f", {"get"}},
       {"outcome", {"ok", "fail", "info"}},
       {"invariant", {"some requests succeed"}},
+      {"action",
+       {"delay", "drop", "duplicate", "shed", "reorder", "hold", "release", "point", "close",
+        "refuse", "accept_delay", "connect_delay"}},
   };
   for (const auto& [label, values] : read.values) {
     CAPTURE(label);
@@ -702,4 +710,165 @@ invariants:
   }
   // However many faults fired, the series are a product of those sets.
   CHECK(read.series < 200);
+}
+
+namespace {
+
+std::vector<boost::json::object> Events(const fs::path& run) {
+  return JsonLines(run / "events.jsonl");
+}
+
+// The value of the first sample of `series` (name and labels, as written) in a metrics file.
+double Sample(const std::string& metrics, const std::string& series) {
+  const auto at = metrics.find(series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(metrics.substr(at + series.size() + 1));
+}
+
+}  // namespace
+
+TEST_CASE("what the proxy's and the shim's faults decide is in events.jsonl, bounded per second",
+          "[experiments][runner][decisions]") {
+  TempDir dir;
+  // f1 delays each line the client sends through the proxy; f2 fails the syncer's fsyncs,
+  // one every 10 ms, for a second. Both decide far more than 20 times in a second.
+  WriteScript(dir, "syncer.py", R"(import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)
+while True:
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    time.sleep(0.01)
+)");
+  const std::string spec = WriteSpec(dir, R"yaml(name: decided
+services:
+  web:
+    cmd: python3 -m http.server {{port.web}} --bind 127.0.0.1
+    ready: {http: "http://127.0.0.1:{{port.web}}/", timeout: 20s}
+  syncer:
+    cmd: python3 syncer.py {{run.dir}}/synced
+    inject: true
+proxies:
+  front: {upstream: web}
+workload:
+  - {client: "sh client.sh http://{{proxy.front}}/ 5", ops: 40, history: true}
+faults:
+  - {at: 0s, proxy: front, toxic: {type: delay, delay: 1, framing: line, stream: upstream}}
+  - {at: 0s, for: 1s, service: syncer, rule: "fsync -> fail(EIO)"}
+)yaml");
+  const auto ran = RunProgram(Run(dir, spec, {"--seed", "5"}), {}, 90s);
+  INFO(ran.out << ran.err);
+  REQUIRE(ran.exit_code == 0);
+  const fs::path run = OnlyRun(dir, "decided");
+
+  // Per (fault, action): decisions in full, decisions summed up, full ones per second.
+  std::map<std::string, std::uint64_t> full;
+  std::map<std::string, std::uint64_t> summed;
+  std::map<std::pair<std::string, long>, std::uint64_t> full_per_second;
+  for (const auto& event : Events(run)) {
+    const std::string name(event.at("event").as_string());
+    if (name != "decision" && name != "decisions_aggregated") continue;
+    const std::string key = std::string(event.at("fault").as_string()) + " " +
+                            std::string(event.at("action").as_string());
+    const double time = event.at("time").to_number<double>();
+    CHECK(time >= 0);
+    if (name == "decisions_aggregated") {
+      summed[key] += event.at("count").to_number<std::uint64_t>();
+      CHECK(event.at("count").to_number<std::uint64_t>() >= 1);
+      CHECK(event.at("to").to_number<double>() == event.at("from").to_number<double>() + 1);
+      continue;
+    }
+    ++full[key];
+    ++full_per_second[{key, static_cast<long>(time)}];
+    if (key == "f1 delay") {
+      CHECK(event.at("family") == "proxy");
+      CHECK(event.at("kind") == "delay");
+      CHECK(event.at("target") == "front");
+      CHECK(event.at("direction") == "upstream");
+      CHECK(event.at("frame").to_number<std::uint64_t>() >= 1);
+    } else if (key == "f2 fail") {
+      CHECK(event.at("family") == "shim");
+      CHECK(event.at("kind") == "rule");
+      CHECK(event.at("target") == "syncer");
+      CHECK(event.at("call") == "fsync");
+      CHECK(event.at("value").to_number<int>() == EIO);
+      CHECK(event.at("pid").to_number<int>() > 0);
+    } else {
+      FAIL("a decision of no fault of the spec: " << key);
+    }
+  }
+  // 40 requests of several lines each, and some fifty fsyncs in the second f2 lasts.
+  CHECK(full["f1 delay"] + summed["f1 delay"] >= 40 * 3);
+  CHECK(full["f2 fail"] + summed["f2 fail"] >= 20);
+  CHECK(summed["f1 delay"] + summed["f2 fail"] > 0);
+  // Twenty in full a second, and the last of the second after its count.
+  for (const auto& [second, count] : full_per_second) {
+    CAPTURE(second.first, second.second);
+    CHECK(count <= 21);
+  }
+  // The metric counts every decision, summed up or not.
+  const std::string metrics = Read(run / "metrics.prom");
+  INFO(metrics);
+  CHECK(
+      Sample(
+          metrics,
+          R"(faultline_fault_decisions_total{action="delay",experiment="decided",kind="delay",target="front"})") ==
+      static_cast<double>(full["f1 delay"] + summed["f1 delay"]));
+  CHECK(
+      Sample(
+          metrics,
+          R"(faultline_fault_decisions_total{action="fail",experiment="decided",kind="rule",target="syncer"})") ==
+      static_cast<double>(full["f2 fail"] + summed["f2 fail"]));
+}
+
+TEST_CASE("replay says whether the replay's faults decided what the original's did",
+          "[experiments][runner][decisions]") {
+  TempDir dir;
+  // Thirty fsyncs before the service is ready, 30% of them failed: which ones follows from
+  // the seed alone, so a replay fails the same ones.
+  WriteScript(dir, "syncer.py", R"(import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)
+for _ in range(30):
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+print("synced", flush=True)
+time.sleep(300)
+)");
+  const std::string spec = WriteSpec(dir, R"yaml(name: resync
+duration: 100ms
+services:
+  syncer:
+    cmd: python3 syncer.py {{run.dir}}/synced
+    inject: ["fsync -> 30%fail(EIO)"]
+    ready: {log: synced, timeout: 20s}
+)yaml");
+  const auto first = RunProgram(Run(dir, spec, {"--seed", "9"}), {}, 60s);
+  INFO(first.out << first.err);
+  REQUIRE(first.exit_code == 0);
+  const fs::path original = OnlyRun(dir, "resync");
+  std::size_t failed = 0;
+  for (const auto& event : Events(original)) failed += event.at("event") == "decision";
+  CHECK(failed >= 3);
+  CHECK(failed <= 20);
+
+  const auto same = RunProgram({kFaultline, "replay", original.string(), "-q"}, {}, 60s);
+  INFO(same.out << same.err);
+  CHECK(same.exit_code == 0);
+  CHECK_THAT(same.out, Catch::Contains("decisions: same decisions (" + std::to_string(failed) +
+                                       " decisions of 1 fault)"));
+
+  // The spec the replay reads, made to fail more often: the replay decides differently.
+  const fs::path source = original / "spec.source.yaml";
+  std::string text = Read(source);
+  text.replace(text.find("30%"), 3, "90%");
+  std::ofstream(source) << text;
+  const auto differs = RunProgram({kFaultline, "replay", original.string(), "-q"}, {}, 60s);
+  INFO(differs.out << differs.err);
+  CHECK(differs.exit_code == 0);
+  CHECK_THAT(differs.out,
+             Catch::Contains("decisions: first difference: fault r1 (fail on syncer): " +
+                             std::to_string(failed) + " decision(s) in the original"));
 }

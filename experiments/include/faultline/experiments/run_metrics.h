@@ -1,9 +1,9 @@
 #pragma once
 // The Prometheus metrics of one run, under the names DESIGN.md declares (and nowhere else):
 // the run's identity and verdict, operations and their latency, faults started and active,
-// invariant violations, and the shim's call counters. The in-process proxies register
-// their own (faultline_proxy_*) in the same registry, so one scrape, one file and one push
-// carry everything.
+// invariant violations, the decisions faults made, and the shim's call counters. The in-process
+// proxies register their own (faultline_proxy_*) in the same registry, so one scrape, one file and
+// one push carry everything.
 //
 //   RunMetrics metrics("cleanup-race", "20261123T101500-42", 42);
 //   metrics.Serve("127.0.0.1:9464");          // live /metrics during the run
@@ -37,6 +37,7 @@ inline constexpr const char* kOps = "faultline_ops_total";
 inline constexpr const char* kOpLatency = "faultline_op_latency_seconds";
 inline constexpr const char* kFaultsInjected = "faultline_faults_injected_total";
 inline constexpr const char* kFaultActive = "faultline_fault_active";
+inline constexpr const char* kFaultDecisions = "faultline_fault_decisions_total";
 inline constexpr const char* kInjectCalls = "faultline_inject_calls_total";
 }  // namespace metric_names
 
@@ -55,6 +56,8 @@ class RunMetrics {
                    std::optional<double> latency_seconds);
   void FaultStarted(std::string_view kind, std::string_view target);
   void FaultEnded(std::string_view kind, std::string_view target);
+  // One decision of a fault of `kind` on `target` (a proxy or a service): drop, fail...
+  void FaultDecided(std::string_view kind, std::string_view target, std::string_view action);
   void InvariantViolated(std::string_view invariant);
   // The shim's counter for (call, action) now reads `total` (summed over the run's
   // injected services); counters only move forward.
