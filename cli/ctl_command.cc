@@ -7,11 +7,13 @@
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+#include <variant>
 
 #include <boost/json.hpp>
 
 #include "app.h"
 #include "faultline/proxy/api.h"
+#include "faultline/proxy/toxic.h"
 #include "http_client.h"
 
 namespace faultline::cli {
@@ -137,26 +139,58 @@ int Call(const CtlOptions& o, std::string_view method, const std::string& path,
   return kExitOk;
 }
 
-// Builds {"attributes": {k: v...}} from k=v pairs. A value that reads as a JSON number is
-// sent as one; anything else (framing=line, match=^SET) as a string, which the server checks
-// against the toxic type.
-bool ParseAttributes(const std::vector<std::string>& pairs, bj::object& attributes) {
+// Builds {"attributes": {k: v...}} from k=v pairs. The toxic type's durations take a unit
+// (delay=500ms, timeout=2s) or a bare number in the attribute's unit, as toxiproxy-cli's do;
+// its chances a percentage or a fraction (probability=10%). Any other value that reads as a
+// JSON number is sent as one, the rest (framing=line, match=^SET) as a string, which the
+// server checks against the toxic type.
+bool ParseAttributes(const std::vector<std::string>& pairs, std::string_view type,
+                     bj::object& attributes) {
+  const proxy::ToxicTypeInfo* info = proxy::FindToxicType(type);
   for (const std::string& pair : pairs) {
     const auto eq = pair.find('=');
     if (eq == std::string::npos || eq == 0) {
       std::cerr << "faultline ctl: attribute '" << pair << "' must look like key=value\n";
       return false;
     }
+    const std::string name = pair.substr(0, eq);
     const std::string value = pair.substr(eq + 1);
+    const proxy::AttributeInfo* attribute =
+        info == nullptr ? nullptr : proxy::FindAttribute(*info, name);
+    if (attribute != nullptr && (attribute->kind == proxy::AttributeKind::kFraction ||
+                                 attribute->unit == "ms" || attribute->unit == "us")) {
+      bool bare = false;
+      auto read = proxy::ReadWrittenAttribute(*attribute, value, bare);
+      if (!read) {
+        std::cerr << "faultline ctl: " << read.message() << "\n";
+        return false;
+      }
+      attributes[name] = std::visit([](const auto& v) { return bj::value(v); }, *read);
+      continue;
+    }
     boost::system::error_code ec;
     bj::value number = bj::parse(value, ec);
     if (!ec && number.is_number()) {
-      attributes[pair.substr(0, eq)] = number;
+      attributes[name] = number;
     } else {
-      attributes[pair.substr(0, eq)] = value;
+      attributes[name] = value;
     }
   }
   return true;
+}
+
+// The type of a proxy's toxic, from the server; empty (and the error printed) when it has none.
+std::string ToxicType(const CtlOptions& o) {
+  std::string type;
+  const int code =
+      Call(o, "GET", "/proxies/" + Escape(o.proxy) + "/toxics/" + Escape(o.toxic_name), "",
+           [&](const bj::value& v) {
+             if (const auto* t = v.is_object() ? v.as_object().if_contains("type") : nullptr;
+                 t != nullptr && t->is_string()) {
+               type = std::string(t->as_string());
+             }
+           });
+  return code == kExitOk ? type : std::string();
 }
 
 // {"target": {...}} from --connection, --every and --client; empty when none was given.
@@ -314,13 +348,15 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
   add->add_flag("-u,--upstream", o.upstream_stream, "Apply to client -> server data");
   add->add_flag("-d,--downstream", o.downstream_stream, "Apply to server -> client data (default)");
   add->add_option("-a,--attribute", o.attributes,
-                  "Attribute key=value (repeatable); text values as they are, e.g. framing=line");
+                  "Attribute key=value (repeatable): durations with a unit or in the attribute's "
+                  "unit (latency=800ms, latency=800), chances as 10% or 0.1, text as it is "
+                  "(framing=line)");
   add->add_option("--connection", o.target_connection, "Only the proxy's k-th connection");
   add->add_option("--every", o.target_every, "Only every n-th connection");
   add->add_option("--client", o.target_client, "Only connections from this IP address");
   add->callback([&] {
     bj::object attributes;
-    if (!ParseAttributes(o.attributes, attributes)) {
+    if (!ParseAttributes(o.attributes, o.toxic_type, attributes)) {
       exit_code = kExitBadInput;
       return;
     }
@@ -345,7 +381,13 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
   update->add_option("-a,--attribute", o.attributes, "Attribute key=value (repeatable)");
   update->callback([&] {
     bj::object attributes;
-    if (!ParseAttributes(o.attributes, attributes)) {
+    // Its durations' units are the type's: ask the server which type it is.
+    const std::string type = o.attributes.empty() ? std::string() : ToxicType(o);
+    if (!o.attributes.empty() && type.empty()) {
+      exit_code = kExitBadInput;
+      return;
+    }
+    if (!ParseAttributes(o.attributes, type, attributes)) {
       exit_code = kExitBadInput;
       return;
     }

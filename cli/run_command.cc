@@ -254,6 +254,7 @@ int RunSpec(const experiments::Spec& spec, std::uint64_t seed, const RunCommandO
 
 int Run(const RunCommandOptions& options) {
   const auto loaded = experiments::LoadSpec(options.spec);
+  for (const auto& warning : loaded.warnings) std::cerr << warning.Format() << "\n";
   if (!loaded.spec) {
     PrintErrors(loaded);
     return kExitBadInput;

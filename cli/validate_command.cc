@@ -16,6 +16,7 @@ int Validate(const ValidateOptions& options) {
   int exit_code = kExitOk;
   for (const std::string& path : options.specs) {
     const experiments::SpecResult loaded = experiments::LoadSpec(path);
+    for (const auto& warning : loaded.warnings) std::cerr << warning.Format() << "\n";
     if (!loaded.spec) {
       for (const auto& error : loaded.errors) std::cerr << error.Format() << "\n";
       std::cerr << path << ": " << Count(loaded.errors.size(), "error", "errors") << "\n";

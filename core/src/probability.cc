@@ -19,6 +19,16 @@ Result<Probability> Probability::FromFraction(double fraction) {
   return Probability(static_cast<std::uint32_t>(std::llround(fraction * kMillion)));
 }
 
+std::string Probability::Format() const {
+  std::string whole = std::to_string(ppm_ / 10000);
+  const std::uint32_t rest = ppm_ % 10000;
+  if (rest == 0) return whole + "%";
+  std::string digits = std::to_string(rest);
+  digits.insert(0, 4 - digits.size(), '0');
+  while (digits.back() == '0') digits.pop_back();
+  return whole + "." + digits + "%";
+}
+
 Result<Probability> Probability::Parse(std::string_view text) {
   const std::string quoted = "'" + std::string(text) + "'";
   double scale = 1.0;

@@ -378,17 +378,6 @@ Status CheckApplies(const Rule& rule) {
   return Ok();
 }
 
-std::string FormatProbability(Probability p) {
-  const std::uint32_t ppm = p.ppm();
-  std::string whole = std::to_string(ppm / 10000);
-  std::uint32_t rest = ppm % 10000;
-  if (rest == 0) return whole + "%";
-  std::string digits = std::to_string(rest);
-  digits.insert(0, 4 - digits.size(), '0');
-  while (digits.back() == '0') digits.pop_back();
-  return whole + "." + digits + "%";
-}
-
 std::string FormatRate(double rate) {
   std::array<char, 32> buffer{};
   auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), rate);
@@ -589,7 +578,7 @@ std::string FormatRule(const Rule& rule) {
   if (rule.after != 0) out += " after=" + std::to_string(rule.after);
   if (rule.times != 0) out += " times=" + std::to_string(rule.times);
   out += " -> ";
-  if (!rule.probability.always()) out += FormatProbability(rule.probability);
+  if (!rule.probability.always()) out += rule.probability.Format();
   const RuleAction& action = rule.action;
   switch (action.kind) {
     case ActionKind::kDelay:

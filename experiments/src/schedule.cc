@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <sstream>
 
 #include "faultline/core/random.h"
 
@@ -164,37 +163,37 @@ core::Status PlanNemesis(const Spec& spec, const NemesisSpec& nemesis, int numbe
   return core::Ok();
 }
 
-bool IsDefault(const proxy::ToxicSpec& toxic, const std::string& name,
-               const proxy::AttributeValue& value) {
-  const proxy::ToxicTypeInfo* info = proxy::FindToxicType(toxic.type);
-  if (info == nullptr) return false;
-  for (const proxy::AttributeInfo& attribute : info->attributes) {
-    if (attribute.name != name) continue;
-    if (attribute.required) return false;
-    if (const auto* integer = std::get_if<std::int64_t>(&value)) {
-      return *integer == attribute.default_integer;
-    }
-    if (const auto* fraction = std::get_if<double>(&value)) {
-      return *fraction == attribute.default_fraction;
-    }
-    return std::get<std::string>(value) == attribute.default_text;
+bool IsDefault(const proxy::AttributeInfo& attribute, const proxy::AttributeValue& value) {
+  if (attribute.required) return false;
+  if (const auto* integer = std::get_if<std::int64_t>(&value)) {
+    return *integer == attribute.default_integer;
   }
-  return false;
+  if (const auto* fraction = std::get_if<double>(&value)) {
+    return *fraction == attribute.default_fraction;
+  }
+  return std::get<std::string>(value) == attribute.default_text;
 }
 
-// The attributes that say something: required ones and those away from their default.
+// The attributes that say something (required ones and those away from their default), as a
+// spec writes them: durations with their unit, chances as percentages.
 std::string Attributes(const proxy::ToxicSpec& toxic) {
+  const proxy::ToxicTypeInfo* type = proxy::FindToxicType(toxic.type);
   std::string text;
   for (const auto& [name, value] : toxic.attributes) {
-    if (IsDefault(toxic, name, value)) continue;
+    const proxy::AttributeInfo* info = type ? proxy::FindAttribute(*type, name) : nullptr;
+    if (info != nullptr && IsDefault(*info, value)) continue;
     if (!text.empty()) text += " ";
     text += name + "=";
     if (const auto* integer = std::get_if<std::int64_t>(&value)) {
-      text += std::to_string(*integer);
+      if (info != nullptr && (info->unit == "ms" || info->unit == "us")) {
+        text += core::FormatDuration(
+            *integer * (info->unit == "ms" ? core::Duration(1'000'000) : core::Duration(1'000)));
+      } else {
+        text += std::to_string(*integer);
+      }
     } else if (const auto* fraction = std::get_if<double>(&value)) {
-      std::ostringstream out;
-      out << *fraction;
-      text += out.str();
+      auto chance = core::Probability::FromFraction(*fraction);
+      text += chance ? chance->Format() : std::to_string(*fraction);
     } else {
       text += std::get<std::string>(value);
     }

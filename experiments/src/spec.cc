@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "faultline/core/probability.h"
 #include "faultline/core/suggest.h"
 #include "faultline/experiments/checker.h"
 #include "faultline/experiments/schedule.h"
@@ -114,12 +115,18 @@ class Reader {
       return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
     });
     result.errors = std::move(errors_);
+    result.warnings = std::move(warnings_);
     if (result.errors.empty()) result.spec = std::move(spec_);
     return result;
   }
 
   void Error(const YAML::Node& node, std::string message) {
     Error(Where(node), std::move(message));
+  }
+  void Warn(const YAML::Node& node, std::string message) {
+    const Location where = Where(node);
+    if (unfilled_.count(where) != 0) return;
+    warnings_.push_back({file_, where, "warning: " + std::move(message)});
   }
   void Error(Location where, std::string message) {
     if (unfilled_.count(where) != 0) return;
@@ -423,31 +430,42 @@ class Reader {
       Error(node, "a toxic is a mapping such as {type: latency, latency: 100}");
       return std::nullopt;
     }
+    const YAML::Node type_node = node["type"];
+    const proxy::ToxicTypeInfo* type = nullptr;
+    if (type_node && type_node.IsScalar()) {
+      const std::string name = type_node.Scalar();
+      type = proxy::FindToxicType(name);
+      if (type == nullptr) {
+        Error(node, "unknown toxic type " + Quote(name) +
+                        core::Suggest(name, Names(proxy::ToxicTypes())));
+        return std::nullopt;
+      }
+    }
     // The spec lists a toxic's attributes next to its type; the proxy's JSON nests them.
     boost::json::object toxic;
     boost::json::object attributes;
+    bool readable = true;
+    const auto attribute = [&](const YAML::Node& key, const YAML::Node& value) {
+      auto read = ToxicAttribute(type, key.Scalar(), value);
+      if (!read) readable = false;
+      attributes[key.Scalar()] = read ? std::move(*read) : nullptr;
+    };
     for (const auto& item : node) {
       const std::string key = item.first.Scalar();
-      if (key == "type" || key == "name" || key == "stream" || key == "toxicity" ||
-          key == "target") {
+      if (key == "toxicity") {
+        auto chance = Chance(key, item.second);
+        if (!chance) readable = false;
+        toxic[key] = chance ? std::move(*chance) : nullptr;
+      } else if (key == "type" || key == "name" || key == "stream" || key == "target") {
         toxic[key] = YamlToJson(item.second);
       } else if (key == "attributes" && item.second.IsMap()) {
-        for (const auto& attribute : item.second) {
-          attributes[attribute.first.Scalar()] = YamlToJson(attribute.second);
-        }
+        for (const auto& nested : item.second) attribute(nested.first, nested.second);
       } else {
-        attributes[key] = YamlToJson(item.second);
+        attribute(item.first, item.second);
       }
     }
+    if (!readable) return std::nullopt;  // each bad value has said why
     toxic["attributes"] = std::move(attributes);
-    if (const auto* type = toxic.if_contains("type");
-        type != nullptr && type->is_string() &&
-        proxy::FindToxicType(type->as_string()) == nullptr) {
-      const std::string name(type->as_string());
-      Error(node,
-            "unknown toxic type " + Quote(name) + core::Suggest(name, Names(proxy::ToxicTypes())));
-      return std::nullopt;
-    }
     proxy::json::Reading strict;  // a spec is faultline's own: nothing unknown passes
     auto parsed = proxy::json::ToxicFromJson(toxic, strict);
     if (!parsed) {
@@ -459,6 +477,43 @@ class Reader {
       return std::nullopt;
     }
     return std::move(*parsed);
+  }
+
+  // A toxic's attribute as a spec writes it (`latency: 800ms`, `probability: 20%`), in the
+  // proxy's own numbers (proxy::ReadWrittenAttribute). A bare number for a duration is still
+  // taken in the attribute's unit, with a warning. None (the error said) when unreadable.
+  std::optional<boost::json::value> ToxicAttribute(const proxy::ToxicTypeInfo* type,
+                                                   const std::string& key, const YAML::Node& node) {
+    const proxy::AttributeInfo* info = type ? proxy::FindAttribute(*type, key) : nullptr;
+    const bool written =
+        info != nullptr && node.IsScalar() &&
+        (info->kind == proxy::AttributeKind::kFraction || info->unit == "ms" || info->unit == "us");
+    // Not the type's, or not a duration or a chance: the proxy's reader checks it.
+    if (!written) return YamlToJson(node);
+    bool bare = false;
+    auto value = proxy::ReadWrittenAttribute(*info, node.Scalar(), bare);
+    if (!value) {
+      Error(node, value.message());
+      return std::nullopt;
+    }
+    if (bare) {
+      Warn(node, key + ": a bare number is taken as " +
+                     (info->unit == "ms" ? "milliseconds" : "microseconds") + "; write `" + key +
+                     ": " + node.Scalar() + std::string(info->unit) +
+                     "` (bare numbers for durations in a spec are deprecated)");
+    }
+    return std::visit([](const auto& v) { return boost::json::value(v); }, *value);
+  }
+
+  // A toxic's toxicity: `50%`, `0.5`...
+  std::optional<boost::json::value> Chance(const std::string& key, const YAML::Node& node) {
+    if (!node.IsScalar()) return YamlToJson(node);
+    auto chance = core::Probability::Parse(node.Scalar());
+    if (!chance) {
+      Error(node, key + ": " + chance.message());
+      return std::nullopt;
+    }
+    return boost::json::value(chance->fraction());
   }
 
   void ReadProxies(const YAML::Node& node) {
@@ -1119,6 +1174,7 @@ class Reader {
   std::set<Location> unfilled_;  // values with a template that could not be filled
   Spec spec_;
   std::vector<Diagnostic> errors_;
+  std::vector<Diagnostic> warnings_;
   std::vector<Reference> service_refs_;   // must name a service
   std::vector<Reference> process_refs_;   // a service, a workload or one of its clients
   std::vector<Reference> injected_refs_;  // must name a service run with inject

@@ -1,7 +1,11 @@
 #include "faultline/proxy/toxic.h"
 
 #include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <cmath>
+
+#include "faultline/core/duration.h"
 
 #include "faultline/proxy/framing.h"
 
@@ -336,6 +340,40 @@ const std::vector<ToxicTypeInfo>& ToxicTypes() {
   return kTypes;
 }
 
+const AttributeInfo* FindAttribute(const ToxicTypeInfo& type, std::string_view name) {
+  auto it = std::find_if(type.attributes.begin(), type.attributes.end(),
+                         [&](const AttributeInfo& a) { return a.name == name; });
+  return it == type.attributes.end() ? nullptr : &*it;
+}
+
+core::Result<AttributeValue> ReadWrittenAttribute(const AttributeInfo& info, std::string_view text,
+                                                  bool& bare) {
+  bare = false;
+  const std::string name(info.name);
+  if (info.kind == Kind::kFraction) {
+    auto chance = core::Probability::Parse(text);
+    if (!chance) return core::MakeError(name + ": " + chance.message());
+    return AttributeValue(chance->fraction());
+  }
+  const bool ms = info.unit == "ms";
+  if (!ms && info.unit != "us") return AttributeValue(std::string(text));
+  std::int64_t count = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+  if (!text.empty() && ec == std::errc() && end == text.data() + text.size()) {
+    bare = true;
+    return AttributeValue(count);
+  }
+  auto duration = core::ParseDuration(text);
+  if (!duration) return core::MakeError(name + ": " + duration.message());
+  const core::Duration unit = ms ? core::Duration(std::chrono::milliseconds(1))
+                                 : core::Duration(std::chrono::microseconds(1));
+  if (*duration % unit != core::Duration::zero()) {
+    return core::MakeError(name + ": " + std::string(text) + " is not a whole number of " +
+                           (ms ? "milliseconds" : "microseconds"));
+  }
+  return AttributeValue(static_cast<std::int64_t>(*duration / unit));
+}
+
 const ToxicTypeInfo* FindToxicType(std::string_view type) {
   const auto& types = ToxicTypes();
   auto it = std::find_if(types.begin(), types.end(),
@@ -363,13 +401,12 @@ core::Status ValidateToxic(ToxicSpec& spec) {
   for (auto& entry : spec.attributes) {
     const std::string& name = entry.first;
     AttributeValue& value = entry.second;
-    auto it = std::find_if(info->attributes.begin(), info->attributes.end(),
-                           [&](const AttributeInfo& a) { return a.name == name; });
-    if (it == info->attributes.end()) {
+    const AttributeInfo* known = FindAttribute(*info, name);
+    if (known == nullptr) {
       return core::MakeError("unknown attribute '" + name + "' for toxic type " + spec.type +
                              " (known: " + KnownNames(info->attributes) + ")");
     }
-    if (auto ok = Coerce(*it, value); !ok) return ok;
+    if (auto ok = Coerce(*known, value); !ok) return ok;
   }
   for (const AttributeInfo& a : info->attributes) {
     if (spec.attributes.find(a.name) != spec.attributes.end()) continue;
@@ -410,9 +447,8 @@ void RelaxAttributes(std::string_view type, Attributes& attributes,
   const ToxicTypeInfo* info = FindToxicType(type);
   if (info == nullptr) return;  // ValidateToxic says the type is unknown
   for (auto entry = attributes.begin(); entry != attributes.end();) {
-    const auto known = std::find_if(info->attributes.begin(), info->attributes.end(),
-                                    [&](const AttributeInfo& a) { return a.name == entry->first; });
-    if (known == info->attributes.end()) {
+    const AttributeInfo* known = FindAttribute(*info, entry->first);
+    if (known == nullptr) {
       warnings.push_back("unknown attribute '" + entry->first + "' for toxic type " +
                          std::string(type) + " ignored");
       entry = attributes.erase(entry);

@@ -59,6 +59,28 @@ TEST_CASE("ctl drives the whole proxy lifecycle", "[cli][ctl]") {
   CHECK_FALSE(s.proxies.Get("db"));
 }
 
+TEST_CASE("ctl takes durations with units and chances as percentages", "[cli][ctl]") {
+  Server s;
+  CHECK(s.Ctl({"create", "db", "-l", "127.0.0.1:0", "-u", "127.0.0.1:5432"}) == 0);
+  CHECK(s.Ctl({"toxic", "add", "db", "-t", "latency", "-a", "latency=2s", "-a", "jitter=15", "-n",
+               "slow"}) == 0);
+  CHECK(s.proxies.Get("db")->toxics[0].Int("latency") == 2000);  // ms, the attribute's unit
+  CHECK(s.proxies.Get("db")->toxics[0].Int("jitter") == 15);     // bare: in its unit
+  CHECK(s.Ctl({"toxic", "add", "db", "-t", "slicer", "-a", "average_size=10", "-a", "delay=1500us",
+               "-n", "sliced"}) == 0);
+  CHECK(s.proxies.Get("db")->toxics[1].Int("delay") == 1500);  // the slicer's is in µs
+  CHECK(s.Ctl({"toxic", "add", "db", "-t", "drop", "-a", "framing=line", "-a", "probability=25%",
+               "-n", "lossy"}) == 0);
+  CHECK(s.proxies.Get("db")->toxics[2].Fraction("probability") == 0.25);
+  // update learns the toxic's type from the server, so its units are the same.
+  CHECK(s.Ctl({"toxic", "update", "db", "-n", "slow", "-a", "latency=1m"}) == 0);
+  CHECK(s.proxies.Get("db")->toxics[0].Int("latency") == 60000);
+  CHECK(s.Ctl({"toxic", "update", "db", "-n", "slow", "-a", "latency=1500us"}) == 2);
+  CHECK(s.Ctl({"toxic", "update", "db", "-n", "slow", "-a", "latency=soon"}) == 2);
+  CHECK(s.Ctl({"toxic", "update", "db", "-n", "nosuch", "-a", "latency=1s"}) == 2);
+  CHECK(s.proxies.Get("db")->toxics[0].Int("latency") == 60000);
+}
+
 TEST_CASE("ctl exits 2 on bad input and 3 when the server is unreachable", "[cli][ctl]") {
   Server s;
   CHECK(s.Ctl({"inspect", "missing"}) == 2);                                 // 404

@@ -59,6 +59,23 @@ TEST_CASE("faultline validate summarises a valid spec and exits 0", "[cli][valid
   CHECK(Validate({dir.path + "/missing.yaml"}).exit_code == cli::kExitBadInput);
 }
 
+TEST_CASE("faultline validate warns of a toxic's bare-number duration and still exits 0",
+          "[cli][validate]") {
+  testing::TempDir dir;
+  const std::string spec = dir.path + "/bare.yaml";
+  std::ofstream(spec) << "name: demo\n"
+                         "duration: 10s\n"
+                         "services:\n"
+                         "  store: ./kvstore --port {{port.store}}\n"
+                         "proxies:\n"
+                         "  p: {upstream: store, toxics: [{type: latency, latency: 800}]}\n";
+  const Captured ran = Validate({spec});
+  CHECK(ran.exit_code == cli::kExitOk);
+  CHECK(ran.err == spec +
+                       ":6:58: warning: latency: a bare number is taken as milliseconds; write "
+                       "`latency: 800ms` (bare numbers for durations in a spec are deprecated)\n");
+}
+
 namespace {
 
 // The lines of `text` that start with `prefix`.

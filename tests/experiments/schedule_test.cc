@@ -47,14 +47,14 @@ services: {store: ./store}
 proxies: {p: {upstream: store}}
 faults:
   - {at: 5s, pause: store}
-  - {at: 2s, for: 3s, proxy: p, toxic: {type: latency, latency: 800}}
+  - {at: 2s, for: 3s, proxy: p, toxic: {type: latency, latency: 800ms}}
   - {after: store ready, at: 1s, kill: store, restart_after: 500ms}
 )yaml");
   const auto plan = PlanFaults(spec, 1, 60s);
   REQUIRE(plan);
   CHECK(Described(*plan) ==
         std::vector<std::string>{
-            "f2 at 2s for 3s: latency on proxy p (downstream latency=800)",
+            "f2 at 2s for 3s: latency on proxy p (downstream latency=800ms)",
             "f1 at 5s until the end: pause service store",
             "f3 1s after store is ready until the end: kill service store, restarted after 500ms"});
   CHECK((*plan)[0].action.toxic.name == "fault_f2");
@@ -157,7 +157,7 @@ faults:
     every: 500ms..1s
     for: 200ms
     kinds:
-      - {toxic: {type: latency, latency: 2000, jitter: 100, stream: upstream}}
+      - {toxic: {type: latency, latency: 2s, jitter: 100ms, stream: upstream}}
       - {rule: "write,send fd=socket -> 30%fail(EPIPE)"}
 )yaml");
   const auto plan = PlanFaults(spec, 9, 30s);
@@ -172,7 +172,7 @@ faults:
       CHECK(fault.action.toxic.name == "nemesis_" + fault.id);
       CHECK(DescribeFault(fault) ==
             fault.id + " at " + core::FormatDuration(fault.start.at) +
-                " for 200ms: latency on proxy p (upstream jitter=100 latency=2000)");
+                " for 200ms: latency on proxy p (upstream jitter=100ms latency=2s)");
     } else {
       ++rules;
       REQUIRE(fault.action.kind == FaultAction::Kind::kRule);

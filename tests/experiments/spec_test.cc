@@ -41,11 +41,11 @@ proxies:
   store_a:
     upstream: store
     toxics:
-      - {type: latency, latency: 100, jitter: 10}
+      - {type: latency, latency: 100ms, jitter: 10ms}
 workload:
   - {client: "./client --store {{port.store}}", concurrency: 4, ops: 500, history: true}
 faults:
-  - {at: 2s, for: 3s, proxy: store_a, toxic: {type: latency, latency: 800}}
+  - {at: 2s, for: 3s, proxy: store_a, toxic: {type: latency, latency: 800ms}}
   - {after: store ready, at: 1s, for: 1s, pause: store}
   - {after: op 100, kill: store, restart_after: 500ms}
   - {at: 5s, service: agent-a, rule: "fsync -> delay(50ms)"}
@@ -342,8 +342,8 @@ TEST_CASE("spec mistakes: a nemesis kind of one's own", "[experiments][spec]") {
   const std::string head =
       "name: a\nservices: {s: ./s, i: {cmd: ./i, inject: true}}\nproxies: {p: {upstream: s}}\n"
       "faults:\n  - nemesis: random\n    every: 1s\n    kinds:\n";
-  CHECK(OnlyError(head + "      - {toxic: {type: latency, latency: 1s}}\n") ==
-        "x.yaml:8:17: toxic 'latency': attribute 'latency' must be a number");
+  CHECK(OnlyError(head + "      - {toxic: {type: latency, latency: 1500us}}\n") ==
+        "x.yaml:8:42: latency: 1500us is not a whole number of milliseconds");
   CHECK_THAT(OnlyError(head + "      - {rule: \"write -> dealy(1ms)\"}\n"),
              Catch::StartsWith("x.yaml:8:16: ") && Catch::Contains("dealy"));
   CHECK(OnlyError(head + "      - {rule: \"write -> fail(EIO)\", toxic: {type: timeout}}\n") ==
@@ -443,4 +443,42 @@ TEST_CASE("a spec file that cannot be read says so", "[experiments][spec]") {
   const SpecResult result = LoadSpec("/nonexistent/spec.yaml");
   REQUIRE(result.errors.size() == 1);
   CHECK(result.errors[0].Format() == "/nonexistent/spec.yaml: cannot read the file");
+}
+
+TEST_CASE("a toxic's durations take units and its chances percentages; bare numbers warn",
+          "[experiments][spec]") {
+  const std::string head =
+      "name: a\nduration: 1s\nservices: {s: ./s}\nproxies:\n  p:\n    upstream: s\n"
+      "    toxics:\n";
+  const auto read = Parse(head +
+                          "      - {type: latency, latency: 1.5s, jitter: 250ms}\n"
+                          "      - {type: slicer, average_size: 10, delay: 2ms}\n"
+                          "      - {type: drop, framing: line, probability: 12.5%, toxicity: 50%}\n"
+                          "      - {type: timeout, attributes: {timeout: 2m}}\n");
+  INFO((read.errors.empty() ? "" : read.errors[0].Format()));
+  REQUIRE(read.spec);
+  CHECK(read.warnings.empty());
+  const auto& toxics = read.spec->proxies.at(0).toxics;
+  CHECK(toxics[0].Int("latency") == 1500);  // the latency toxic's unit is ms
+  CHECK(toxics[0].Int("jitter") == 250);
+  CHECK(toxics[1].Int("delay") == 2000);  // the slicer's is µs
+  CHECK(toxics[2].Fraction("probability") == 0.125);
+  CHECK(toxics[2].toxicity == 0.5);
+  CHECK(toxics[3].Int("timeout") == 120000);
+
+  // A bare number is still milliseconds, with a warning that says how to write it.
+  const auto bare = Parse(head + "      - {type: latency, latency: 800}\n");
+  REQUIRE(bare.spec);
+  CHECK(bare.spec->proxies.at(0).toxics[0].Int("latency") == 800);
+  REQUIRE(bare.warnings.size() == 1);
+  CHECK(bare.warnings[0].Format() ==
+        "x.yaml:8:34: warning: latency: a bare number is taken as milliseconds; write "
+        "`latency: 800ms` (bare numbers for durations in a spec are deprecated)");
+
+  CHECK(OnlyError(head + "      - {type: latency, latency: soon}\n") ==
+        "x.yaml:8:34: latency: bad duration 'soon': expected a non-negative number with a unit");
+  CHECK_THAT(OnlyError(head + "      - {type: drop, framing: line, probability: 120%}\n"),
+             Catch::StartsWith("x.yaml:8:50: probability: "));
+  CHECK_THAT(OnlyError(head + "      - {type: latency, latency: 1ms, toxicity: lots}\n"),
+             Catch::StartsWith("x.yaml:8:49: toxicity: bad probability 'lots'"));
 }

@@ -24,6 +24,9 @@ class Probability {
   // "20%", "0.5%", "0.25" (a fraction), "250000ppm".
   static Result<Probability> Parse(std::string_view text);
 
+  // As Parse reads it: "20%", "0.5%", "0.0001%".
+  std::string Format() const;
+
   std::uint32_t ppm() const { return ppm_; }
   double fraction() const { return ppm_ / static_cast<double>(kMillion); }
   bool always() const { return ppm_ == kMillion; }

@@ -57,7 +57,8 @@ std::string_view NemesisKindActsOn(const NemesisKind& kind);
 // skew.
 std::string FaultKind(const FaultAction& action);
 
-// One line: "f1 at 2s for 3s: latency on proxy store_a (latency=800 jitter=0)".
+// One line: "f1 at 2s for 3s: latency on proxy store_a (downstream latency=800ms)", its
+// attributes as a spec writes them.
 std::string DescribeFault(const PlannedFault& fault);
 
 }  // namespace faultline::experiments

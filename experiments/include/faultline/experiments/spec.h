@@ -200,6 +200,9 @@ struct Spec {
 struct SpecResult {
   std::optional<Spec> spec;  // set when there are no errors
   std::vector<Diagnostic> errors;
+  // What is accepted but should change (a toxic's duration as a bare number); each message
+  // starts "warning: ".
+  std::vector<Diagnostic> warnings;
 };
 
 // The value of a template by its name ("port.store", "proxy.a", "run.dir", "seed"); none for a

@@ -105,6 +105,15 @@ const ToxicTypeInfo* FindToxicType(std::string_view type);
 // on one direction's data.
 bool IsConnectionToxic(std::string_view type);
 
+// An attribute's value as a person writes it (a spec, `faultline ctl -a`), read into the
+// attribute's own terms: a duration with its unit for an attribute in ms or us ("800ms" is
+// 800, "2s" is 2000; `bare` is set for a bare number, taken in the unit), a chance as "20%",
+// "250000ppm" or a fraction for a fraction. Any other attribute's text comes back as text.
+// An error names the attribute: "latency: 1500us is not a whole number of milliseconds".
+core::Result<AttributeValue> ReadWrittenAttribute(const AttributeInfo& info, std::string_view text,
+                                                  bool& bare);
+const AttributeInfo* FindAttribute(const ToxicTypeInfo& type, std::string_view name);
+
 // Checks type, attribute names, kinds and ranges, and cross-attribute rules (a slicer's
 // average must be above 0, a `match` pattern must compile). On success fills in
 // defaults for omitted optional attributes, stores each value as its kind (a whole-number
