@@ -2,10 +2,10 @@
 
 namespace faultline::core {
 
-class ManualClock::ManualTimer final : public Timer {
+class QueuedClock::QueuedTimer final : public Timer {
  public:
-  explicit ManualTimer(ManualClock& clock) : clock_(clock) {}
-  ~ManualTimer() override { Cancel(); }
+  explicit QueuedTimer(QueuedClock& clock) : clock_(clock) {}
+  ~QueuedTimer() override { Cancel(); }
 
   void ArmAt(TimePoint deadline, std::function<void()> callback) override {
     Cancel();
@@ -31,40 +31,47 @@ class ManualClock::ManualTimer final : public Timer {
   }
 
  private:
-  ManualClock& clock_;
+  QueuedClock& clock_;
   Key key_{};
   std::function<void()> callback_;
   bool armed_ = false;
 };
 
-ManualClock::ManualClock(TimePoint start) : now_(start) {}
+QueuedClock::~QueuedClock() = default;
 
-ManualClock::~ManualClock() = default;
+std::unique_ptr<Timer> QueuedClock::MakeTimer() { return std::make_unique<QueuedTimer>(*this); }
 
-std::unique_ptr<Timer> ManualClock::MakeTimer() { return std::make_unique<ManualTimer>(*this); }
+std::optional<TimePoint> QueuedClock::next_deadline() const {
+  if (queue_.empty()) return std::nullopt;
+  return queue_.begin()->first.deadline;
+}
 
-void ManualClock::FireDue(TimePoint until) {
+void QueuedClock::FireDue(TimePoint until) {
   while (!queue_.empty() && queue_.begin()->first.deadline <= until) {
     auto it = queue_.begin();
-    ManualTimer* timer = it->second;
-    if (it->first.deadline > now_) {
-      now_ = it->first.deadline;
-    }
+    QueuedTimer* timer = it->second;
+    Reached(it->first.deadline);
     queue_.erase(it);
     timer->Fire();
   }
-  if (until > now_) {
-    now_ = until;
-  }
 }
 
-void ManualClock::Advance(Duration d) { FireDue(now_ + d); }
+ManualClock::ManualClock(TimePoint start) : now_(start) {}
+
+void ManualClock::Reached(TimePoint deadline) {
+  if (deadline > now_) now_ = deadline;
+}
+
+void ManualClock::Advance(Duration d) {
+  const TimePoint until = now_ + d;
+  FireDue(until);
+  if (until > now_) now_ = until;
+}
 
 bool ManualClock::AdvanceToNext() {
-  if (queue_.empty()) {
-    return false;
-  }
-  FireDue(queue_.begin()->first.deadline);
+  const auto next = next_deadline();
+  if (!next) return false;
+  FireDue(*next);
   return true;
 }
 

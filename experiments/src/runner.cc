@@ -19,6 +19,7 @@
 #include "faultline/core/random.h"
 #include "faultline/experiments/checker.h"
 #include "faultline/experiments/decision_log.h"
+#include "faultline/experiments/fault_scheduler.h"
 #include "faultline/experiments/history.h"
 #include "faultline/experiments/process.h"
 #include "faultline/experiments/readiness.h"
@@ -76,20 +77,11 @@ struct Client {
   bool killed_by_fault = false;
 };
 
-enum class FaultState { kPending, kActive, kDone };
-
 // Which fault a decision belongs to, by the name the fault has where it acts (a toxic's
 // name on its proxy, a rule's id in its service's table).
 struct FaultLabel {
   std::string fault;
   std::string kind;
-};
-
-struct FaultRun {
-  const PlannedFault* plan = nullptr;
-  FaultState state = FaultState::kPending;
-  std::optional<Clock::time_point> starts;  // known once its trigger has happened
-  std::optional<Clock::time_point> ends;
 };
 
 std::string Iso8601(std::chrono::system_clock::time_point when) {
@@ -101,7 +93,7 @@ std::string Iso8601(std::chrono::system_clock::time_point when) {
   return text;
 }
 
-class Run {
+class Run final : private Actuator, private FaultListener {
  public:
   Run(const Spec& spec, const RunOptions& options)
       : written_(spec), spec_(spec), options_(options) {}
@@ -184,11 +176,8 @@ class Run {
     auto plan = PlanFaults(spec_, options_.seed, horizon);
     if (!plan) return plan.error();
     plan_ = std::move(*plan);
-    for (const PlannedFault& fault : plan_) {
-      FaultRun run;
-      run.plan = &fault;
-      faults_.push_back(run);
-    }
+    faults_.emplace(plan_, clock_, static_cast<Actuator&>(*this),
+                    static_cast<FaultListener&>(*this));
     LabelFaults();
     decisions_.emplace(
         [this](double seconds, const bj::object& event) { dir_->Event(seconds, event); });
@@ -421,8 +410,8 @@ class Run {
       if (auto ok = WaitReady(*service.ready, *service.running); !ok) return ok;
     }
     if (wait_ready) {
-      ready_at_[service.spec->name] = Clock::now();
       Event("service_ready", {{"service", service.spec->name}});
+      faults_->ServiceReady(service.spec->name);
     }
     return core::Ok();
   }
@@ -613,8 +602,10 @@ class Run {
     }
   }
 
-  core::Status Apply(FaultRun& run) {
-    const PlannedFault& fault = *run.plan;
+  // --- faults: what applying and reverting one means, and what is recorded of it --------
+
+  core::Status Apply(const PlannedFault& fault,
+                     std::optional<core::Duration>& ends_after) override {
     const FaultAction& action = fault.action;
     switch (action.kind) {
       case FaultAction::Kind::kToxic: {
@@ -650,15 +641,14 @@ class Run {
           return core::MakeError("service " + action.target + " is not running");
         service.killed_by_fault = true;
         if (auto ok = service.running->Kill(); !ok) return ok;
-        if (action.restart) run.ends = Clock::now() + action.restart_after;
+        if (action.restart) ends_after = action.restart_after;  // its downtime
         return core::Ok();
       }
     }
     return core::Ok();
   }
 
-  core::Status Revert(FaultRun& run) {
-    const PlannedFault& fault = *run.plan;
+  core::Status Revert(const PlannedFault& fault) override {
     const FaultAction& action = fault.action;
     switch (action.kind) {
       case FaultAction::Kind::kToxic:
@@ -709,73 +699,29 @@ class Run {
     return core::Ok();
   }
 
-  std::optional<Clock::time_point> TriggerTime(const Trigger& trigger) const {
-    const auto offset = std::chrono::duration_cast<Clock::duration>(trigger.at);
-    switch (trigger.event) {
-      case Trigger::Event::kStart:
-        return clients_started_ + offset;
-      case Trigger::Event::kReady: {
-        const auto it = ready_at_.find(trigger.service);
-        if (it == ready_at_.end()) return std::nullopt;
-        return std::max(it->second, clients_started_) + offset;
-      }
-      case Trigger::Event::kOp:
-        if (!op_reached_.count(trigger.op)) return std::nullopt;
-        return op_reached_.at(trigger.op) + offset;
-    }
-    return std::nullopt;
-  }
-
-  bj::object FaultFields(const FaultRun& run) const {
-    const PlannedFault& fault = *run.plan;
+  bj::object FaultFields(const PlannedFault& fault) const {
     return {{"fault", fault.id},
             {"kind", FaultKind(fault.action)},
             {"target", fault.action.target},
             {"description", DescribeFault(fault)}};
   }
 
-  void StepFaults() {
-    const auto now = Clock::now();
-    for (const FaultRun& run : faults_) {
-      if (run.plan->start.event == Trigger::Event::kOp) {
-        const std::uint64_t wanted = run.plan->start.op;
-        if (!op_reached_.count(wanted) && history_.size() >= wanted) op_reached_[wanted] = now;
-      }
-    }
-    for (FaultRun& run : faults_) {
-      if (run.state == FaultState::kPending) {
-        if (!run.starts) run.starts = TriggerTime(run.plan->start);
-        if (!run.starts || now < *run.starts) continue;
-        if (run.plan->length)
-          run.ends = now + std::chrono::duration_cast<Clock::duration>(*run.plan->length);
-        if (auto ok = Apply(run); !ok) {
-          run.state = FaultState::kDone;
-          bj::object fields = FaultFields(run);
-          fields["error"] = ok.message();
-          Event("fault_failed", std::move(fields));
-          continue;
-        }
-        run.state = FaultState::kActive;
-        metrics_->FaultStarted(FaultKind(run.plan->action), run.plan->action.target);
-        Event("fault_started", FaultFields(run));
-      } else if (run.state == FaultState::kActive && run.ends && now >= *run.ends) {
-        EndFault(run);
-      }
-    }
+  void Started(const PlannedFault& fault) override {
+    metrics_->FaultStarted(FaultKind(fault.action), fault.action.target);
+    Event("fault_started", FaultFields(fault));
   }
 
-  void EndFault(FaultRun& run) {
-    run.state = FaultState::kDone;
-    metrics_->FaultEnded(FaultKind(run.plan->action), run.plan->action.target);
-    bj::object fields = FaultFields(run);
-    if (auto ok = Revert(run); !ok) fields["error"] = ok.message();
+  void Failed(const PlannedFault& fault, const std::string& error) override {
+    bj::object fields = FaultFields(fault);
+    fields["error"] = error;
+    Event("fault_failed", std::move(fields));
+  }
+
+  void Ended(const PlannedFault& fault, const std::string& error) override {
+    metrics_->FaultEnded(FaultKind(fault.action), fault.action.target);
+    bj::object fields = FaultFields(fault);
+    if (!error.empty()) fields["error"] = error;
     Event("fault_ended", std::move(fields));
-  }
-
-  int ActiveFaults() const {
-    return static_cast<int>(std::count_if(faults_.begin(), faults_.end(), [](const FaultRun& run) {
-      return run.state == FaultState::kActive;
-    }));
   }
 
   void SampleShim() {
@@ -885,6 +831,7 @@ class Run {
 
   core::Status MainLoop() {
     clients_started_ = Clock::now();
+    faults_->ClientsStarted();
     const Clock::time_point deadline =
         spec_.duration
             ? clients_started_ + std::chrono::duration_cast<Clock::duration>(*spec_.duration)
@@ -895,7 +842,8 @@ class Run {
       WatchClients();
       for (auto& [name, service] : services_) ReadHistory(service.feed);
       WatchServices();
-      StepFaults();
+      faults_->OpsReached(history_.size());
+      clock_.FireDue();
       LogDecisions(false);
       const auto now = Clock::now();
       if (now >= next_progress) {
@@ -909,7 +857,10 @@ class Run {
           !clients_.empty() &&
           std::all_of(clients_.begin(), clients_.end(), [](const Client& c) { return c.finished; });
       if (clients_done) break;
-      std::this_thread::sleep_for(kTick);  // the loop's pace: faults start within a tick
+      // The loop's pace, or sooner when a fault is due: faults start on time.
+      auto wake = Clock::now() + kTick;
+      if (const auto due = clock_.next_deadline(); due && *due < wake) wake = *due;
+      std::this_thread::sleep_until(wake);
     }
     return core::Ok();
   }
@@ -920,7 +871,7 @@ class Run {
     progress.elapsed_seconds = Seconds();
     progress.ops_ok = ops_ok_;
     progress.ops_failed = ops_failed_;
-    progress.active_faults = ActiveFaults();
+    progress.active_faults = faults_ ? faults_->active() : 0;
     {
       std::lock_guard lock(violations_mutex_);
       progress.violations = static_cast<int>(result_.violations.size());
@@ -932,9 +883,7 @@ class Run {
 
   void Quiesce() {
     StopProbes();
-    for (FaultRun& run : faults_) {
-      if (run.state == FaultState::kActive) EndFault(run);
-    }
+    if (faults_) faults_->EndAll();
     // Clients still running at the end (the duration ran out) are stopped; their last ops
     // are read so that nothing they wrote is lost.
     for (Client& client : clients_) {
@@ -1081,9 +1030,8 @@ class Run {
     if (result_.rejected_history_lines > 0) ops["first_rejected"] = result_.first_rejected_line;
     result["ops"] = std::move(ops);
     bj::array faults;
-    for (const FaultRun& run : faults_) {
-      if (run.state == FaultState::kPending) continue;
-      faults.push_back(bj::value(run.plan->id));
+    if (faults_) {
+      for (const std::string& id : faults_->applied()) faults.push_back(bj::value(id));
     }
     result["faults_applied"] = std::move(faults);
     return bj::serialize(result) + "\n";
@@ -1101,14 +1049,13 @@ class Run {
   std::optional<RunValues> values_;  // set once the run directory exists
   std::unique_ptr<proxy::ProxyServer> proxies_;
   std::map<std::string, Service> services_;
-  std::map<std::string, Clock::time_point> ready_at_;
   std::vector<Client> clients_;
   std::vector<PlannedFault> plan_;
-  std::vector<FaultRun> faults_;
+  core::PolledClock clock_;  // the faults' timers, fired by the main loop
+  std::optional<FaultScheduler> faults_;
   std::map<std::pair<std::string, std::string>, FaultLabel> labels_;  // (target, name)
   std::optional<DecisionLog> decisions_;
   std::uint64_t proxy_events_read_ = 0;
-  std::map<std::uint64_t, Clock::time_point> op_reached_;
   History history_;
   std::size_t history_written_ = 0;  // ops in history.jsonl
   std::uint64_t ops_ok_ = 0;

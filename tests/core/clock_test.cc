@@ -60,3 +60,21 @@ TEST_CASE("a timer may re-arm itself from its callback", "[core][clock]") {
   }
   CHECK(ticks == 5);
 }
+
+TEST_CASE("a polled clock fires what is due when polled, and says when the next is",
+          "[core][clock]") {
+  PolledClock clock;
+  auto due = clock.MakeTimer();
+  auto later = clock.MakeTimer();
+  int fired = 0;
+  CHECK_FALSE(clock.next_deadline());
+  later->ArmAt(clock.Now() + std::chrono::hours(1), [&] { fired += 10; });
+  due->ArmAt(clock.Now() - std::chrono::seconds(1), [&] { fired += 1; });
+  CHECK(*clock.next_deadline() < clock.Now());
+  clock.FireDue();
+  CHECK(fired == 1);
+  CHECK(clock.pending() == 1);
+  CHECK(*clock.next_deadline() > clock.Now());
+  later->Cancel();
+  CHECK_FALSE(clock.next_deadline());
+}
