@@ -12,26 +12,16 @@
 namespace faultline::core {
 namespace {
 
-constexpr std::array<std::string_view, 29> kCalls = {
-    "connect",       "accept",       "send",   "sendto",    "sendmsg",        "recv",
-    "recvfrom",      "recvmsg",      "read",   "write",     "readv",          "writev",
-    "pread",         "pwrite",       "open",   "openat",    "creat",          "close",
-    "rename",        "renameat",     "unlink", "unlinkat",  "fsync",          "fdatasync",
-    "clock_gettime", "gettimeofday", "time",   "nanosleep", "clock_nanosleep"};
-
-constexpr std::array<std::string_view, 12> kDataCalls = {
-    "send", "sendto", "sendmsg", "recv",   "recvfrom", "recvmsg",
-    "read", "write",  "readv",   "writev", "pread",    "pwrite"};
-constexpr std::array<std::string_view, 3> kClockCalls = {"clock_gettime", "gettimeofday", "time"};
-// Calls whose first argument is a descriptor: fd= and path= (the file it names) apply.
-constexpr std::array<std::string_view, 17> kFdCalls = {
-    "accept", "send",   "sendto", "sendmsg", "recv",  "recvfrom", "recvmsg",   "read",   "write",
-    "readv",  "writev", "pread",  "pwrite",  "close", "fsync",    "fdatasync", "connect"};
-constexpr std::array<std::string_view, 7> kPathCalls = {"open",     "openat", "creat",   "rename",
-                                                        "renameat", "unlink", "unlinkat"};
-// Calls that know their peer before they run: peer= and port= apply.
-constexpr std::array<std::string_view, 7> kPeerCalls = {"connect", "send",     "sendto", "sendmsg",
-                                                        "recv",    "recvfrom", "recvmsg"};
+struct CallRow {
+  std::string_view name;
+  unsigned facts;
+};
+#define FAULTLINE_CALL_ROW(Enum, name, facts) {#name, facts},
+constexpr CallRow kCallRows[] = {FAULTLINE_CALLS(FAULTLINE_CALL_ROW)};
+#undef FAULTLINE_CALL_ROW
+#define FAULTLINE_CALL_NAME(Enum, name, facts) #name,
+constexpr std::string_view kCalls[] = {FAULTLINE_CALLS(FAULTLINE_CALL_NAME)};
+#undef FAULTLINE_CALL_NAME
 
 struct ErrnoEntry {
   std::string_view name;
@@ -335,41 +325,39 @@ Status ParseOption(std::string_view key, std::string_view value, Rule& rule) {
 
 // Filters that name something a call does not have are mistakes, not no-ops.
 Status CheckApplies(const Rule& rule) {
-  auto all = [&](std::span<const std::string_view> allowed) {
+  // Whether every call of the rule has one of `facts`, and the first that has none.
+  auto all = [&](unsigned facts) {
     return std::all_of(rule.calls.begin(), rule.calls.end(),
-                       [&](const std::string& c) { return Contains(allowed, c); });
+                       [&](const std::string& c) { return (CallFacts(c) & facts) != 0; });
   };
-  auto first_not = [&](std::span<const std::string_view> allowed) {
+  auto first_not = [&](unsigned facts) {
     for (const std::string& c : rule.calls) {
-      if (!Contains(allowed, c)) return c;
+      if ((CallFacts(c) & facts) == 0) return c;
     }
     return std::string();
   };
   const bool point = !rule.point.empty();
-  if (rule.fd != FdKind::kAny && (point || !all(kFdCalls))) {
-    return MakeError("fd= does not apply to " + (point ? "a point" : first_not(kFdCalls)));
+  if (rule.fd != FdKind::kAny && (point || !all(kKnowsFd))) {
+    return MakeError("fd= does not apply to " + (point ? "a point" : first_not(kKnowsFd)));
   }
-  if (!rule.path.empty()) {
-    std::vector<std::string_view> with_path(kFdCalls.begin(), kFdCalls.end());
-    with_path.insert(with_path.end(), kPathCalls.begin(), kPathCalls.end());
-    if (point || !all(with_path)) {
-      return MakeError("path= does not apply to " + (point ? "a point" : first_not(with_path)));
-    }
+  if (!rule.path.empty() && (point || !all(kKnowsFd | kKnowsPath))) {
+    return MakeError("path= does not apply to " +
+                     (point ? "a point" : first_not(kKnowsFd | kKnowsPath)));
   }
-  if ((!rule.peer_address.empty() || rule.peer_port != 0) && (point || !all(kPeerCalls))) {
+  if ((!rule.peer_address.empty() || rule.peer_port != 0) && (point || !all(kKnowsPeer))) {
     return MakeError("peer= and port= do not apply to " +
-                     (point ? "a point" : first_not(kPeerCalls)) +
+                     (point ? "a point" : first_not(kKnowsPeer)) +
                      " (they apply to connect, send* and recv*)");
   }
-  if (rule.clock != ClockKind::kRealtime && (point || !all(kClockCalls))) {
-    return MakeError("clock= does not apply to " + (point ? "a point" : first_not(kClockCalls)));
+  if (rule.clock != ClockKind::kRealtime && (point || !all(kReadsClock))) {
+    return MakeError("clock= does not apply to " + (point ? "a point" : first_not(kReadsClock)));
   }
-  if (rule.action.kind == ActionKind::kShort && (point || !all(kDataCalls))) {
-    return MakeError("short() does not apply to " + (point ? "a point" : first_not(kDataCalls)) +
+  if (rule.action.kind == ActionKind::kShort && (point || !all(kMovesBytes))) {
+    return MakeError("short() does not apply to " + (point ? "a point" : first_not(kMovesBytes)) +
                      " (it applies to calls that move bytes)");
   }
-  if (rule.action.kind == ActionKind::kSkew && (point || !all(kClockCalls))) {
-    return MakeError("skew() does not apply to " + (point ? "a point" : first_not(kClockCalls)) +
+  if (rule.action.kind == ActionKind::kSkew && (point || !all(kReadsClock))) {
+    return MakeError("skew() does not apply to " + (point ? "a point" : first_not(kReadsClock)) +
                      " (it applies to clock_gettime, gettimeofday and time)");
   }
   if (rule.timeout != kDefaultHoldTimeout && rule.action.kind != ActionKind::kHold) {
@@ -387,8 +375,12 @@ std::string FormatRate(double rate) {
 }  // namespace
 
 std::span<const std::string_view> KnownCalls() { return kCalls; }
-bool IsDataCall(std::string_view call) { return Contains(kDataCalls, call); }
-bool IsClockCall(std::string_view call) { return Contains(kClockCalls, call); }
+unsigned CallFacts(std::string_view call) {
+  for (const CallRow& row : kCallRows) {
+    if (row.name == call) return row.facts;
+  }
+  return 0;
+}
 
 std::optional<int> ErrnoFromName(std::string_view name) {
   for (const ErrnoEntry& entry : kErrnos) {

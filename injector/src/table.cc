@@ -14,12 +14,9 @@
 namespace faultline::inject {
 namespace {
 
-constexpr const char* kCallNames[kCallCount] = {
-    "connect",       "accept",       "send",   "sendto",    "sendmsg",         "recv",
-    "recvfrom",      "recvmsg",      "read",   "write",     "readv",           "writev",
-    "pread",         "pwrite",       "open",   "openat",    "creat",           "close",
-    "rename",        "renameat",     "unlink", "unlinkat",  "fsync",           "fdatasync",
-    "clock_gettime", "gettimeofday", "time",   "nanosleep", "clock_nanosleep", "point"};
+#define FAULTLINE_CALL_NAME(Enum, name, facts) #name,
+constexpr const char* kCallNames[kCallCount] = {FAULTLINE_CALLS(FAULTLINE_CALL_NAME) "point"};
+#undef FAULTLINE_CALL_NAME
 
 constexpr const char* kOutcomeNames[kDecisionOutcomeCount] = {
     "delay", "fail", "short", "hold", "skew", "error", "release", "timeout"};

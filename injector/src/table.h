@@ -13,45 +13,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "faultline/core/calls.h"
 #include "faultline/core/result.h"
 #include "faultline/core/rule.h"
 
 namespace faultline::inject {
 
-// One per name in core::KnownCalls(), in its order, then the named point.
-enum Call : std::uint8_t {
-  kConnect,
-  kAccept,
-  kSend,
-  kSendto,
-  kSendmsg,
-  kRecv,
-  kRecvfrom,
-  kRecvmsg,
-  kRead,
-  kWrite,
-  kReadv,
-  kWritev,
-  kPread,
-  kPwrite,
-  kOpen,
-  kOpenat,
-  kCreat,
-  kClose,
-  kRename,
-  kRenameat,
-  kUnlink,
-  kUnlinkat,
-  kFsync,
-  kFdatasync,
-  kClockGettime,
-  kGettimeofday,
-  kTime,
-  kNanosleep,
-  kClockNanosleep,
-  kPoint,
-  kCallCount
-};
+// One per row of core/calls.h, in its order, then the named point.
+#define FAULTLINE_CALL_ENUM(Enum, name, facts) k##Enum,
+enum Call : std::uint8_t { FAULTLINE_CALLS(FAULTLINE_CALL_ENUM) kPoint, kCallCount };
+#undef FAULTLINE_CALL_ENUM
 
 // What a matching call got; `kError` counts calls the shim passed through because something
 // inside it failed (no free hold slot, say). The counters cover these; the decision ring also

@@ -4,10 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "faultline/core/calls.h"
 #include "support/run.h"
 
 using faultline::testing::RunProgram;
@@ -74,6 +77,30 @@ faultline::testing::Ran Probe(const std::string& symbol, const std::string& rule
 }
 
 }  // namespace
+
+TEST_CASE("the list above is every call the shim exports, and covers every call a rule names",
+          "[injector][calls]") {
+  const auto exported = RunProgram({"nm", "-D", "--defined-only", FAULTLINE_INJECT_LIB});
+  REQUIRE(exported.exit_code == 0);
+  std::set<std::string> symbols;
+  std::istringstream lines(exported.out);
+  for (std::string address, type, name; lines >> address >> type >> name;) symbols.insert(name);
+  // These carry the rules to the programs a process starts (programs_test.cc, fork_exec_probe).
+  for (const char* spawn : {"execve", "execvpe", "posix_spawn", "posix_spawnp"}) {
+    CHECK(symbols.erase(spawn) == 1);
+  }
+  std::set<std::string> listed;
+  std::set<std::string> calls;
+  for (const auto& [symbol, call] : kSymbols) {
+    listed.insert(symbol);
+    calls.insert(call.starts_with("point:") ? "point" : call);
+  }
+  CHECK(symbols == listed);
+  std::set<std::string> known(faultline::core::KnownCalls().begin(),
+                              faultline::core::KnownCalls().end());
+  known.insert("point");
+  CHECK(calls == known);
+}
 
 TEST_CASE("every wrapped call passes through unchanged unless a rule matches it",
           "[injector][calls]") {

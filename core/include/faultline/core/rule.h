@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "faultline/core/calls.h"
 #include "faultline/core/distribution.h"
 #include "faultline/core/duration.h"
 #include "faultline/core/probability.h"
@@ -75,11 +76,6 @@ std::string FormatRule(const Rule& rule);
 // Parses a rules file: one rule per line, blank lines and '#' comments skipped. An error
 // gives the 1-based line number.
 Result<std::vector<Rule>> ParseRules(std::string_view text);
-
-// The calls a rule may name, in a stable order (the shim's call numbers follow it).
-std::span<const std::string_view> KnownCalls();
-bool IsDataCall(std::string_view call);   // moves bytes: short() applies
-bool IsClockCall(std::string_view call);  // reads a clock: skew() applies
 
 // "EIO" or a number; nothing for an unknown name.
 std::optional<int> ErrnoFromName(std::string_view name);
