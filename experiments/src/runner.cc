@@ -604,84 +604,113 @@ class Run final : private Actuator, private FaultListener {
 
   // --- faults: what applying and reverting one means, and what is recorded of it --------
 
-  core::Status Apply(const PlannedFault& fault,
-                     std::optional<core::Duration>& ends_after) override {
-    const FaultAction& action = fault.action;
-    switch (action.kind) {
-      case FaultAction::Kind::kToxic: {
-        auto added = proxies_->AddToxic(action.target, action.toxic);
-        if (!added) return added.error();
-        return core::Ok();
-      }
-      case FaultAction::Kind::kRule:
-      case FaultAction::Kind::kSkew: {
-        Service& service = services_.at(action.target);
-        core::Rule rule = action.rule;
-        rule.id = fault.id;
-        return service.table->Set(std::span<const core::Rule>(&rule, 1));
-      }
-      case FaultAction::Kind::kPause: {
-        if (action.clients) {
-          return ForClients(action.target, [](Client& client) { return client.running->Pause(); });
-        }
-        Service& service = services_.at(action.target);
-        if (!service.running)
-          return core::MakeError("service " + action.target + " is not running");
-        return service.running->Pause();
-      }
-      case FaultAction::Kind::kKill: {
-        if (action.clients) {
-          return ForClients(action.target, [](Client& client) {
-            client.killed_by_fault = true;
-            return client.running->Kill();
-          });
-        }
-        Service& service = services_.at(action.target);
-        if (!service.running)
-          return core::MakeError("service " + action.target + " is not running");
-        service.killed_by_fault = true;
-        if (auto ok = service.running->Kill(); !ok) return ok;
-        if (action.restart) ends_after = action.restart_after;  // its downtime
-        return core::Ok();
-      }
+  // Toxics on the run's proxies, under the fault's toxic name.
+  class ProxyActuator final : public Actuator {
+   public:
+    explicit ProxyActuator(const std::unique_ptr<proxy::ProxyServer>& proxies)
+        : proxies_(proxies) {}
+    core::Status Apply(const PlannedFault& fault, std::optional<core::Duration>&) override {
+      auto added = proxies_->AddToxic(fault.action.target, fault.action.toxic);
+      if (!added) return added.error();
+      return core::Ok();
     }
-    return core::Ok();
-  }
+    core::Status Revert(const PlannedFault& fault) override {
+      return proxies_->RemoveToxic(fault.action.target, fault.action.toxic.name);
+    }
 
-  core::Status Revert(const PlannedFault& fault) override {
-    const FaultAction& action = fault.action;
-    switch (action.kind) {
-      case FaultAction::Kind::kToxic:
-        return proxies_->RemoveToxic(action.target, action.toxic.name);
-      case FaultAction::Kind::kRule:
-      case FaultAction::Kind::kSkew: {
-        const std::string id = fault.id;
-        auto cleared =
-            services_.at(action.target).table->Clear(std::span<const std::string>(&id, 1));
-        if (!cleared) return cleared.error();
-        return core::Ok();
+   private:
+    const std::unique_ptr<proxy::ProxyServer>& proxies_;
+  };
+
+  // Rules and skews in a service's shim table, under the fault's id.
+  class ShimActuator final : public Actuator {
+   public:
+    explicit ShimActuator(std::map<std::string, Service>& services) : services_(services) {}
+    core::Status Apply(const PlannedFault& fault, std::optional<core::Duration>&) override {
+      core::Rule rule = fault.action.rule;
+      rule.id = fault.id;
+      return services_.at(fault.action.target).table->Set(std::span<const core::Rule>(&rule, 1));
+    }
+    core::Status Revert(const PlannedFault& fault) override {
+      const std::string& id = fault.id;
+      auto cleared =
+          services_.at(fault.action.target).table->Clear(std::span<const std::string>(&id, 1));
+      if (!cleared) return cleared.error();
+      return core::Ok();
+    }
+
+   private:
+    std::map<std::string, Service>& services_;
+  };
+
+  // Pauses and kills of services and clients.
+  class ProcessActuator final : public Actuator {
+   public:
+    explicit ProcessActuator(Run& run) : run_(run) {}
+    core::Status Apply(const PlannedFault& fault,
+                       std::optional<core::Duration>& ends_after) override {
+      const FaultAction& action = fault.action;
+      const bool kill = action.kind == FaultAction::Kind::kKill;
+      if (action.clients) {
+        return run_.ForClients(action.target, [kill](Client& client) {
+          if (!kill) return client.running->Pause();
+          client.killed_by_fault = true;
+          return client.running->Kill();
+        });
       }
-      case FaultAction::Kind::kPause: {
+      Service& service = run_.services_.at(action.target);
+      if (!service.running) return core::MakeError("service " + action.target + " is not running");
+      if (!kill) return service.running->Pause();
+      service.killed_by_fault = true;
+      if (auto ok = service.running->Kill(); !ok) return ok;
+      if (action.restart) ends_after = action.restart_after;  // its downtime
+      return core::Ok();
+    }
+    core::Status Revert(const PlannedFault& fault) override {
+      const FaultAction& action = fault.action;
+      if (action.kind == FaultAction::Kind::kPause) {
         if (action.clients) {
           // One that finished meanwhile has nothing to resume: not an error on revert.
-          static_cast<void>(
-              ForClients(action.target, [](Client& client) { return client.running->Resume(); }));
+          static_cast<void>(run_.ForClients(
+              action.target, [](Client& client) { return client.running->Resume(); }));
           return core::Ok();
         }
-        Service& service = services_.at(action.target);
+        Service& service = run_.services_.at(action.target);
         if (!service.running) return core::Ok();
         return service.running->Resume();
       }
-      case FaultAction::Kind::kKill: {
-        if (!action.restart) return core::Ok();  // a killed client stays down
-        Service& service = services_.at(action.target);
-        if (service.running) service.running->Wait(2s);  // collect the killed one
-        service.running.reset();
-        ++service.restarts;
-        return StartService(service, false);
-      }
+      if (!action.restart) return core::Ok();  // a killed client stays down
+      Service& service = run_.services_.at(action.target);
+      if (service.running) service.running->Wait(2s);  // collect the killed one
+      service.running.reset();
+      ++service.restarts;
+      return run_.StartService(service, false);
     }
-    return core::Ok();
+
+   private:
+    Run& run_;
+  };
+
+  Actuator& ActuatorFor(const FaultAction& action) {
+    switch (action.kind) {
+      case FaultAction::Kind::kToxic:
+        return proxy_actuator_;
+      case FaultAction::Kind::kRule:
+      case FaultAction::Kind::kSkew:
+        return shim_actuator_;
+      case FaultAction::Kind::kPause:
+      case FaultAction::Kind::kKill:
+        break;
+    }
+    return process_actuator_;
+  }
+
+  core::Status Apply(const PlannedFault& fault,
+                     std::optional<core::Duration>& ends_after) override {
+    return ActuatorFor(fault.action).Apply(fault, ends_after);
+  }
+  core::Status Revert(const PlannedFault& fault) override {
+    return ActuatorFor(fault.action).Revert(fault);
   }
 
   // Acts on each running client that `target` names (a workload: all of its clients; or
@@ -1052,6 +1081,9 @@ class Run final : private Actuator, private FaultListener {
   std::vector<Client> clients_;
   std::vector<PlannedFault> plan_;
   core::PolledClock clock_;  // the faults' timers, fired by the main loop
+  ProxyActuator proxy_actuator_{proxies_};
+  ShimActuator shim_actuator_{services_};
+  ProcessActuator process_actuator_{*this};
   std::optional<FaultScheduler> faults_;
   std::map<std::pair<std::string, std::string>, FaultLabel> labels_;  // (target, name)
   std::optional<DecisionLog> decisions_;

@@ -691,7 +691,7 @@ invariants:
       {"invariant", {"some requests succeed"}},
       {"action",
        {"delay", "drop", "duplicate", "shed", "reorder", "hold", "release", "point", "close",
-        "refuse", "accept_delay", "connect_delay"}},
+        "reset", "refuse", "accept_delay", "connect_delay"}},
   };
   for (const auto& [label, values] : read.values) {
     CAPTURE(label);

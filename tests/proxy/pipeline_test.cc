@@ -1,6 +1,7 @@
 // Pipeline and toxic behaviour on a manual clock: no sockets, no sleeps.
 
 #include "faultline/proxy/pipeline.h"
+#include "faultline/proxy/events.h"
 
 #include <catch2/catch.hpp>
 
@@ -52,7 +53,24 @@ ToxicSpec Toxic(std::string type, Attributes attributes, std::string name = "") 
 struct Fixture {
   core::ManualClock clock;
   RecordingSink sink{clock};
-  Pipeline pipeline{clock, sink, 1234};
+  EventLog events;
+  Pipeline pipeline{clock, sink, 1234, Env()};
+
+  PipelineEnv Env() {
+    PipelineEnv env;
+    env.proxy = "p";
+    env.connection = 1;
+    env.events = &events;
+    return env;
+  }
+  // The actions the toxics logged, oldest first.
+  std::vector<std::string> Logged() const {
+    std::vector<std::string> actions;
+    for (const Event& event : events.Since(0, 100)) {
+      actions.push_back(event.action + ": " + event.detail);
+    }
+    return actions;
+  }
 
   void Set(std::vector<ToxicSpec> toxics) { pipeline.SetToxics(toxics); }
   void Push(const std::string& text) {
@@ -193,6 +211,8 @@ TEST_CASE("timeout drops data and closes after the timeout even under traffic",
   CHECK(f.sink.data.empty());
   REQUIRE(f.sink.closes.size() == 1);
   CHECK(f.sink.closes[0] == CloseMode::kGraceful);
+  CHECK(f.Logged() == std::vector<std::string>{"close: timeout 100ms, " + std::to_string(12 * 7) +
+                                               " bytes dropped"});
 }
 
 TEST_CASE("timeout 0 drops forever; removal closes a connection that lost data",
@@ -204,6 +224,7 @@ TEST_CASE("timeout 0 drops forever; removal closes a connection that lost data",
   CHECK(f.sink.closes.empty());
   f.Set({});
   CHECK(f.sink.closes.size() == 1);
+  CHECK(f.Logged() == std::vector<std::string>{"close: toxic removed, 4 bytes dropped"});
 }
 
 TEST_CASE("removing a timeout that dropped nothing keeps the connection",
@@ -228,6 +249,7 @@ TEST_CASE("reset_peer resets after the first data plus the timeout", "[proxy][to
   REQUIRE(f.sink.closes.size() == 1);
   CHECK(f.sink.closes[0] == CloseMode::kReset);
   CHECK(f.sink.data.empty());
+  CHECK(f.Logged() == std::vector<std::string>{"reset: 7 bytes held, after 200ms"});
 }
 
 TEST_CASE("reset_peer removed before firing forwards what it held", "[proxy][toxic][reset_peer]") {
@@ -306,6 +328,7 @@ TEST_CASE("limit_data passes the limit then closes", "[proxy][toxic][limit_data]
   CHECK(f.sink.data == "1234567890");
   REQUIRE(f.sink.closes.size() == 1);
   CHECK(f.sink.closes[0] == CloseMode::kGraceful);
+  CHECK(f.Logged() == std::vector<std::string>{"close: 10 bytes passed"});
   f.Push("more");
   CHECK(f.sink.data == "1234567890");
 }

@@ -19,6 +19,7 @@ class LimitData final : public Stage {
     if (!chunk.data.empty()) context_.Emit(std::move(chunk));
     if (passed_ >= limit_) {
       closed_ = true;
+      context_.Record("close", std::nullopt, std::to_string(passed_) + " bytes passed");
       context_.CloseConnection(CloseMode::kGraceful);
     }
   }

@@ -4,6 +4,7 @@
 // normal close into a reset (Toxiproxy #603), and it works on connections opened before the
 // toxic was added.
 
+#include "faultline/core/duration.h"
 #include "toxics/chunk_queue.h"
 #include "toxics/toxics.h"
 
@@ -39,11 +40,16 @@ class ResetPeer final : public Stage {
  private:
   void Arm() {
     if (timeout_.count() == 0) {
-      context_.CloseConnection(CloseMode::kReset);
+      Reset();
       return;
     }
-    timer_->ArmAt(context_.clock().Now() + timeout_,
-                  [this] { context_.CloseConnection(CloseMode::kReset); });
+    timer_->ArmAt(context_.clock().Now() + timeout_, [this] { Reset(); });
+  }
+  void Reset() {
+    context_.Record(
+        "reset", std::nullopt,
+        std::to_string(held_.bytes()) + " bytes held, after " + core::FormatDuration(timeout_));
+    context_.CloseConnection(CloseMode::kReset);
   }
 
   StageContext& context_;

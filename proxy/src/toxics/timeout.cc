@@ -4,6 +4,7 @@
 // Removing the toxic closes connections that lost data, so a corrupted stream is not reused;
 // connections that lost nothing carry on.
 
+#include "faultline/core/duration.h"
 #include "toxics/toxics.h"
 
 namespace faultline::proxy::toxics {
@@ -24,12 +25,20 @@ class Timeout final : public Stage {
       timer_->Cancel();
       return;
     }
-    timer_->ArmAt(context_.clock().Now() + timeout,
-                  [this] { context_.CloseConnection(CloseMode::kGraceful); });
+    timer_->ArmAt(context_.clock().Now() + timeout, [this, timeout] {
+      context_.Record("close", std::nullopt,
+                      "timeout " + core::FormatDuration(timeout) + ", " + std::to_string(dropped_) +
+                          " bytes dropped");
+      context_.CloseConnection(CloseMode::kGraceful);
+    });
   }
   void Flush() override {
     timer_->Cancel();
-    if (dropped_ > 0) context_.CloseConnection(CloseMode::kGraceful);
+    if (dropped_ > 0) {
+      context_.Record("close", std::nullopt,
+                      "toxic removed, " + std::to_string(dropped_) + " bytes dropped");
+      context_.CloseConnection(CloseMode::kGraceful);
+    }
   }
   std::size_t buffered_bytes() const override { return 0; }
 
