@@ -649,10 +649,10 @@ SeriesLabels ReadSeries(const std::string& exposition) {
 TEST_CASE("a nemesis run's metrics are labelled from bounded sets, however many faults fire",
           "[experiments][runner][metrics]") {
   TempDir dir;
-  // A fault every 100 ms for 3 s: some thirty faults, each with an id of its own, that no
-  // label may carry.
+  // A fault every 100 ms for 60 s: some six hundred faults, each with an id of its own, that
+  // no label may carry.
   const std::string spec = WriteSpec(dir, R"(name: bounded
-duration: 3s
+duration: 60s
 services:
   web:
     cmd: python3 -m http.server {{port.web}} --bind 127.0.0.1
@@ -662,11 +662,11 @@ proxies:
 workload:
   - {client: "sh client.sh http://{{proxy.front}}/ 2", ops: 100000, history: true}
 faults:
-  - {nemesis: random, every: 100ms, for: 50ms, kinds: [latency, reset_peer, pause]}
+  - {nemesis: random, every: 100ms, for: 50ms, kinds: [latency, reset_peer, pause, timeout]}
 invariants:
   - {checker: availability, min: 1%, name: some requests succeed}
 )");
-  const auto ran = RunProgram(Run(dir, spec, {"--seed", "3"}), {}, 90s);
+  const auto ran = RunProgram(Run(dir, spec, {"--seed", "3"}), {}, 180s);
   INFO(ran.out << ran.err);
   REQUIRE(ran.exit_code != 2);
   const fs::path run = OnlyRun(dir, "bounded");
@@ -676,13 +676,13 @@ invariants:
        at = events.find("\"fault_started\"", at + 1)) {
     ++faults;
   }
-  CHECK(faults >= 15);
+  CHECK(faults >= 300);
 
   const SeriesLabels read = ReadSeries(Read(run / "metrics.prom"));
   INFO(Read(run / "metrics.prom"));
   const std::map<std::string, std::set<std::string>> bounded = {
       {"experiment", {"bounded"}},
-      {"kind", {"latency", "reset_peer", "pause"}},
+      {"kind", {"latency", "reset_peer", "pause", "timeout"}},
       {"target", {"web", "front"}},
       {"proxy", {"front"}},
       {"direction", {"upstream", "downstream"}},
