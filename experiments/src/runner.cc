@@ -644,6 +644,7 @@ class Run final : private Actuator, private FaultListener {
   };
 
   // Pauses and kills of services and clients.
+  // Pauses and kills of services and clients; each process signalled is a decision.
   class ProcessActuator final : public Actuator {
    public:
     explicit ProcessActuator(Run& run) : run_(run) {}
@@ -652,17 +653,20 @@ class Run final : private Actuator, private FaultListener {
       const FaultAction& action = fault.action;
       const bool kill = action.kind == FaultAction::Kind::kKill;
       if (action.clients) {
-        return run_.ForClients(action.target, [kill](Client& client) {
-          if (!kill) return client.running->Pause();
-          client.killed_by_fault = true;
-          return client.running->Kill();
+        return run_.ForClients(action.target, [&](Client& client) {
+          if (kill) client.killed_by_fault = true;
+          auto ok = kill ? client.running->Kill() : client.running->Pause();
+          if (ok) Decided(fault, kill ? "kill" : "pause", client.name);
+          return ok;
         });
       }
       Service& service = run_.services_.at(action.target);
       if (!service.running) return core::MakeError("service " + action.target + " is not running");
-      if (!kill) return service.running->Pause();
+      if (!kill) return Signalled(fault, "pause", action.target, service.running->Pause());
       service.killed_by_fault = true;
-      if (auto ok = service.running->Kill(); !ok) return ok;
+      if (auto ok = Signalled(fault, "kill", action.target, service.running->Kill()); !ok) {
+        return ok;
+      }
       if (action.restart) ends_after = action.restart_after;  // its downtime
       return core::Ok();
     }
@@ -671,23 +675,41 @@ class Run final : private Actuator, private FaultListener {
       if (action.kind == FaultAction::Kind::kPause) {
         if (action.clients) {
           // One that finished meanwhile has nothing to resume: not an error on revert.
-          static_cast<void>(run_.ForClients(
-              action.target, [](Client& client) { return client.running->Resume(); }));
+          static_cast<void>(run_.ForClients(action.target, [&](Client& client) {
+            return Signalled(fault, "resume", client.name, client.running->Resume());
+          }));
           return core::Ok();
         }
         Service& service = run_.services_.at(action.target);
         if (!service.running) return core::Ok();
-        return service.running->Resume();
+        return Signalled(fault, "resume", action.target, service.running->Resume());
       }
       if (!action.restart) return core::Ok();  // a killed client stays down
       Service& service = run_.services_.at(action.target);
       if (service.running) service.running->Wait(2s);  // collect the killed one
       service.running.reset();
       ++service.restarts;
-      return run_.StartService(service, false);
+      return Signalled(fault, "restart", action.target, run_.StartService(service, false));
     }
 
    private:
+    // `done`, logged as a decision on `process` (a service, or a client) when it succeeded.
+    core::Status Signalled(const PlannedFault& fault, const char* what, const std::string& process,
+                           core::Status done) {
+      if (done) Decided(fault, what, process);
+      return done;
+    }
+    void Decided(const PlannedFault& fault, const char* what, const std::string& process) {
+      Decision decision;
+      decision.time = run_.Seconds();
+      decision.fault = fault.id;
+      decision.kind = FaultKind(fault.action);
+      decision.family = "process";
+      decision.target = fault.action.target;
+      decision.action = what;
+      decision.where = {{"process", process}};
+      run_.Decided(std::move(decision));
+    }
     Run& run_;
   };
 

@@ -215,6 +215,7 @@ DECISION_FIELDS = {
     "proxy": {"fault", "kind", "family", "target", "action", "connection", "direction"},
     "shim": {"fault", "kind", "family", "target", "action", "call", "pid", "tid", "hit",
              "value"},
+    "process": {"fault", "kind", "family", "target", "action", "process"},
 }
 
 

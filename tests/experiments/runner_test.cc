@@ -282,6 +282,11 @@ faults:
   const std::string events = Read(run / "events.jsonl");
   CHECK_THAT(events, Catch::Contains(R"("event":"fault_started")") &&
                          Catch::Contains("pause clients writers-0"));
+  // The process it signalled is a decision each way.
+  CHECK_THAT(events,
+             Catch::Contains(R"("event":"decision","fault":"f1","kind":"pause","family":"process",)"
+                             R"("target":"writers-0","action":"pause","process":"writers-0"})") &&
+                 Catch::Contains(R"("action":"resume","process":"writers-0"})"));
   const auto ops = HistoryOps(run);
   REQUIRE(ops.size() == 120);
   std::int64_t longest_gap = 0;
@@ -691,7 +696,7 @@ invariants:
       {"invariant", {"some requests succeed"}},
       {"action",
        {"delay", "drop", "duplicate", "shed", "reorder", "hold", "release", "point", "close",
-        "reset", "refuse", "accept_delay", "connect_delay"}},
+        "reset", "refuse", "accept_delay", "connect_delay", "pause", "resume"}},
   };
   for (const auto& [label, values] : read.values) {
     CAPTURE(label);

@@ -1,10 +1,11 @@
 #pragma once
 // The run's decision log: what each fault decided (a frame dropped, a call failed, a hold
-// parked and released...), from the proxies' event log and every injected service's shim
-// table, written to events.jsonl as it happens. Bounded: a key (fault, target, action) has
-// its first kFullPerSecond decisions of each second of the run written in full; the rest of
-// that second are counted in one "decisions_aggregated" event, followed by the second's last
-// decision in full. At most kFullPerSecond + 2 lines per key and second, however busy.
+// parked and released, a process paused...), from the proxies' event log, every injected
+// service's shim table and the runner's own signals, written to events.jsonl as it happens.
+// Bounded: a key (fault, target, action) has its first kFullPerSecond decisions of each second of
+// the run written in full; the rest of that second are counted in one "decisions_aggregated" event,
+// followed by the second's last decision in full. At most kFullPerSecond + 2 lines per key and
+// second, however busy.
 //
 //   {"time":2.010000,"event":"decision","fault":"f1","kind":"drop","family":"proxy",
 //    "target":"db","action":"drop","connection":3,"direction":"upstream","frame":12,...}
@@ -33,11 +34,11 @@ struct Decision {
   double time = 0;     // seconds since the run started
   std::string fault;   // the fault's id ("f1", "n1.3"), or a spec's own toxic or rule's name
   std::string kind;    // the fault's kind: the toxic type, rule, skew
-  std::string family;  // "proxy" or "shim"
+  std::string family;  // "proxy", "shim" or "process"
   std::string target;  // the proxy, or the service
   std::string action;  // "drop", "delay", "fail", "hold", "release", "skew"...
   // What it was decided on. proxy: connection, direction, frame, detail. shim: call, pid,
-  // tid, hit, value, hold.
+  // tid, hit, value, hold. process: the service or client signalled.
   boost::json::object where;
 };
 
