@@ -270,6 +270,12 @@ class Run final : private Actuator, private FaultListener {
                           {"value", made.value}};
         if (!made.hold.empty()) decision.where["hold"] = made.hold;
         Decided(std::move(decision));
+        // A proxy hold with `release_on: SERVICE/RULE` goes on once that rule has acted, one
+        // hold per decision; `SERVICE/HOLD` once a thread has parked at that hold.
+        if (proxies_ != nullptr) {
+          proxies_->Reach(name + "/" + made.rule);
+          if (made.action == "hold") proxies_->Reach(name + "/" + made.hold);
+        }
       }
     }
     decisions_->Flush(Seconds());

@@ -877,3 +877,69 @@ services:
              Catch::Contains("decisions: first difference: fault r1 (fail on syncer): " +
                              std::to_string(failed) + " decision(s) in the original"));
 }
+
+TEST_CASE("a proxy hold released by a shim rule forces their order across families, every run",
+          "[experiments][runner][holds]") {
+  TempDir dir;
+  // The client sends GO at once; the agent marks a file 300 ms later, then passes its named
+  // point. The proxy holds GO until the agent's rule `marked` has acted at that point, so the
+  // sink always finds the mark when GO arrives. Without the hold, GO would come first.
+  WriteScript(dir, "sink.py", R"(import os, socket, sys
+port, out, marker = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+server = socket.create_server(("127.0.0.1", port))
+while True:
+    conn, _ = server.accept()
+    for line in conn.makefile("r"):
+        if line.startswith("GO"):
+            with open(out, "a") as f:
+                f.write("GO marker=%s\n" % ("yes" if os.path.exists(marker) else "no"))
+            conn.sendall(b"ok\n")
+)");
+  WriteScript(dir, "agent.py", R"(import ctypes, sys, time
+time.sleep(0.3)
+open(sys.argv[1], "w").close()
+ctypes.CDLL(None).faultline_point(b"marked")
+print("marked", flush=True)
+time.sleep(300)
+)");
+  WriteScript(dir, "go.py", R"(import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+print('{"type":"invoke","f":"go"}', flush=True)
+with socket.create_connection((host, int(port))) as conn:
+    conn.sendall(b"GO\n")
+    reply = conn.makefile("r").readline()
+print('{"type":"%s","f":"go"}' % ("ok" if reply == "ok\n" else "fail"), flush=True)
+)");
+  const std::string spec = WriteSpec(dir, R"yaml(name: ordered
+services:
+  sink:
+    cmd: python3 sink.py {{port.sink}} {{run.dir}}/order {{run.dir}}/marker
+    ready: {tcp: sink, timeout: 20s}
+  agent:
+    cmd: python3 agent.py {{run.dir}}/marker
+    inject: ["rule marked: point:marked -> delay(1ms)"]
+proxies:
+  front:
+    upstream: sink
+    toxics:
+      - {type: hold, name: gate, stream: upstream, framing: line, match: "^GO", release_on: agent/marked, timeout: 20s}
+workload:
+  - {client: "python3 go.py {{proxy.front}}", ops: 1, history: true}
+invariants:
+  - {checker: no-errors}
+  - {final: "grep -qx 'GO marker=yes' {{run.dir}}/order", name: GO comes after the mark}
+)yaml");
+  const auto ran = RunProgram(Run(dir, spec, {"--runs", "20", "--seed", "1"}), {}, 300s);
+  INFO(ran.out << ran.err);
+  CHECK(ran.exit_code == 0);
+  CHECK_THAT(ran.out, Catch::Contains("20 passed, 0 failed of 20 runs"));
+  // Each run's hold went on because the agent's point was reached, not at its timeout.
+  const std::vector<fs::path> runs = Runs(dir, "ordered");
+  REQUIRE(runs.size() == 20);
+  for (const fs::path& run : runs) {
+    CAPTURE(run);
+    CHECK_THAT(Read(run / "events.jsonl"),
+               Catch::Contains(R"("action":"release","connection":1,"direction":"upstream",)"
+                               R"("frame":1,"detail":"point agent/marked reached"})"));
+  }
+}

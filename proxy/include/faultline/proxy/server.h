@@ -113,6 +113,11 @@ class ProxyServer {
                                                   std::optional<std::uint64_t> connection,
                                                   bool all);
 
+  // Marks `point` ("name/point") reached once more, as a point toxic does, for holds whose
+  // release_on names it: how something outside the proxy (a process's shim, for the runner)
+  // releases a hold. Thread-safe.
+  void Reach(const std::string& point);
+
   // Every fault decision, for GET /events and --events FILE.
   EventLog& events();
   std::uint64_t seed() const;
