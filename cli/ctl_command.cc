@@ -157,8 +157,7 @@ bool ParseAttributes(const std::vector<std::string>& pairs, std::string_view typ
     const std::string value = pair.substr(eq + 1);
     const proxy::AttributeInfo* attribute =
         info == nullptr ? nullptr : proxy::FindAttribute(*info, name);
-    if (attribute != nullptr && (attribute->kind == proxy::AttributeKind::kFraction ||
-                                 attribute->unit == "ms" || attribute->unit == "us")) {
+    if (attribute != nullptr && proxy::HasWrittenForm(*attribute)) {
       bool bare = false;
       auto read = proxy::ReadWrittenAttribute(*attribute, value, bare);
       if (!read) {

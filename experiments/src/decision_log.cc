@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <set>
 
 #include <boost/json.hpp>
 
 #include "faultline/core/text.h"
+#include "faultline/experiments/run_dir.h"
+#include "json_fields.h"
 
 namespace faultline::experiments {
 namespace {
@@ -36,19 +36,8 @@ std::string Signature(const bj::object& decision) {
   return out + "}";
 }
 
-std::string Text(const bj::object& object, std::string_view key) {
-  const bj::value* value = object.if_contains(key);
-  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-}
-
-double Number(const bj::object& object, std::string_view key) {
-  const bj::value* value = object.if_contains(key);
-  if (value == nullptr) return 0;
-  if (value->is_double()) return value->as_double();
-  if (value->is_int64()) return static_cast<double>(value->as_int64());
-  if (value->is_uint64()) return static_cast<double>(value->as_uint64());
-  return 0;
-}
+using json_fields::Number;
+using json_fields::Text;
 
 std::string Describe(const RunDecisions::Key& key) {
   return "fault " + key.fault + " (" + key.action + " on " + key.target + ")";
@@ -134,19 +123,11 @@ void DecisionLog::Lost(double now, const std::string& family, const std::string&
 }
 
 core::Result<RunDecisions> ReadDecisions(const std::string& run_dir) {
-  const std::string path = (std::filesystem::path(run_dir) / "events.jsonl").string();
-  std::ifstream in(path);
-  if (!in) return core::MakeError(run_dir + " is not a run directory (no events.jsonl)");
+  auto events = ReadRunEvents(run_dir);
+  if (!events) return events.error();
   RunDecisions out;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    boost::system::error_code error;
-    const bj::value parsed = bj::parse(line, error);
-    if (error || !parsed.is_object()) {
-      ++out.unreadable_lines;
-      continue;
-    }
-    const bj::object& event = parsed.as_object();
+  out.unreadable_lines = events->unreadable;
+  for (const bj::object& event : events->events) {
     const std::string name = Text(event, "event");
     if (name == "decisions_lost") {
       out.lost += static_cast<std::uint64_t>(Number(event, "count"));

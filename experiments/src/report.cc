@@ -15,6 +15,7 @@
 
 #include "faultline/core/text.h"
 #include "faultline/experiments/run_dir.h"
+#include "json_fields.h"
 
 namespace faultline::experiments {
 namespace {
@@ -58,17 +59,8 @@ std::string Escape(std::string_view text) {
   return out;
 }
 
-std::string Text(const bj::object& object, std::string_view key) {
-  const bj::value* value = object.if_contains(key);
-  if (value == nullptr || value->is_null()) return "";
-  if (value->is_string()) return std::string(value->as_string());
-  return bj::serialize(*value);
-}
-
-double Number(const bj::object& object, std::string_view key, double otherwise = 0) {
-  const bj::value* value = object.if_contains(key);
-  return value != nullptr && value->is_number() ? value->to_number<double>() : otherwise;
-}
+using json_fields::Number;
+using json_fields::Text;
 
 // The run as its directory tells it.
 struct RunRecord {
@@ -649,19 +641,12 @@ class Page {
 core::Result<RunRecord> ReadRun(const std::string& run_dir) {
   RunRecord run;
   run.dir = run_dir;
-  std::ifstream events(fs::path(run_dir) / "events.jsonl");
-  if (!events) return core::MakeError(run_dir + " is not a run directory (no events.jsonl)");
-  std::string line;
-  while (std::getline(events, line)) {
-    if (line.empty()) continue;
-    boost::system::error_code ec;
-    bj::value value = bj::parse(line, ec);
-    if (ec || !value.is_object()) {
-      ++run.unreadable_events;
-      continue;
-    }
-    run.end_seconds = std::max(run.end_seconds, Number(value.as_object(), "time"));
-    run.events.push_back(std::move(value.as_object()));
+  auto events = ReadRunEvents(run_dir);
+  if (!events) return events.error();
+  run.unreadable_events = events->unreadable;
+  run.events = std::move(events->events);
+  for (const bj::object& event : run.events) {
+    run.end_seconds = std::max(run.end_seconds, Number(event, "time"));
   }
   if (const auto text = ReadRunFile(run_dir, "result.json")) {
     boost::system::error_code ec;

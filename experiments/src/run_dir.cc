@@ -176,6 +176,23 @@ core::Status WriteRunFile(const std::string& run_dir, const std::string& name,
   return core::Ok();
 }
 
+core::Result<RunEvents> ReadRunEvents(const std::string& run_dir) {
+  std::ifstream in(fs::path(run_dir) / "events.jsonl");
+  if (!in) return core::MakeError(run_dir + " is not a run directory (no events.jsonl)");
+  RunEvents out;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    boost::system::error_code ec;
+    bj::value value = bj::parse(line, ec);
+    if (ec || !value.is_object()) {
+      ++out.unreadable;
+      continue;
+    }
+    out.events.push_back(std::move(value.as_object()));
+  }
+  return out;
+}
+
 core::Result<std::uint64_t> ReadRunSeed(const std::string& run_dir) {
   const auto text = ReadRunFile(run_dir, "seed");
   if (!text) return core::MakeError(run_dir + " is not a run directory (it has no seed file)");

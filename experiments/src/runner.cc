@@ -649,7 +649,6 @@ class Run final : private Actuator, private FaultListener {
     std::map<std::string, Service>& services_;
   };
 
-  // Pauses and kills of services and clients.
   // Pauses and kills of services and clients; each process signalled is a decision.
   class ProcessActuator final : public Actuator {
    public:
@@ -661,9 +660,8 @@ class Run final : private Actuator, private FaultListener {
       if (action.clients) {
         return run_.ForClients(action.target, [&](Client& client) {
           if (kill) client.killed_by_fault = true;
-          auto ok = kill ? client.running->Kill() : client.running->Pause();
-          if (ok) Decided(fault, kill ? "kill" : "pause", client.name);
-          return ok;
+          return Signalled(fault, kill ? "kill" : "pause", client.name,
+                           kill ? client.running->Kill() : client.running->Pause());
         });
       }
       Service& service = run_.services_.at(action.target);

@@ -180,23 +180,11 @@ std::string Attributes(const proxy::ToxicSpec& toxic) {
   const proxy::ToxicTypeInfo* type = proxy::FindToxicType(toxic.type);
   std::string text;
   for (const auto& [name, value] : toxic.attributes) {
+    static const proxy::AttributeInfo kUnknown{};  // no unit, no default: shown as it is
     const proxy::AttributeInfo* info = type ? proxy::FindAttribute(*type, name) : nullptr;
     if (info != nullptr && IsDefault(*info, value)) continue;
     if (!text.empty()) text += " ";
-    text += name + "=";
-    if (const auto* integer = std::get_if<std::int64_t>(&value)) {
-      if (info != nullptr && (info->unit == "ms" || info->unit == "us")) {
-        text += core::FormatDuration(
-            *integer * (info->unit == "ms" ? core::Duration(1'000'000) : core::Duration(1'000)));
-      } else {
-        text += std::to_string(*integer);
-      }
-    } else if (const auto* fraction = std::get_if<double>(&value)) {
-      auto chance = core::Probability::FromFraction(*fraction);
-      text += chance ? chance->Format() : std::to_string(*fraction);
-    } else {
-      text += std::get<std::string>(value);
-    }
+    text += name + "=" + proxy::FormatWrittenAttribute(info ? *info : kUnknown, value);
   }
   return text;
 }

@@ -485,11 +485,10 @@ class Reader {
   std::optional<boost::json::value> ToxicAttribute(const proxy::ToxicTypeInfo* type,
                                                    const std::string& key, const YAML::Node& node) {
     const proxy::AttributeInfo* info = type ? proxy::FindAttribute(*type, key) : nullptr;
-    const bool written =
-        info != nullptr && node.IsScalar() &&
-        (info->kind == proxy::AttributeKind::kFraction || info->unit == "ms" || info->unit == "us");
     // Not the type's, or not a duration or a chance: the proxy's reader checks it.
-    if (!written) return YamlToJson(node);
+    if (info == nullptr || !node.IsScalar() || !proxy::HasWrittenForm(*info)) {
+      return YamlToJson(node);
+    }
     bool bare = false;
     auto value = proxy::ReadWrittenAttribute(*info, node.Scalar(), bare);
     if (!value) {

@@ -5,8 +5,6 @@
 #include <chrono>
 #include <cmath>
 
-#include "faultline/core/duration.h"
-
 #include "faultline/proxy/framing.h"
 
 namespace faultline::proxy {
@@ -346,6 +344,16 @@ const AttributeInfo* FindAttribute(const ToxicTypeInfo& type, std::string_view n
   return it == type.attributes.end() ? nullptr : &*it;
 }
 
+std::optional<core::Duration> DurationUnit(const AttributeInfo& info) {
+  if (info.unit == "ms") return std::chrono::milliseconds(1);
+  if (info.unit == "us") return std::chrono::microseconds(1);
+  return std::nullopt;
+}
+
+bool HasWrittenForm(const AttributeInfo& info) {
+  return info.kind == Kind::kFraction || DurationUnit(info).has_value();
+}
+
 core::Result<AttributeValue> ReadWrittenAttribute(const AttributeInfo& info, std::string_view text,
                                                   bool& bare) {
   bare = false;
@@ -355,8 +363,8 @@ core::Result<AttributeValue> ReadWrittenAttribute(const AttributeInfo& info, std
     if (!chance) return core::MakeError(name + ": " + chance.message());
     return AttributeValue(chance->fraction());
   }
-  const bool ms = info.unit == "ms";
-  if (!ms && info.unit != "us") return AttributeValue(std::string(text));
+  const auto unit = DurationUnit(info);
+  if (!unit) return AttributeValue(std::string(text));
   std::int64_t count = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
   if (!text.empty() && ec == std::errc() && end == text.data() + text.size()) {
@@ -365,13 +373,23 @@ core::Result<AttributeValue> ReadWrittenAttribute(const AttributeInfo& info, std
   }
   auto duration = core::ParseDuration(text);
   if (!duration) return core::MakeError(name + ": " + duration.message());
-  const core::Duration unit = ms ? core::Duration(std::chrono::milliseconds(1))
-                                 : core::Duration(std::chrono::microseconds(1));
-  if (*duration % unit != core::Duration::zero()) {
+  if (*duration % *unit != core::Duration::zero()) {
     return core::MakeError(name + ": " + std::string(text) + " is not a whole number of " +
-                           (ms ? "milliseconds" : "microseconds"));
+                           (info.unit == "ms" ? "milliseconds" : "microseconds"));
   }
-  return AttributeValue(static_cast<std::int64_t>(*duration / unit));
+  return AttributeValue(static_cast<std::int64_t>(*duration / *unit));
+}
+
+std::string FormatWrittenAttribute(const AttributeInfo& info, const AttributeValue& value) {
+  if (const auto* integer = std::get_if<std::int64_t>(&value)) {
+    const auto unit = DurationUnit(info);
+    return unit ? core::FormatDuration(*integer * *unit) : std::to_string(*integer);
+  }
+  if (const auto* fraction = std::get_if<double>(&value)) {
+    auto chance = core::Probability::FromFraction(*fraction);
+    return chance ? chance->Format() : std::to_string(*fraction);
+  }
+  return std::get<std::string>(value);
 }
 
 const ToxicTypeInfo* FindToxicType(std::string_view type) {

@@ -86,6 +86,14 @@ std::optional<std::string> ReadRunFile(const std::string& run_dir, const std::st
 core::Status WriteRunFile(const std::string& run_dir, const std::string& name,
                           const std::string& text);
 
+// A run directory's events.jsonl, oldest first. A line that is not a JSON object (a killed
+// run's last line may be cut short) is counted, not fatal; no events.jsonl is an error.
+struct RunEvents {
+  std::vector<boost::json::object> events;
+  std::size_t unreadable = 0;
+};
+core::Result<RunEvents> ReadRunEvents(const std::string& run_dir);
+
 // The seed a run directory was run with (its `seed` file).
 core::Result<std::uint64_t> ReadRunSeed(const std::string& run_dir);
 

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "faultline/core/duration.h"
 #include "faultline/core/probability.h"
 #include "faultline/core/result.h"
 #include "faultline/proxy/pattern.h"
@@ -112,6 +113,13 @@ bool IsConnectionToxic(std::string_view type);
 // An error names the attribute: "latency: 1500us is not a whole number of milliseconds".
 core::Result<AttributeValue> ReadWrittenAttribute(const AttributeInfo& info, std::string_view text,
                                                   bool& bare);
+// The other way, as a spec writes it: "800ms", "20%"; other values as they are.
+std::string FormatWrittenAttribute(const AttributeInfo& info, const AttributeValue& value);
+// Whether a person writes the attribute otherwise than its stored number: a duration, or a
+// chance.
+bool HasWrittenForm(const AttributeInfo& info);
+// One of a duration attribute's units (1 ms for "ms", 1 µs for "us"); none for the others.
+std::optional<core::Duration> DurationUnit(const AttributeInfo& info);
 const AttributeInfo* FindAttribute(const ToxicTypeInfo& type, std::string_view name);
 
 // Checks type, attribute names, kinds and ranges, and cross-attribute rules (a slicer's
