@@ -486,8 +486,10 @@ class ApiChurner {
     }
   }
 
+  // Until the churn ends, or the API stops answering (the proxy's fate is then told by the
+  // main thread, which watches the process).
   void Run() {
-    while (shared_.phase.load() == Phase::kChurn) Step();
+    while (shared_.phase.load() == Phase::kChurn && !unanswered_) Step();
   }
 
  private:
@@ -501,7 +503,12 @@ class ApiChurner {
   HttpReply Call(std::string_view method, const std::string& path, const std::string& body,
                  std::initializer_list<int> expected) {
     const auto start = Clock::now();
-    HttpReply reply = HttpCall(api_, method, path, body);
+    HttpReply reply = TryHttpCall(api_, method, path, body);
+    if (reply.status == 0) {
+      shared_.failures.Add("API thread " + std::to_string(id_) + ": " + reply.error);
+      unanswered_ = true;
+      return reply;
+    }
     const auto took =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
     shared_.api_calls++;
@@ -579,6 +586,7 @@ class ApiChurner {
   std::vector<std::string> types_[3];  // by Kind
   std::uint64_t next_ = 0;
   bool chaos_enabled_ = true;
+  bool unanswered_ = false;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -656,8 +664,11 @@ int Run(const Options& options) {
   // Drain: no toxic left, and every keep client gets back what it sent.
   shared.phase = Phase::kDrain;
   for (auto& t : churners) t.join();
-  const HttpReply reset = HttpCall(api, "POST", "/reset", "");
-  if (reset.status != 204) shared.failures.Add("POST /reset: HTTP " + std::to_string(reset.status));
+  const HttpReply reset = TryHttpCall(api, "POST", "/reset", "");
+  if (reset.status != 204) {
+    shared.failures.Add("POST /reset: " +
+                        (reset.status == 0 ? reset.error : "HTTP " + std::to_string(reset.status)));
+  }
   const auto drain_start = Clock::now();
   while (shared.keep_clients_done.load() < static_cast<std::uint64_t>(options.clients) &&
          Clock::now() - drain_start < 90s) {
@@ -708,9 +719,18 @@ int Run(const Options& options) {
   }
   if (shared.lines_verified.load() == 0) shared.failures.Add("no line was verified at all");
   if (shared.failures.count() > 0) {
-    std::cout << "churn: FAILED, " << shared.failures.count() << " failures:\n";
+    // The failures come last, where a log cut to its end still shows them; the proxy's
+    // output before them, its start (a sanitizer's first report) and its end.
+    std::cout << "the proxy's output:\n";
+    if (log.size() <= 20000) {
+      std::cout << log;
+    } else {
+      std::cout << log.substr(0, 12000) << "\n[... " << log.size() - 20000 << " bytes ...]\n"
+                << log.substr(log.size() - 8000);
+    }
+    std::cout << "\nchurn: FAILED, " << shared.failures.count() << " failures:\n";
     for (const std::string& f : shared.failures.list()) std::cout << "  " << f << "\n";
-    std::cout << "the proxy's output:\n" << log.substr(0, 20000) << std::endl;
+    std::cout << std::flush;
     return 1;
   }
   std::cout << "churn: passed" << std::endl;

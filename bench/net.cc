@@ -694,16 +694,30 @@ LineService::Line LineService::ReadLine(const Fd& connection) {
   }
 }
 
-HttpReply HttpCall(const sockaddr_in& server, std::string_view method, std::string_view path,
-                   std::string_view body) {
-  Fd fd = Connect(server);
+HttpReply TryHttpCall(const sockaddr_in& server, std::string_view method, std::string_view path,
+                      std::string_view body) {
+  HttpReply reply;
+  const std::string call = std::string(method) + " " + std::string(path) + " on " + Format(server);
+  Fd fd = TryConnect(server);
+  if (!fd.valid()) {
+    reply.error = Errno("connect for " + call);
+    return reply;
+  }
   SetReceiveTimeout(fd.get(), 10);
   std::string request =
       std::string(method) + " " + std::string(path) + " HTTP/1.1\r\nHost: " + Format(server) +
       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
       "\r\nConnection: close\r\n\r\n";
   request += body;
-  SendAll(fd.get(), request.data(), request.size(), "API request");
+  for (std::size_t sent = 0; sent < request.size();) {
+    const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      reply.error = Errno("send for " + call);
+      return reply;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
   std::string response;
   char buffer[4096];
   for (;;) {
@@ -711,21 +725,30 @@ HttpReply HttpCall(const sockaddr_in& server, std::string_view method, std::stri
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      Die(Errno("API response from " + Format(server)));
+      reply.error = Errno("response to " + call);
+      return reply;
     }
     response.append(buffer, static_cast<std::size_t>(n));
   }
-  HttpReply reply;
   const auto space = response.find(' ');
   const auto header_end = response.find("\r\n\r\n");
   if (space == std::string::npos || header_end == std::string::npos) {
-    Die("malformed API response from " + Format(server));
+    reply.error =
+        "malformed response to " + call + " (" + std::to_string(response.size()) + " bytes)";
+    return reply;
   }
   reply.status = std::atoi(response.c_str() + space + 1);
   reply.body = response.substr(header_end + 4);
   // The server closed first; a reset spares it the TIME_WAIT, so a loop of calls never runs
   // out of ports.
   CloseWithReset(std::move(fd));
+  return reply;
+}
+
+HttpReply HttpCall(const sockaddr_in& server, std::string_view method, std::string_view path,
+                   std::string_view body) {
+  HttpReply reply = TryHttpCall(server, method, path, body);
+  if (reply.status == 0) Die("API " + reply.error);
   return reply;
 }
 

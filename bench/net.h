@@ -120,9 +120,14 @@ class LineService {
 };
 
 struct HttpReply {
-  int status = 0;
+  int status = 0;  // 0: no answer; `error` says why
   std::string body;
+  std::string error;  // the connection failed, was reset or the answer was not HTTP
 };
+// One request on a connection of its own. TryHttpCall reports a failed exchange in the reply;
+// HttpCall dies of it.
+HttpReply TryHttpCall(const sockaddr_in& server, std::string_view method, std::string_view path,
+                      std::string_view body);
 HttpReply HttpCall(const sockaddr_in& server, std::string_view method, std::string_view path,
                    std::string_view body);
 // The string value of "key" in a flat JSON object; empty if absent.

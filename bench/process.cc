@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 namespace faultline::bench {
@@ -64,6 +65,10 @@ std::string DescribeStatus(int status) {
 }
 
 void Die(const std::string& message) {
+  // exit() from two threads at once runs the exit handlers twice: the first caller ends the
+  // process, any other waits here for it.
+  static std::mutex dying;
+  dying.lock();
   std::cerr << "faultline-bench: " << message << std::endl;
   std::exit(3);
 }
