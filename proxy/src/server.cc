@@ -1,5 +1,7 @@
 #include "faultline/proxy/server.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/prctl.h>
 
 #include <algorithm>
@@ -23,6 +25,14 @@ using boost::asio::ip::tcp;
 // sleeping for `spin` after the last event, so a reply arriving within that window is seen at
 // once instead of after a wake-up.
 void RunWorker(Worker& worker, std::chrono::microseconds spin) {
+  // splice() into a socket takes no MSG_NOSIGNAL: writing to one whose peer has gone (a FIN
+  // and then a reset, say) raises SIGPIPE, which would kill the process hosting the proxy.
+  // Blocked here, it stays pending on this thread and the call fails with EPIPE, which ends
+  // the connection like any other write error.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   // The default 50 µs timer slack lets the kernel fire a toxic's timer late to batch
   // wake-ups; a delay toxic wants its deadline, so ask for the smallest slack.
   ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);

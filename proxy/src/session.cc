@@ -393,7 +393,13 @@ class Session::Flow final : public PipelineSink {
         } else {
           char* peek = PeekBuffer();
           const ssize_t n = ::recv(fd, peek, kSpliceBatch, MSG_PEEK | MSG_DONTWAIT);
-          // Nothing, the end or an error: the plain read below says which.
+          if (n < 0 && errno != EINTR && !WouldBlock(errno)) {
+            // The peek took the socket's error: a plain read after it would see only the
+            // end, and a reset would pass for the client's last byte.
+            session_.Abort(/*propagate_reset=*/errno == ECONNRESET);
+            return;
+          }
+          // Nothing or the end: the plain read below says which.
           if (n <= 0) streaming_ = false;
           if (n > 0) step = ForwardPeeked(peek, static_cast<std::size_t>(n));
         }

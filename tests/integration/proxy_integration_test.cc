@@ -1,6 +1,9 @@
 // The proxy over real loopback sockets, driven through its HTTP API as a client would.
 // Timing checks use generous bounds; precise figures live in bench/.
 
+#include <fcntl.h>
+#include <sys/socket.h>
+
 #include <catch2/catch.hpp>
 
 #include <boost/json.hpp>
@@ -175,6 +178,37 @@ TEST_CASE("disabling closes connections and refuses new ones; enabling reopens",
   REQUIRE(again.connected());
   REQUIRE(again.SendAll("y"));
   CHECK(again.Receive(1) == "y");
+}
+
+TEST_CASE("a client that resets mid-stream does not kill the proxy with SIGPIPE",
+          "[integration][proxy][live]") {
+  // The echo's replies are spliced to the client, and splice() into a socket whose peer has
+  // gone raises SIGPIPE, whose default action (this process keeps it) kills the process
+  // hosting the proxy. A toxic on the client's direction makes the proxy peek at its data
+  // too, where a reset must end the connection rather than pass for the client's end.
+  EchoServer echo;
+  Harness h;
+  const auto port = h.Proxy("echo", echo.address());
+  h.Toxic("echo", R"({"type":"latency","stream":"upstream","attributes":{"latency":1}})");
+  const std::string chunk = RandomBytes(256 << 10, 9);
+  std::vector<char> sink(256 << 10);
+  for (int i = 0; i < 30; ++i) {
+    Client client(port);
+    REQUIRE(client.connected());
+    ::fcntl(client.fd(), F_SETFL, ::fcntl(client.fd(), F_GETFL) | O_NONBLOCK);
+    // Both directions streaming when the reset comes.
+    std::size_t echoed = 0;
+    for (const auto until = Clock::now() + 50ms; Clock::now() < until || echoed == 0;) {
+      ::send(client.fd(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
+      const ssize_t n = ::recv(client.fd(), sink.data(), sink.size(), 0);
+      if (n > 0) echoed += static_cast<std::size_t>(n);
+    }
+    const linger reset{1, 0};
+    ::setsockopt(client.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }
+  Client after(port);
+  REQUIRE(after.SendAll("still here"));
+  CHECK(after.Receive(10) == "still here");
 }
 
 TEST_CASE("a stream bigger than what toxics may hold keeps flowing", "[integration][proxy][live]") {
