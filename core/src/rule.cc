@@ -317,10 +317,21 @@ Status ParseOption(std::string_view key, std::string_view value, Rule& rule) {
     }
     return Ok();
   }
-  static constexpr std::array<std::string_view, 4> kOptions = {"after", "times", "lease",
-                                                               "timeout"};
+  if (key == "until") {
+    const auto slash = value.find('/');
+    if (slash == std::string_view::npos || slash == 0 || slash + 1 == value.size() ||
+        !IsName(value)) {
+      return MakeError("until=" + std::string(value) +
+                       ": expected OWNER/POINT, a proxy's hold or point toxic (PROXY/TOXIC) or "
+                       "a service's rule or hold (SERVICE/RULE, SERVICE/HOLD)");
+    }
+    rule.until = std::string(value);
+    return Ok();
+  }
+  static constexpr std::array<std::string_view, 5> kOptions = {"after", "times", "lease", "timeout",
+                                                               "until"};
   return MakeError("unknown option " + Quote(key) + Suggest(key, kOptions) +
-                   "; expected after, times, lease or timeout");
+                   "; expected after, times, lease, timeout or until");
 }
 
 // Filters that name something a call does not have are mistakes, not no-ops.
@@ -362,6 +373,9 @@ Status CheckApplies(const Rule& rule) {
   }
   if (rule.timeout != kDefaultHoldTimeout && rule.action.kind != ActionKind::kHold) {
     return MakeError("timeout= applies only to hold()");
+  }
+  if (!rule.until.empty() && rule.action.kind != ActionKind::kHold) {
+    return MakeError("until= applies only to hold()");
   }
   return Ok();
 }
@@ -475,7 +489,8 @@ Result<Rule> ParseRule(std::string_view line) {
     const std::string_view key = word.substr(0, equals);
     const std::string_view value = word.substr(equals + 1);
     // Options may stand on either side of the arrow, filters only before it.
-    const bool option = key == "after" || key == "times" || key == "lease" || key == "timeout";
+    const bool option =
+        key == "after" || key == "times" || key == "lease" || key == "timeout" || key == "until";
     if (auto ok = option ? ParseOption(key, value, rule) : ParseFilter(key, value, rule); !ok) {
       return fail(ok.message());
     }
@@ -598,6 +613,7 @@ std::string FormatRule(const Rule& rule) {
   if (rule.action.kind == ActionKind::kHold && rule.timeout != kDefaultHoldTimeout) {
     out += " timeout=" + FormatDuration(rule.timeout);
   }
+  if (!rule.until.empty()) out += " until=" + rule.until;
   return out;
 }
 

@@ -270,15 +270,73 @@ class Run final : private Actuator, private FaultListener {
                           {"value", made.value}};
         if (!made.hold.empty()) decision.where["hold"] = made.hold;
         Decided(std::move(decision));
-        // A proxy hold with `release_on: SERVICE/RULE` goes on once that rule has acted, one
-        // hold per decision; `SERVICE/HOLD` once a thread has parked at that hold.
-        if (proxies_ != nullptr) {
-          proxies_->Reach(name + "/" + made.rule);
-          if (made.action == "hold") proxies_->Reach(name + "/" + made.hold);
+        // A hold with `release_on: SERVICE/RULE` (or a rule's until=) goes on once that rule
+        // has acted, one hold per decision; `SERVICE/HOLD` once a thread has parked there.
+        proxy::HoldBoard& board = holds();
+        board.Reach(name + "/" + made.rule);
+        if (made.action == "hold") {
+          board.Reach(name + "/" + made.hold);
+          ParkUntil(name, made);
+        } else if (made.action == "release" || made.action == "timeout") {
+          const auto parked = shim_parked_.find({name, made.value});
+          if (parked != shim_parked_.end()) {
+            board.Unpark(parked->second);  // a timeout must not let a later reach free another
+            shim_parked_.erase(parked);
+          }
         }
       }
     }
     decisions_->Flush(Seconds());
+  }
+
+  // Proxies and shims share one hold board: the proxies' when the run has any.
+  proxy::HoldBoard& holds() { return proxies_ ? proxies_->holds() : own_holds_; }
+
+  // A thread parked by a rule with until=POINT waits on the board like a proxy hold: the n-th
+  // thread parked at that hold goes on once POINT has been reached n times.
+  void ParkUntil(const std::string& service, const inject::ShimDecision& made) {
+    Service& parked_in = services_.at(service);
+    std::string until;
+    for (const inject::RuleStatus& rule : parked_in.table->Read().rules) {
+      if (rule.id != made.rule) continue;
+      if (auto parsed = core::ParseRule(rule.text)) until = parsed->until;
+    }
+    if (until.empty()) return;
+    proxy::HoldBoard& board = holds();
+    proxy::HoldInfo info;
+    info.proxy = service;
+    info.toxic = made.hold;
+    info.direction = "shim";
+    info.connection = static_cast<std::uint64_t>(made.tid);
+    info.since_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    info.release_on = until;
+    info.release_after = board.NextCatch(service + "/" + made.hold);
+    // The board releases from any thread (a proxy's, when its point is reached); the main
+    // loop wakes the thread (ReleaseDueShimHolds).
+    const std::uint64_t id =
+        board.Park(std::move(info),
+                   [due = shim_releases_, service, hold = made.hold](const std::string& reason) {
+                     std::lock_guard lock(due->mutex);
+                     due->holds.push_back({service, hold, reason});
+                   });
+    shim_parked_[{service, made.value}] = id;
+  }
+
+  void ReleaseDueShimHolds() {
+    std::vector<ShimRelease> due;
+    {
+      std::lock_guard lock(shim_releases_->mutex);
+      due.swap(shim_releases_->holds);
+    }
+    for (const ShimRelease& release : due) {
+      Service& service = services_.at(release.service);
+      if (service.table && service.table->Release(release.hold, false) > 0) {
+        Event("shim_hold_released",
+              {{"service", release.service}, {"hold", release.hold}, {"why", release.why}});
+      }
+    }
   }
 
   core::Status StartProxies() {
@@ -900,6 +958,7 @@ class Run final : private Actuator, private FaultListener {
       faults_->OpsReached(history_.size());
       clock_.FireDue();
       LogDecisions(false);
+      ReleaseDueShimHolds();
       const auto now = Clock::now();
       if (now >= next_progress) {
         SampleShim();
@@ -1102,7 +1161,22 @@ class Run final : private Actuator, private FaultListener {
   std::optional<RunDir> dir_;
   std::unique_ptr<RunMetrics> metrics_;
   std::optional<RunValues> values_;  // set once the run directory exists
+  // Holds the board released, for the main loop to carry out; shared with the board's
+  // releasers, which may run on a proxy's thread.
+  struct ShimRelease {
+    std::string service;
+    std::string hold;
+    std::string why;
+  };
+  struct ShimReleases {
+    std::mutex mutex;
+    std::vector<ShimRelease> holds;
+  };
+  std::shared_ptr<ShimReleases> shim_releases_ = std::make_shared<ShimReleases>();
+  proxy::HoldBoard own_holds_;  // the hold board of a run without proxies
   std::unique_ptr<proxy::ProxyServer> proxies_;
+  // Shim holds parked on the board, by (service, ticket): their id there.
+  std::map<std::pair<std::string, std::int64_t>, std::uint64_t> shim_parked_;
   std::map<std::string, Service> services_;
   std::vector<Client> clients_;
   std::vector<PlannedFault> plan_;

@@ -506,7 +506,7 @@ core::Result<std::vector<HoldInfo>> ProxyServer::ReleaseHold(
   return impl_->OnControl([&] { return impl_->ReleaseHold(proxy, hold, connection, all); });
 }
 std::vector<HoldInfo> ProxyServer::Holds() const { return impl_->holds().List(); }
-void ProxyServer::Reach(const std::string& point) { impl_->holds().Reach(point); }
+HoldBoard& ProxyServer::holds() { return impl_->holds(); }
 EventLog& ProxyServer::events() { return impl_->events(); }
 std::uint64_t ProxyServer::seed() const { return impl_->seed(); }
 prometheus::Registry& ProxyServer::metrics() const { return impl_->metrics(); }

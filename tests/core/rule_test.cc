@@ -52,6 +52,11 @@ TEST_CASE("the design's examples parse into their parts and read back unchanged"
   CHECK(r2.action.hold == "h1");
   CHECK(r2.timeout == 10s);
   CHECK(FormatRule(r2) == line2);
+
+  const std::string line3 = "rule r3: point:act -> hold(h2) timeout=20s until=front/seen";
+  const Rule r3 = Parsed(line3);
+  CHECK(r3.until == "front/seen");
+  CHECK(FormatRule(r3) == line3);
 }
 
 TEST_CASE("every action and filter reads back as it was written", "[core][rule]") {
@@ -113,6 +118,10 @@ TEST_CASE("each mistake is named, with the nearest valid word", "[core][rule]") 
   CHECK_THAT(ErrorOf("send peer=1.2.3.4:99999 -> delay(1ms)"), Catch::Contains("1 to 65535"));
   CHECK_THAT(ErrorOf("send -> delay(1ms) timeout=1s"), Catch::Contains("only to hold()"));
   CHECK_THAT(ErrorOf("send -> delay(1ms) times=0"), Catch::Contains("never act"));
+  CHECK_THAT(ErrorOf("send -> delay(1ms) until=front/seen"), Catch::Contains("only to hold()"));
+  CHECK_THAT(ErrorOf("send -> hold(h) until=seen"), Catch::Contains("expected OWNER/POINT"));
+  CHECK_THAT(ErrorOf("send -> hold(h) until=front/"), Catch::Contains("expected OWNER/POINT"));
+  CHECK_THAT(ErrorOf("send -> hold(h) untl=a/b"), Catch::Contains("until"));
   CHECK_THAT(ErrorOf("clock_gettime -> skew(+1h, 0)"), Catch::Contains("above 0"));
   CHECK_THAT(ErrorOf("rule : send -> delay(1ms)"), Catch::Contains("rule ID"));
   CHECK_THAT(ErrorOf("send stray -> delay(1ms)"), Catch::Contains("got 'stray'"));

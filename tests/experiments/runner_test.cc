@@ -943,3 +943,73 @@ invariants:
                                R"("frame":1,"detail":"point agent/marked reached"})"));
   }
 }
+
+TEST_CASE("a shim hold released by a proxy point forces their order across families, every run",
+          "[experiments][runner][holds]") {
+  TempDir dir;
+  // The agent reaches its point at once and then acts; the client sends GO 300 ms later.
+  // The agent's rule parks it until=front/seen, a point toxic on the sink's reply, which
+  // the sink sends only after it has recorded GO: so the agent always acts after GO.
+  // Without the hold it would act first.
+  WriteScript(dir, "sink.py", R"(import socket, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+server = socket.create_server(("127.0.0.1", port))
+while True:
+    conn, _ = server.accept()
+    for line in conn.makefile("r"):
+        if line.startswith("GO"):
+            open(out, "w").close()
+            conn.sendall(b"ok\n")
+)");
+  WriteScript(dir, "agent.py", R"(import ctypes, os, sys, time
+ctypes.CDLL(None).faultline_point(b"act")
+with open(sys.argv[2], "w") as f:
+    f.write("acted after GO: %s\n" % ("yes" if os.path.exists(sys.argv[1]) else "no"))
+time.sleep(300)
+)");
+  WriteScript(dir, "go.py", R"(import os, socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+time.sleep(0.3)
+print('{"type":"invoke","f":"go"}', flush=True)
+with socket.create_connection((host, int(port))) as conn:
+    conn.sendall(b"GO\n")
+    reply = conn.makefile("r").readline()
+deadline = time.monotonic() + 20
+while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+    time.sleep(0.01)  # polls for the agent's file: the run ends once the agent has acted
+print('{"type":"%s","f":"go"}' % ("ok" if reply == "ok\n" else "fail"), flush=True)
+)");
+  const std::string spec = WriteSpec(dir, R"yaml(name: shim-ordered
+services:
+  sink:
+    cmd: python3 sink.py {{port.sink}} {{run.dir}}/go
+    ready: {tcp: sink, timeout: 20s}
+  agent:
+    cmd: python3 agent.py {{run.dir}}/go {{run.dir}}/acted
+    inject: ["rule parked: point:act -> hold(act) timeout=20s until=front/seen"]
+proxies:
+  front:
+    upstream: sink
+    toxics:
+      - {type: point, name: seen, stream: downstream, framing: line, match: "^ok"}
+workload:
+  - {client: "python3 go.py {{proxy.front}} {{run.dir}}/acted", ops: 1, history: true}
+invariants:
+  - {checker: no-errors}
+  - {final: "grep -qx 'acted after GO: yes' {{run.dir}}/acted", name: the agent acts after GO}
+)yaml");
+  const auto ran = RunProgram(Run(dir, spec, {"--runs", "20", "--seed", "1"}), {}, 300s);
+  INFO(ran.out << ran.err);
+  CHECK(ran.exit_code == 0);
+  CHECK_THAT(ran.out, Catch::Contains("20 passed, 0 failed of 20 runs"));
+  // Each run's agent went on because the proxy's point was reached, not at its timeout.
+  const std::vector<fs::path> runs = Runs(dir, "shim-ordered");
+  REQUIRE(runs.size() == 20);
+  for (const fs::path& run : runs) {
+    CAPTURE(run);
+    const std::string events = Read(run / "events.jsonl");
+    CHECK_THAT(events, Catch::Contains(R"("service":"agent","hold":"act",)"
+                                       R"("why":"point front/seen reached")"));
+    CHECK_THAT(events, Catch::Contains(R"("family":"shim","target":"agent","action":"release")"));
+  }
+}

@@ -17,6 +17,9 @@
 // ACTION   delay(DISTRIBUTION)  fail(ERRNO)  short(BYTES)  hold(NAME)  skew(OFFSET[, RATE])
 // OPTION   after=N (let the first N matching calls pass)   times=N (act at most N times)
 //          lease=DURATION (the rule lapses after it)   timeout=DURATION (hold; default 60s)
+//          until=OWNER/POINT (hold: in an experiment, the runner releases the n-th thread
+//          parked here once that point has been reached n times: a proxy's hold or point
+//          toxic PROXY/TOXIC, or another service's SERVICE/RULE or SERVICE/HOLD)
 //
 // Parsing is pure: no I/O, no exceptions; errors name the offending word.
 
@@ -65,6 +68,7 @@ struct Rule {
   std::uint64_t times = 0;  // 0: no limit
   std::optional<Duration> lease;
   Duration timeout = std::chrono::seconds(60);
+  std::string until;  // hold: the point that releases it (the runner acts on it), or empty
 };
 
 inline constexpr Duration kDefaultHoldTimeout = std::chrono::seconds(60);

@@ -113,10 +113,10 @@ class ProxyServer {
                                                   std::optional<std::uint64_t> connection,
                                                   bool all);
 
-  // Marks `point` ("name/point") reached once more, as a point toxic does, for holds whose
-  // release_on names it: how something outside the proxy (a process's shim, for the runner)
-  // releases a hold. Thread-safe.
-  void Reach(const std::string& point);
+  // The board of this server's holds and points. Others may reach points on it and park
+  // holds of their own (the runner does, for its processes' shims), so one board orders
+  // proxy traffic and process threads alike. Thread-safe.
+  HoldBoard& holds();
 
   // Every fault decision, for GET /events and --events FILE.
   EventLog& events();
