@@ -47,16 +47,22 @@ void SetReceiveTimeout(int fd, int seconds) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
-void SendAll(int fd, const char* data, std::size_t size, std::string_view what) {
+// Sends all of it; false, with errno set, if the socket failed first.
+bool TrySendAll(int fd, const char* data, std::size_t size) {
   while (size > 0) {
     const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
-      Die(Errno(what));
+      return false;
     }
     data += n;
     size -= static_cast<std::size_t>(n);
   }
+  return true;
+}
+
+void SendAll(int fd, const char* data, std::size_t size, std::string_view what) {
+  if (!TrySendAll(fd, data, size)) Die(Errno(what));
 }
 
 // Reads exactly `size` bytes; dies on EOF, error or timeout.
@@ -709,14 +715,9 @@ HttpReply TryHttpCall(const sockaddr_in& server, std::string_view method, std::s
       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
       "\r\nConnection: close\r\n\r\n";
   request += body;
-  for (std::size_t sent = 0; sent < request.size();) {
-    const ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      reply.error = Errno("send for " + call);
-      return reply;
-    }
-    sent += static_cast<std::size_t>(n);
+  if (!TrySendAll(fd.get(), request.data(), request.size())) {
+    reply.error = Errno("send for " + call);
+    return reply;
   }
   std::string response;
   char buffer[4096];

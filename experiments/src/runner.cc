@@ -300,6 +300,7 @@ class Run final : private Actuator, private FaultListener {
     for (const inject::RuleStatus& rule : parked_in.table->Read().rules) {
       if (rule.id != made.rule) continue;
       if (auto parsed = core::ParseRule(rule.text)) until = parsed->until;
+      break;
     }
     if (until.empty()) return;
     proxy::HoldBoard& board = holds();
@@ -307,10 +308,6 @@ class Run final : private Actuator, private FaultListener {
     info.proxy = service;
     info.toxic = made.hold;
     info.direction = "shim";
-    info.connection = static_cast<std::uint64_t>(made.tid);
-    info.since_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
     info.release_on = until;
     info.release_after = board.NextCatch(service + "/" + made.hold);
     // The board releases from any thread (a proxy's, when its point is reached); the main
