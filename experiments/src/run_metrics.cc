@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "faultline/core/kinds.h"
 #include "faultline/experiments/readiness.h"
 
 namespace faultline::experiments {
@@ -22,6 +23,14 @@ bool IsBaseUrl(std::string_view url) {
   url.remove_prefix(7);
   if (url.ends_with('/')) url.remove_suffix(1);
   return !url.empty() && url.find('/') == std::string_view::npos;
+}
+
+// A fault's kind and a decision's action label series only as the values core/kinds.h
+// declares; anything else (which would be a bug) is counted as "other", so a run's series
+// stay a product of bounded sets.
+constexpr std::string_view kOther = "other";
+std::string_view BoundedKind(std::string_view kind) {
+  return core::FindKind(kind) != nullptr ? kind : kOther;
 }
 
 }  // namespace
@@ -94,8 +103,9 @@ class RunMetrics::Impl {
   }
 
   void Fault(std::string_view kind, std::string_view target, bool started) {
-    const prometheus::Labels labels = {
-        {"experiment", experiment_}, {"kind", std::string(kind)}, {"target", std::string(target)}};
+    const prometheus::Labels labels = {{"experiment", experiment_},
+                                       {"kind", std::string(BoundedKind(kind))},
+                                       {"target", std::string(target)}};
     if (started) {
       faults_.Add(labels).Increment();
       active_.Add(labels).Increment();
@@ -107,9 +117,9 @@ class RunMetrics::Impl {
   void Decided(std::string_view kind, std::string_view target, std::string_view action) {
     decisions_
         .Add({{"experiment", experiment_},
-              {"kind", std::string(kind)},
+              {"kind", std::string(BoundedKind(kind))},
               {"target", std::string(target)},
-              {"action", std::string(action)}})
+              {"action", std::string(core::IsKnownDecision(action) ? action : kOther)}})
         .Increment();
   }
 

@@ -1,8 +1,10 @@
 #include "faultline/experiments/schedule.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 
+#include "faultline/core/kinds.h"
 #include "faultline/core/random.h"
 
 namespace faultline::experiments {
@@ -10,23 +12,41 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::string_view kProcessKinds[] = {"pause", "kill", "skew"};
-
-bool IsProcessKind(std::string_view kind) {
-  return std::find(std::begin(kProcessKinds), std::end(kProcessKinds), kind) !=
-         std::end(kProcessKinds);
+// A kind a nemesis names that acts on services (pause, kill, skew), not on a proxy.
+bool IsServiceKind(std::string_view kind) {
+  const core::KindInfo* info = core::FindKind(kind);
+  return info != nullptr && info->family != core::Family::kProxy;
 }
 
-// A toxic of this type with every required attribute given a value that shows: half a second
-// for times, one byte or 1 KB/s for sizes and rates. The rest are the type's own defaults.
+// A toxic of this type as a nemesis starts it: its row's nemesis settings in core/kinds.h,
+// chosen to show (half a second for times, one byte or 1 KB/s for sizes and rates), the
+// rest the type's own defaults.
 std::optional<proxy::ToxicSpec> DefaultToxic(std::string_view type) {
   const proxy::ToxicTypeInfo* info = proxy::FindToxicType(type);
-  if (info == nullptr || type == "point") return std::nullopt;
+  if (info == nullptr || info->kind->nemesis != core::Nemesis::kNemesis) return std::nullopt;
   proxy::ToxicSpec toxic;
   toxic.type = std::string(type);
-  for (const proxy::AttributeInfo& attribute : info->attributes) {
-    if (!attribute.required || attribute.kind != proxy::AttributeKind::kInteger) continue;
-    toxic.attributes[std::string(attribute.name)] = std::int64_t{attribute.unit == "ms" ? 500 : 1};
+  std::string_view settings = info->kind->nemesis_settings;
+  while (!settings.empty()) {
+    const auto space = settings.find(' ');
+    const std::string_view setting = settings.substr(0, space);
+    settings = space == std::string_view::npos ? std::string_view{} : settings.substr(space + 1);
+    const auto equals = setting.find('=');
+    const proxy::AttributeInfo* attribute = proxy::FindAttribute(*info, setting.substr(0, equals));
+    if (attribute == nullptr || equals == std::string_view::npos) return std::nullopt;
+    const std::string_view written = setting.substr(equals + 1);
+    if (proxy::HasWrittenForm(*attribute)) {
+      bool bare = false;
+      auto value = proxy::ReadWrittenAttribute(*attribute, written, bare);
+      if (!value) return std::nullopt;
+      toxic.attributes[std::string(attribute->name)] = *value;
+    } else {
+      std::int64_t number = 0;
+      const auto [end, ec] =
+          std::from_chars(written.data(), written.data() + written.size(), number);
+      if (ec != std::errc() || end != written.data() + written.size()) return std::nullopt;
+      toxic.attributes[std::string(attribute->name)] = number;
+    }
   }
   if (!proxy::ValidateToxic(toxic)) return std::nullopt;
   return toxic;
@@ -45,7 +65,7 @@ core::Duration Uniform(core::Rng& rng, core::Duration low, core::Duration high) 
 
 // A kind that acts on services: pause, kill, skew and rules. The rest act on proxies.
 bool ActsOnServices(const NemesisKind& kind) {
-  return kind.own ? kind.own->kind == FaultAction::Kind::kRule : IsProcessKind(kind.name);
+  return kind.own ? kind.own->kind == FaultAction::Kind::kRule : IsServiceKind(kind.name);
 }
 
 // Skew and rules act through the shim, so only on services run with `inject`.
@@ -192,9 +212,15 @@ std::string Attributes(const proxy::ToxicSpec& toxic) {
 }  // namespace
 
 std::vector<std::string_view> NemesisKinds() {
-  std::vector<std::string_view> kinds(std::begin(kProcessKinds), std::end(kProcessKinds));
-  for (const auto& type : proxy::ToxicTypes()) {
-    if (DefaultToxic(type.name)) kinds.push_back(type.name);
+  std::vector<std::string_view> kinds;
+  for (const core::Family family :
+       {core::Family::kProcess, core::Family::kShim, core::Family::kProxy}) {
+    for (const core::KindInfo& kind : core::Kinds()) {
+      if (kind.family == family && kind.nemesis == core::Nemesis::kNemesis &&
+          (family != core::Family::kProxy || DefaultToxic(kind.name))) {
+        kinds.push_back(kind.name);
+      }
+    }
   }
   return kinds;
 }

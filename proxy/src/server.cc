@@ -54,9 +54,8 @@ void RunWorker(Worker& worker, std::chrono::microseconds spin) {
 // them apply, and a frame-aware one must take each datagram as one frame (raw framing).
 core::Status CheckToxicForProtocol(const ToxicSpec& toxic, std::string_view protocol) {
   if (protocol != "udp") return core::Ok();
-  static constexpr std::string_view kUdpToxics[] = {"latency", "bandwidth", "drop", "duplicate",
-                                                    "reorder"};
-  if (std::find(std::begin(kUdpToxics), std::end(kUdpToxics), toxic.type) == std::end(kUdpToxics)) {
+  const core::KindInfo* kind = core::FindKind(toxic.type);
+  if (kind == nullptr || kind->udp == core::Udp::kNoUdp) {
     return core::MakeError("toxic type '" + toxic.type + "' is not supported on a UDP proxy", 400);
   }
   if (const std::string& framing = toxic.Text("framing"); !framing.empty() && framing != "raw") {

@@ -6,20 +6,9 @@
 #include <cmath>
 
 #include "faultline/proxy/framing.h"
+#include "toxics/toxics.h"
 
 namespace faultline::proxy {
-namespace {
-
-// Durations are capped at a year (in their unit), sizes and rates at 2^53 so they stay exact
-// in JSON doubles and far from overflow in arithmetic.
-constexpr std::int64_t kMaxMs = 365LL * 24 * 3600 * 1000;
-constexpr std::int64_t kMaxUs = kMaxMs * 1000;
-constexpr std::int64_t kMaxCount = 1LL << 53;
-// A frame is held whole until it completes, so it cannot outgrow what a direction may hold.
-constexpr std::int64_t kMaxFrameLimit = kDirectionBudget;
-constexpr std::int64_t kDefaultMaxFrame = kDirectionBudget;
-
-}  // namespace
 
 std::string_view StreamName(Stream stream) {
   return stream == Stream::kUpstream ? "upstream" : "downstream";
@@ -64,11 +53,13 @@ bool Target::Matches(std::uint64_t connection_index, std::string_view client_ip)
   return client.empty() || client == client_ip;
 }
 
+namespace toxics {
+
+// How a frame-aware toxic cuts the byte stream into messages.
 namespace {
 
 using Kind = AttributeKind;
 
-// How a frame-aware toxic cuts the byte stream into messages.
 AttributeInfo FramingAttribute() {
   return {"framing",
           "",
@@ -82,6 +73,8 @@ AttributeInfo FramingAttribute() {
           "raw|line|length-prefixed|fixed"};
 }
 
+}  // namespace
+
 std::vector<AttributeInfo> FramingAttributes() {
   return {FramingAttribute(),
           {"frame_size", "bytes", false, kMaxFrameLimit, "fixed framing: bytes per frame"},
@@ -91,10 +84,9 @@ std::vector<AttributeInfo> FramingAttributes() {
            "length-prefixed: 1 if the length counts the prefix itself"},
           {"max_frame", "bytes", false, kMaxFrameLimit,
            "largest frame accepted; a bigger one closes the connection", Kind::kInteger,
-           kDefaultMaxFrame}};
+           kDirectionBudget}};
 }
 
-// Which frames a frame-aware toxic acts on: all of frame, match and probability must agree.
 std::vector<AttributeInfo> SelectorAttributes() {
   return {{"frame", "", false, kMaxCount, "only the k-th frame, counting from 1 (0: any)"},
           {"match", "", false, 0,
@@ -104,8 +96,6 @@ std::vector<AttributeInfo> SelectorAttributes() {
            0, 1.0}};
 }
 
-// Where a hold or a point sits: after `bytes` bytes, at the k-th frame, or at the first
-// frame matching a pattern. With none of them set, at the start of the connection.
 std::vector<AttributeInfo> PointAttributes() {
   return {{"bytes", "bytes", false, kMaxCount, "after this many bytes have passed"},
           {"frame", "", false, kMaxCount, "at the k-th frame, counting from 1"},
@@ -120,6 +110,18 @@ std::vector<AttributeInfo> Join(std::initializer_list<std::vector<AttributeInfo>
   for (const auto& part : parts) all.insert(all.end(), part.begin(), part.end());
   return all;
 }
+
+Framing FramingOf(const ToxicSpec& spec) {
+  auto framing = FramingFromSpec(spec);
+  return framing ? *framing : Framing{};
+}
+
+}  // namespace toxics
+
+namespace {
+
+using Kind = AttributeKind;
+using toxics::kMaxFrameLimit;
 
 std::string KnownNames(const std::vector<AttributeInfo>& attributes) {
   std::string known;
@@ -190,8 +192,7 @@ AttributeValue DefaultOf(const AttributeInfo& info) {
 }
 
 bool IsFrameAware(const ToxicTypeInfo& info) {
-  return std::any_of(info.attributes.begin(), info.attributes.end(),
-                     [](const AttributeInfo& a) { return a.name == "framing"; });
+  return info.kind->acts_on == core::ActsOn::kFrames || info.kind->acts_on == core::ActsOn::kPoint;
 }
 
 // Rules that tie attributes together, checked once each has its kind and defaults.
@@ -264,77 +265,14 @@ core::Result<Framing> FramingFromSpec(const ToxicSpec& spec) {
 }
 
 const std::vector<ToxicTypeInfo>& ToxicTypes() {
-  static const std::vector<ToxicTypeInfo> kTypes = {
-      {"latency",
-       "Delays each chunk by latency ± jitter (uniform), in order.",
-       {{"latency", "ms", true, kMaxMs, "delay added to each chunk"},
-        {"jitter", "ms", false, kMaxMs, "uniform spread, ± this much"}}},
-      {"bandwidth",
-       "Limits throughput to rate KB/s (1 KB = 1000 bytes). rate 0 stalls the stream.",
-       {{"rate", "KB/s", true, kMaxCount / 1000, "bytes per millisecond"}}},
-      {"slow_close",
-       "Delays the close (FIN) by delay after the data has passed.",
-       {{"delay", "ms", true, kMaxMs, "delay before forwarding the close"}}},
-      {"timeout",
-       "Drops all data; closes the connection after timeout (0: never closes).",
-       {{"timeout", "ms", true, kMaxMs, "time from activation until the connection closes"}}},
-      {"reset_peer",
-       "Resets the connection (RST) timeout after the first data arrives.",
-       {{"timeout", "ms", false, kMaxMs, "delay between the first data and the reset"}}},
-      {"slicer",
-       "Slices each chunk into pieces of about average_size ± size_variation bytes (at least 1).",
-       {{"average_size", "bytes", true, kMaxCount, "mean size of a piece (> 0)"},
-        {"size_variation", "bytes", false, kMaxCount, "spread; a piece is never under 1 byte"},
-        {"delay", "us", false, kMaxUs, "pause between pieces"}}},
-      {"limit_data",
-       "Passes at most bytes bytes, then closes the connection.",
-       {{"bytes", "bytes", true, kMaxCount, "bytes allowed before closing"}}},
-      {"noop", "Passes everything untouched (Toxiproxy's placeholder toxic).", {}},
-      {"reorder",
-       "Delivers frames out of order: each full window is permuted with the given probability, "
-       "or, with frame k, frame k and frame k+1 swap places.",
-       Join({FramingAttributes(),
-             {{"window", "frames", false, 1 << 16, "frames permuted together (>= 2)",
-               Kind::kInteger, 2},
-              {"probability", "", false, 0, "chance that a full window is permuted",
-               Kind::kFraction, 0, 1.0},
-              {"frame", "", false, kMaxCount, "swap frame k with frame k+1 instead (0: random)"},
-              {"max_wait", "ms", false, kMaxMs,
-               "longest a frame waits for its window to fill; then the partial window goes",
-               Kind::kInteger, 100}}})},
-      {"hold",
-       "Parks the direction at a point until released: by timeout, by the API, or when another "
-       "proxy's point is reached (release_on). Holds once per connection.",
-       Join({FramingAttributes(),
-             PointAttributes(),
-             {{"timeout", "ms", false, kMaxMs, "release after this long (0: the 60 s default)",
-               Kind::kInteger, 0},
-              {"release_on", "", false, 0,
-               "'proxy/toxic': release when that point (or hold) is reached; the n-th time this "
-               "hold catches traffic it waits for the n-th time the point is reached",
-               Kind::kText}}})},
-      {"point", "A named point that changes nothing: reaching it releases holds that wait on it.",
-       Join({FramingAttributes(), PointAttributes()})},
-      {"duplicate", "Sends selected frames more than once.",
-       Join({FramingAttributes(),
-             SelectorAttributes(),
-             {{"copies", "", false, 1000, "extra copies of each selected frame", Kind::kInteger,
-               1}}})},
-      {"drop", "Discards selected frames.", Join({FramingAttributes(), SelectorAttributes()})},
-      {"delay", "Delays selected frames only; the frames behind one wait for it (order is kept).",
-       Join({FramingAttributes(),
-             SelectorAttributes(),
-             {{"delay", "ms", true, kMaxMs, "delay added to each selected frame"}}})},
-      {"connect_delay",
-       "Delays the proxy's connect to the upstream.",
-       {{"delay", "ms", true, kMaxMs, "time before connecting"}}},
-      {"connect_refuse",
-       "Refuses the connection: the client is reset and the upstream is never contacted.",
-       {}},
-      {"accept_delay",
-       "Leaves an accepted connection untouched (no read, no upstream connect) for a while.",
-       {{"delay", "ms", true, kMaxMs, "time before the proxy takes up the connection"}}},
-  };
+#define FAULTLINE_TOXIC_TYPE(name, ...)                                              \
+  [] {                                                                               \
+    toxics::Description description = toxics::name::Describe();                      \
+    return ToxicTypeInfo{#name, description.help, std::move(description.attributes), \
+                         core::FindKind(#name), toxics::name::Make};                 \
+  }(),
+  static const std::vector<ToxicTypeInfo> kTypes = {FAULTLINE_PROXY_KINDS(FAULTLINE_TOXIC_TYPE)};
+#undef FAULTLINE_TOXIC_TYPE
   return kTypes;
 }
 
@@ -400,7 +338,13 @@ const ToxicTypeInfo* FindToxicType(std::string_view type) {
 }
 
 bool IsConnectionToxic(std::string_view type) {
-  return type == "connect_delay" || type == "connect_refuse" || type == "accept_delay";
+  const ToxicTypeInfo* info = FindToxicType(type);
+  return info != nullptr && info->kind->acts_on == core::ActsOn::kConnection;
+}
+
+std::unique_ptr<Stage> MakeStage(const ToxicSpec& spec, StageContext& context) {
+  const ToxicTypeInfo* info = FindToxicType(spec.type);
+  return info == nullptr ? nullptr : info->make(spec, context);
 }
 
 core::Status ValidateToxic(ToxicSpec& spec) {
@@ -443,14 +387,6 @@ core::Status ValidateToxic(ToxicSpec& spec) {
 
 namespace {
 
-bool IsToxiproxyType(std::string_view type) {
-  for (std::string_view t : {"latency", "bandwidth", "slow_close", "timeout", "reset_peer",
-                             "slicer", "limit_data", "noop"}) {
-    if (t == type) return true;
-  }
-  return false;
-}
-
 // Toxiproxy crashes on these below 0 (a negative slice bound, rand.Intn of a negative, an
 // endless recursion), so ValidateToxic goes on refusing them.
 bool ToxiproxyCrashesBelowZero(std::string_view type, std::string_view attribute) {
@@ -472,7 +408,7 @@ void RelaxAttributes(std::string_view type, Attributes& attributes,
       entry = attributes.erase(entry);
       continue;
     }
-    if (IsToxiproxyType(type) && known->kind == Kind::kInteger) {
+    if (info->kind->origin == core::Origin::kToxiproxy && known->kind == Kind::kInteger) {
       if (const auto* value = std::get_if<std::int64_t>(&entry->second);
           value != nullptr && (*value < 0 || *value > known->max) &&
           !(*value < 0 && ToxiproxyCrashesBelowZero(type, entry->first))) {

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "faultline/core/kinds.h"
 #include "faultline/experiments/schedule.h"
 
 using namespace faultline;
@@ -140,6 +141,11 @@ TEST_CASE("every nemesis kind makes a fault the proxy or the shim accepts",
     }
   }
   const auto kinds = NemesisKinds();
+  for (const core::KindInfo& kind : core::Kinds()) {
+    CAPTURE(kind.name);  // a row whose nemesis settings do not make a valid toxic is left out
+    CHECK((std::find(kinds.begin(), kinds.end(), kind.name) != kinds.end()) ==
+          (kind.nemesis == core::Nemesis::kNemesis));
+  }
   CHECK(std::find(kinds.begin(), kinds.end(), "point") == kinds.end());
   CHECK(std::find(kinds.begin(), kinds.end(), "hold") != kinds.end());
 }

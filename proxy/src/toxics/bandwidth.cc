@@ -86,8 +86,17 @@ class Bandwidth final : public Stage {
 
 }  // namespace
 
-std::unique_ptr<Stage> MakeBandwidth(const ToxicSpec& spec, StageContext& context) {
+namespace bandwidth {
+
+Description Describe() {
+  return {"Limits throughput to rate KB/s (1 KB = 1000 bytes). rate 0 stalls the stream.",
+          {{"rate", "KB/s", true, kMaxCount / 1000, "bytes per millisecond"}}};
+}
+
+std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<Bandwidth>(spec, context);
 }
+
+}  // namespace bandwidth
 
 }  // namespace faultline::proxy::toxics

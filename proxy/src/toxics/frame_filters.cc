@@ -171,17 +171,48 @@ class Delay final : public FramedStage {
 
 }  // namespace
 
-std::unique_ptr<Stage> MakeDrop(const ToxicSpec& spec, StageContext& context,
-                                const Framing& framing) {
+namespace drop {
+
+Description Describe() {
+  return {"Discards selected frames.", Join({FramingAttributes(), SelectorAttributes()})};
+}
+
+std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
+  const Framing framing = FramingOf(spec);
   return std::make_unique<Drop>(spec, context, framing);
 }
-std::unique_ptr<Stage> MakeDuplicate(const ToxicSpec& spec, StageContext& context,
-                                     const Framing& framing) {
+
+}  // namespace drop
+namespace duplicate {
+
+Description Describe() {
+  return {"Sends selected frames more than once.",
+          Join({FramingAttributes(),
+                SelectorAttributes(),
+                {{"copies", "", false, 1000, "extra copies of each selected frame",
+                  AttributeKind::kInteger, 1}}})};
+}
+
+std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
+  const Framing framing = FramingOf(spec);
   return std::make_unique<Duplicate>(spec, context, framing);
 }
-std::unique_ptr<Stage> MakeDelay(const ToxicSpec& spec, StageContext& context,
-                                 const Framing& framing) {
+
+}  // namespace duplicate
+namespace delay {
+
+Description Describe() {
+  return {"Delays selected frames only; the frames behind one wait for it (order is kept).",
+          Join({FramingAttributes(),
+                SelectorAttributes(),
+                {{"delay", "ms", true, kMaxMs, "delay added to each selected frame"}}})};
+}
+
+std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
+  const Framing framing = FramingOf(spec);
   return std::make_unique<Delay>(spec, context, framing);
 }
+
+}  // namespace delay
 
 }  // namespace faultline::proxy::toxics

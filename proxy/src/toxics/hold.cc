@@ -219,13 +219,40 @@ class Hold final : public FramedStage {
 
 }  // namespace
 
-std::unique_ptr<Stage> MakeHold(const ToxicSpec& spec, StageContext& context,
-                                const Framing& framing) {
+namespace hold {
+
+Description Describe() {
+  return {
+      "Parks the direction at a point until released: by timeout, by the API, or when another "
+      "proxy's point is reached (release_on). Holds once per connection.",
+      Join({FramingAttributes(),
+            PointAttributes(),
+            {{"timeout", "ms", false, kMaxMs, "release after this long (0: the 60 s default)",
+              AttributeKind::kInteger, 0},
+             {"release_on", "", false, 0,
+              "'proxy/toxic': release when that point (or hold) is reached; the n-th time this "
+              "hold catches traffic it waits for the n-th time the point is reached",
+              AttributeKind::kText}}})};
+}
+
+std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
+  const Framing framing = FramingOf(spec);
   return std::make_unique<Hold>(spec, context, framing);
 }
-std::unique_ptr<Stage> MakePoint(const ToxicSpec& spec, StageContext& context,
-                                 const Framing& framing) {
+
+}  // namespace hold
+namespace point {
+
+Description Describe() {
+  return {"A named point that changes nothing: reaching it releases holds that wait on it.",
+          Join({FramingAttributes(), PointAttributes()})};
+}
+
+std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
+  const Framing framing = FramingOf(spec);
   return std::make_unique<Point>(spec, context, framing);
 }
+
+}  // namespace point
 
 }  // namespace faultline::proxy::toxics

@@ -85,8 +85,18 @@ class Latency final : public Stage {
 
 }  // namespace
 
-std::unique_ptr<Stage> MakeLatency(const ToxicSpec& spec, StageContext& context) {
+namespace latency {
+
+Description Describe() {
+  return {"Delays each chunk by latency ± jitter (uniform), in order.",
+          {{"latency", "ms", true, kMaxMs, "delay added to each chunk"},
+           {"jitter", "ms", false, kMaxMs, "uniform spread, ± this much"}}};
+}
+
+std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<Latency>(spec, context);
 }
+
+}  // namespace latency
 
 }  // namespace faultline::proxy::toxics

@@ -39,8 +39,17 @@ class LimitData final : public Stage {
 
 }  // namespace
 
-std::unique_ptr<Stage> MakeLimitData(const ToxicSpec& spec, StageContext& context) {
+namespace limit_data {
+
+Description Describe() {
+  return {"Passes at most bytes bytes, then closes the connection.",
+          {{"bytes", "bytes", true, kMaxCount, "bytes allowed before closing"}}};
+}
+
+std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<LimitData>(spec, context);
 }
+
+}  // namespace limit_data
 
 }  // namespace faultline::proxy::toxics

@@ -21,8 +21,16 @@ class Noop final : public Stage {
 
 }  // namespace
 
-std::unique_ptr<Stage> MakeNoop(const ToxicSpec&, StageContext& context) {
+namespace noop {
+
+Description Describe() {
+  return {"Passes everything untouched (Toxiproxy's placeholder toxic).", {}};
+}
+
+std::unique_ptr<Stage> Make(const ToxicSpec&, StageContext& context) {
   return std::make_unique<Noop>(context);
 }
+
+}  // namespace noop
 
 }  // namespace faultline::proxy::toxics

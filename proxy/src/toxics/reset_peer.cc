@@ -61,8 +61,17 @@ class ResetPeer final : public Stage {
 
 }  // namespace
 
-std::unique_ptr<Stage> MakeResetPeer(const ToxicSpec& spec, StageContext& context) {
+namespace reset_peer {
+
+Description Describe() {
+  return {"Resets the connection (RST) timeout after the first data arrives.",
+          {{"timeout", "ms", false, kMaxMs, "delay between the first data and the reset"}}};
+}
+
+std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<ResetPeer>(spec, context);
 }
+
+}  // namespace reset_peer
 
 }  // namespace faultline::proxy::toxics

@@ -110,8 +110,20 @@ class Slicer final : public Stage {
 
 }  // namespace
 
-std::unique_ptr<Stage> MakeSlicer(const ToxicSpec& spec, StageContext& context) {
+namespace slicer {
+
+Description Describe() {
+  return {
+      "Slices each chunk into pieces of about average_size ± size_variation bytes (at least 1).",
+      {{"average_size", "bytes", true, kMaxCount, "mean size of a piece (> 0)"},
+       {"size_variation", "bytes", false, kMaxCount, "spread; a piece is never under 1 byte"},
+       {"delay", "us", false, kMaxUs, "pause between pieces"}}};
+}
+
+std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<Slicer>(spec, context);
 }
+
+}  // namespace slicer
 
 }  // namespace faultline::proxy::toxics

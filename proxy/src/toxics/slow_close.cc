@@ -32,8 +32,17 @@ class SlowClose final : public Stage {
 
 }  // namespace
 
-std::unique_ptr<Stage> MakeSlowClose(const ToxicSpec& spec, StageContext& context) {
+namespace slow_close {
+
+Description Describe() {
+  return {"Delays the close (FIN) by delay after the data has passed.",
+          {{"delay", "ms", true, kMaxMs, "delay before forwarding the close"}}};
+}
+
+std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<SlowClose>(spec, context);
 }
+
+}  // namespace slow_close
 
 }  // namespace faultline::proxy::toxics

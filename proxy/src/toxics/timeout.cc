@@ -50,8 +50,17 @@ class Timeout final : public Stage {
 
 }  // namespace
 
-std::unique_ptr<Stage> MakeTimeout(const ToxicSpec& spec, StageContext& context) {
+namespace timeout {
+
+Description Describe() {
+  return {"Drops all data; closes the connection after timeout (0: never closes).",
+          {{"timeout", "ms", true, kMaxMs, "time from activation until the connection closes"}}};
+}
+
+std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<Timeout>(spec, context);
 }
+
+}  // namespace timeout
 
 }  // namespace faultline::proxy::toxics

@@ -1,30 +1,52 @@
 #pragma once
-// Private: one factory per toxic type, and small helpers the stages share.
+// Private: the toxic types, and small helpers their stages share.
 
 #include <chrono>
+#include <initializer_list>
 #include <memory>
+#include <string_view>
+#include <vector>
 
+#include "faultline/core/kinds.h"
 #include "faultline/proxy/framing.h"
 #include "faultline/proxy/stage.h"
 
 namespace faultline::proxy::toxics {
 
-std::unique_ptr<Stage> MakeLatency(const ToxicSpec& spec, StageContext& context);
-std::unique_ptr<Stage> MakeBandwidth(const ToxicSpec& spec, StageContext& context);
-std::unique_ptr<Stage> MakeSlowClose(const ToxicSpec& spec, StageContext& context);
-std::unique_ptr<Stage> MakeTimeout(const ToxicSpec& spec, StageContext& context);
-std::unique_ptr<Stage> MakeResetPeer(const ToxicSpec& spec, StageContext& context);
-std::unique_ptr<Stage> MakeSlicer(const ToxicSpec& spec, StageContext& context);
-std::unique_ptr<Stage> MakeLimitData(const ToxicSpec& spec, StageContext& context);
-std::unique_ptr<Stage> MakeNoop(const ToxicSpec& spec, StageContext& context);
+// Each toxic type is a namespace named as its row in core/kinds.h, defined in its own file
+// here: what it is and which attributes it takes, and the stage it puts on a connection
+// (nothing for a connection toxic, which the session applies).
+struct Description {
+  std::string_view help;
+  std::vector<AttributeInfo> attributes;
+};
+#define FAULTLINE_DECLARE_TOXIC(name, ...)                                   \
+  namespace name {                                                           \
+  Description Describe();                                                    \
+  std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context); \
+  }
+FAULTLINE_PROXY_KINDS(FAULTLINE_DECLARE_TOXIC)
+#undef FAULTLINE_DECLARE_TOXIC
 
-// Frame-aware toxics, given the framing their attributes describe.
-std::unique_ptr<Stage> MakeReorder(const ToxicSpec&, StageContext&, const Framing&);
-std::unique_ptr<Stage> MakeHold(const ToxicSpec&, StageContext&, const Framing&);
-std::unique_ptr<Stage> MakePoint(const ToxicSpec&, StageContext&, const Framing&);
-std::unique_ptr<Stage> MakeDuplicate(const ToxicSpec&, StageContext&, const Framing&);
-std::unique_ptr<Stage> MakeDrop(const ToxicSpec&, StageContext&, const Framing&);
-std::unique_ptr<Stage> MakeDelay(const ToxicSpec&, StageContext&, const Framing&);
+// Attribute limits: durations are capped at a year (in their unit), sizes and rates at 2^53
+// so they stay exact in JSON doubles and far from overflow in arithmetic. A frame is held
+// whole until it completes, so it cannot outgrow what a direction may hold.
+inline constexpr std::int64_t kMaxMs = 365LL * 24 * 3600 * 1000;
+inline constexpr std::int64_t kMaxUs = kMaxMs * 1000;
+inline constexpr std::int64_t kMaxCount = 1LL << 53;
+inline constexpr std::int64_t kMaxFrameLimit = kDirectionBudget;
+
+// The attributes frame-aware toxics share: how the stream is cut into frames; which frames
+// are acted on (frame, match and probability must all agree); where a hold or a point sits
+// (after `bytes` bytes, at the k-th frame or at the first frame matching a pattern; with
+// none set, at the start of the connection).
+std::vector<AttributeInfo> FramingAttributes();
+std::vector<AttributeInfo> SelectorAttributes();
+std::vector<AttributeInfo> PointAttributes();
+std::vector<AttributeInfo> Join(std::initializer_list<std::vector<AttributeInfo>> parts);
+
+// The framing of a frame-aware toxic's spec, which ValidateToxic has accepted.
+Framing FramingOf(const ToxicSpec& spec);
 
 // The end of stream, held back by a stage until the data before it has gone.
 class HeldEnd {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "faultline/core/duration.h"
+#include "faultline/core/kinds.h"
 #include "faultline/core/probability.h"
 #include "faultline/core/result.h"
 #include "faultline/proxy/pattern.h"
@@ -91,15 +93,19 @@ struct AttributeInfo {
   std::string_view choices = "";  // "a|b|c"; empty: any text
 };
 
+class Stage;
+class StageContext;
+using StageFactory = std::unique_ptr<Stage> (*)(const ToxicSpec&, StageContext&);
+
 struct ToxicTypeInfo {
   std::string_view name;
   std::string_view help;
   std::vector<AttributeInfo> attributes;
+  const core::KindInfo* kind;  // its row in core/kinds.h
+  StageFactory make;           // null stage for a connection toxic
 };
 
-// Every toxic type the proxy implements, in documentation order: Toxiproxy's eight (noop
-// included), then
-// faultline's own.
+// Every toxic type the proxy implements, one per proxy row of core/kinds.h, in its order.
 const std::vector<ToxicTypeInfo>& ToxicTypes();
 const ToxicTypeInfo* FindToxicType(std::string_view type);
 // Toxics that act on the connection as a whole (its accept and upstream connect) rather than
