@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "faultline/core/text.h"
+
 namespace faultline::core {
 namespace {
 
@@ -17,12 +19,8 @@ constexpr KindInfo kKinds[] = {FAULTLINE_PROXY_KINDS(FAULTLINE_PROXY_ROW)       
                                FAULTLINE_PROCESS_KINDS(FAULTLINE_PROCESS_ROW)};  //
 
 bool InWords(std::string_view words, std::string_view word) {
-  while (!words.empty()) {
-    const auto space = words.find(' ');
-    if (words.substr(0, space) == word) return true;
-    words = space == std::string_view::npos ? std::string_view{} : words.substr(space + 1);
-  }
-  return false;
+  const auto split = SplitWords(words);
+  return std::ranges::find(split, word) != split.end();
 }
 
 }  // namespace

@@ -10,4 +10,14 @@ std::string FormatFixed(double value, int digits) {
   return text;
 }
 
+std::vector<std::string_view> SplitWords(std::string_view text) {
+  std::vector<std::string_view> words;
+  while (!text.empty()) {
+    const auto space = text.find(' ');
+    if (space != 0) words.push_back(text.substr(0, space));
+    text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
+  }
+  return words;
+}
+
 }  // namespace faultline::core

@@ -1,11 +1,11 @@
 #include "faultline/experiments/schedule.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdlib>
 
 #include "faultline/core/kinds.h"
 #include "faultline/core/random.h"
+#include "faultline/core/text.h"
 
 namespace faultline::experiments {
 namespace {
@@ -26,27 +26,14 @@ std::optional<proxy::ToxicSpec> DefaultToxic(std::string_view type) {
   if (info == nullptr || info->kind->nemesis != core::Nemesis::kNemesis) return std::nullopt;
   proxy::ToxicSpec toxic;
   toxic.type = std::string(type);
-  std::string_view settings = info->kind->nemesis_settings;
-  while (!settings.empty()) {
-    const auto space = settings.find(' ');
-    const std::string_view setting = settings.substr(0, space);
-    settings = space == std::string_view::npos ? std::string_view{} : settings.substr(space + 1);
+  for (const std::string_view setting : core::SplitWords(info->kind->nemesis_settings)) {
     const auto equals = setting.find('=');
     const proxy::AttributeInfo* attribute = proxy::FindAttribute(*info, setting.substr(0, equals));
     if (attribute == nullptr || equals == std::string_view::npos) return std::nullopt;
-    const std::string_view written = setting.substr(equals + 1);
-    if (proxy::HasWrittenForm(*attribute)) {
-      bool bare = false;
-      auto value = proxy::ReadWrittenAttribute(*attribute, written, bare);
-      if (!value) return std::nullopt;
-      toxic.attributes[std::string(attribute->name)] = *value;
-    } else {
-      std::int64_t number = 0;
-      const auto [end, ec] =
-          std::from_chars(written.data(), written.data() + written.size(), number);
-      if (ec != std::errc() || end != written.data() + written.size()) return std::nullopt;
-      toxic.attributes[std::string(attribute->name)] = number;
-    }
+    bool bare = false;
+    auto value = proxy::ReadWrittenAttribute(*attribute, setting.substr(equals + 1), bare);
+    if (!value) return std::nullopt;
+    toxic.attributes[std::string(attribute->name)] = *value;
   }
   if (!proxy::ValidateToxic(toxic)) return std::nullopt;
   return toxic;

@@ -301,11 +301,18 @@ core::Result<AttributeValue> ReadWrittenAttribute(const AttributeInfo& info, std
     if (!chance) return core::MakeError(name + ": " + chance.message());
     return AttributeValue(chance->fraction());
   }
-  const auto unit = DurationUnit(info);
-  if (!unit) return AttributeValue(std::string(text));
+  if (info.kind == Kind::kText) return AttributeValue(std::string(text));
   std::int64_t count = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
-  if (!text.empty() && ec == std::errc() && end == text.data() + text.size()) {
+  const bool whole = !text.empty() && ec == std::errc() && end == text.data() + text.size();
+  const auto unit = DurationUnit(info);
+  if (!unit) {
+    if (!whole) {
+      return core::MakeError(name + ": '" + std::string(text) + "' is not a whole number");
+    }
+    return AttributeValue(count);
+  }
+  if (whole) {
     bare = true;
     return AttributeValue(count);
   }

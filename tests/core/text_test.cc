@@ -1,10 +1,13 @@
-// Numbers for people: a fixed count of decimals, rounded, never in exponent form.
+// Text for people: numbers with a fixed count of decimals, rounded, never in exponent form;
+// lists of words split at spaces.
 
 #include <catch2/catch.hpp>
 
 #include "faultline/core/text.h"
 
 using faultline::core::FormatFixed;
+using faultline::core::SplitWords;
+using Words = std::vector<std::string_view>;
 
 TEST_CASE("FormatFixed writes exactly the decimals asked for", "[core][text]") {
   CHECK(FormatFixed(2.345, 1) == "2.3");
@@ -14,4 +17,11 @@ TEST_CASE("FormatFixed writes exactly the decimals asked for", "[core][text]") {
   CHECK(FormatFixed(-0.0004, 3) == "-0.000");
   CHECK(FormatFixed(1e-7, 3) == "0.000");  // never 1E-7
   CHECK(FormatFixed(123456789.0, 2) == "123456789.00");
+}
+
+TEST_CASE("SplitWords splits at spaces and makes no empty words", "[core][text]") {
+  CHECK(SplitWords("latency=500ms jitter=0ms") == Words{"latency=500ms", "jitter=0ms"});
+  CHECK(SplitWords("drop") == Words{"drop"});
+  CHECK(SplitWords("") == Words{});
+  CHECK(SplitWords("  a   b ") == Words{"a", "b"});
 }

@@ -1,6 +1,9 @@
 #include "faultline/proxy/toxic.h"
 
 #include <catch2/catch.hpp>
+#include <string_view>
+#include <type_traits>
+#include <variant>
 
 #include "faultline/proxy/pattern.h"
 
@@ -46,6 +49,42 @@ TEST_CASE("validation names each kind of mistake", "[proxy][toxic]") {
         "attribute 'size_variation' must not be negative");
   // Toxiproxy never checks a variation against the average, so neither does faultline.
   CHECK(Problem("slicer", {{"average_size", 10}, {"size_variation", 10}}).empty());
+}
+
+namespace {
+// ReadWrittenAttribute's value as text ("ms 800", "fraction 0.2", "integer 3", "text line"),
+// or its error.
+std::string Read(std::string_view type, std::string_view attribute, std::string_view text) {
+  const AttributeInfo* info = FindAttribute(*FindToxicType(type), attribute);
+  REQUIRE(info != nullptr);
+  bool bare = false;
+  auto value = ReadWrittenAttribute(*info, text, bare);
+  if (!value) return value.message();
+  return std::visit(
+      [&](const auto& v) -> std::string {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, std::string>) return "text " + v;
+        if constexpr (std::is_same_v<V, double>) return "fraction " + std::to_string(v);
+        if constexpr (std::is_same_v<V, std::int64_t>) {
+          return std::string(bare ? "bare " : "") + std::to_string(v);
+        }
+      },
+      *value);
+}
+}  // namespace
+
+TEST_CASE("an attribute is read as a person writes it", "[proxy][toxic]") {
+  CHECK(Read("latency", "latency", "800ms") == "800");
+  CHECK(Read("latency", "latency", "2s") == "2000");
+  CHECK(Read("latency", "latency", "800") == "bare 800");  // in the attribute's unit
+  CHECK(Read("latency", "latency", "1500us") ==
+        "latency: 1500us is not a whole number of milliseconds");
+  CHECK(Read("drop", "probability", "20%") == "fraction 0.200000");
+  CHECK(Read("drop", "framing", "line") == "text line");
+  // A number that is not a duration or a chance: a whole number, no unit.
+  CHECK(Read("limit_data", "bytes", "1024") == "1024");
+  CHECK(Read("limit_data", "bytes", "1k") == "bytes: '1k' is not a whole number");
+  CHECK(Read("limit_data", "bytes", "") == "bytes: '' is not a whole number");
 }
 
 TEST_CASE("every documented type validates with its required attributes", "[proxy][toxic]") {

@@ -1,11 +1,17 @@
 #pragma once
-// Numbers as people read them in progress lines, reports and tables.
+// Text as people read and write it: numbers in progress lines, reports and tables; lists of
+// words in tables of settings.
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace faultline::core {
 
 // `value` with exactly `digits` decimals: FormatFixed(2.345, 1) == "2.3" (printf's "%.*f").
 std::string FormatFixed(double value, int digits);
+
+// The words of `text`, split at spaces; runs of spaces make no empty words.
+std::vector<std::string_view> SplitWords(std::string_view text);
 
 }  // namespace faultline::core

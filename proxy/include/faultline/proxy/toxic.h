@@ -115,8 +115,9 @@ bool IsConnectionToxic(std::string_view type);
 // An attribute's value as a person writes it (a spec, `faultline ctl -a`), read into the
 // attribute's own terms: a duration with its unit for an attribute in ms or us ("800ms" is
 // 800, "2s" is 2000; `bare` is set for a bare number, taken in the unit), a chance as "20%",
-// "250000ppm" or a fraction for a fraction. Any other attribute's text comes back as text.
-// An error names the attribute: "latency: 1500us is not a whole number of milliseconds".
+// "250000ppm" or a fraction for a fraction, a whole number for any other number (bytes, KB/s,
+// frames). A text attribute's text comes back as it is. An error names the attribute:
+// "latency: 1500us is not a whole number of milliseconds", "bytes: '1k' is not a whole number".
 core::Result<AttributeValue> ReadWrittenAttribute(const AttributeInfo& info, std::string_view text,
                                                   bool& bare);
 // The other way, as a spec writes it: "800ms", "20%"; other values as they are.
