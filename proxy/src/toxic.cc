@@ -195,14 +195,9 @@ bool IsFrameAware(const ToxicTypeInfo& info) {
   return info.kind->acts_on == core::ActsOn::kFrames || info.kind->acts_on == core::ActsOn::kPoint;
 }
 
-// Rules that tie attributes together, checked once each has its kind and defaults.
+// Rules that tie attributes together, checked once each has its kind and defaults: those of
+// the attributes types share (framing, match) here, the type's own in its file.
 core::Status CheckCombinations(ToxicSpec& spec, const ToxicTypeInfo& info) {
-  if (spec.type == "slicer") {
-    const std::int64_t average = spec.Int("average_size");
-    if (average <= 0) {
-      return core::MakeError("attribute 'average_size' must be greater than 0");
-    }
-  }
   if (IsFrameAware(info)) {
     auto framing = FramingFromSpec(spec);
     if (!framing) return framing.error();
@@ -216,24 +211,7 @@ core::Status CheckCombinations(ToxicSpec& spec, const ToxicTypeInfo& info) {
     }
     spec.compiled_match.pattern = std::move(*pattern);
   }
-  if (spec.type == "hold" || spec.type == "point") {
-    const int set = (spec.Int("bytes") > 0) + (spec.Int("frame") > 0) + !spec.Text("match").empty();
-    if (set > 1) {
-      return core::MakeError("set at most one of 'bytes', 'frame' and 'match' for a " + spec.type);
-    }
-  }
-  if (spec.type == "hold" && !spec.Text("release_on").empty()) {
-    const std::string& point = spec.Text("release_on");
-    const auto slash = point.find('/');
-    if (slash == std::string::npos || slash == 0 || slash + 1 == point.size() ||
-        point.find('/', slash + 1) != std::string::npos) {
-      return core::MakeError("attribute 'release_on' must name a point as 'proxy/toxic'");
-    }
-  }
-  if (spec.type == "reorder" && spec.Int("window") < 2) {
-    return core::MakeError("attribute 'window' must be at least 2 frames");
-  }
-  return core::Ok();
+  return info.check != nullptr ? info.check(spec) : core::Ok();
 }
 
 }  // namespace
@@ -265,11 +243,15 @@ core::Result<Framing> FramingFromSpec(const ToxicSpec& spec) {
 }
 
 const std::vector<ToxicTypeInfo>& ToxicTypes() {
-#define FAULTLINE_TOXIC_TYPE(name, ...)                                              \
-  [] {                                                                               \
-    toxics::Description description = toxics::name::Describe();                      \
-    return ToxicTypeInfo{#name, description.help, std::move(description.attributes), \
-                         core::FindKind(#name), toxics::name::Make};                 \
+#define FAULTLINE_TOXIC_TYPE(name, ...)                         \
+  [] {                                                          \
+    toxics::Description description = toxics::name::Describe(); \
+    return ToxicTypeInfo{#name,                                 \
+                         description.help,                      \
+                         std::move(description.attributes),     \
+                         core::FindKind(#name),                 \
+                         toxics::name::Make,                    \
+                         description.check};                    \
   }(),
   static const std::vector<ToxicTypeInfo> kTypes = {FAULTLINE_PROXY_KINDS(FAULTLINE_TOXIC_TYPE)};
 #undef FAULTLINE_TOXIC_TYPE

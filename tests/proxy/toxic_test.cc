@@ -47,6 +47,15 @@ TEST_CASE("validation names each kind of mistake", "[proxy][toxic]") {
         "attribute 'average_size' must be greater than 0");
   CHECK(Problem("slicer", {{"average_size", 10}, {"size_variation", -1}}) ==
         "attribute 'size_variation' must not be negative");
+  // A hold or a point sits at one place.
+  CHECK(Problem("point", {{"bytes", 10}, {"frame", 2}, {"framing", std::string("line")}}) ==
+        "set at most one of 'bytes', 'frame' and 'match' for a point");
+  CHECK(Problem("hold",
+                {{"frame", 2}, {"match", std::string("x")}, {"framing", std::string("line")}}) ==
+        "set at most one of 'bytes', 'frame' and 'match' for a hold");
+  CHECK(Problem("hold", {{"release_on", std::string("a/b/c")}}) ==
+        "attribute 'release_on' must name a point as 'proxy/toxic'");
+  CHECK(Problem("hold", {{"release_on", std::string("other/gate")}}).empty());
   // Toxiproxy never checks a variation against the average, so neither does faultline.
   CHECK(Problem("slicer", {{"average_size", 10}, {"size_variation", 10}}).empty());
 }

@@ -217,6 +217,27 @@ class Hold final : public FramedStage {
   HeldEnd end_;
 };
 
+// A hold or a point sits at one place: after some bytes, at a frame or at a match.
+core::Status CheckPlace(const ToxicSpec& spec) {
+  const int set = (spec.Int("bytes") > 0) + (spec.Int("frame") > 0) + !spec.Text("match").empty();
+  if (set > 1) {
+    return core::MakeError("set at most one of 'bytes', 'frame' and 'match' for a " + spec.type);
+  }
+  return core::Ok();
+}
+
+core::Status CheckHold(const ToxicSpec& spec) {
+  if (auto ok = CheckPlace(spec); !ok) return ok;
+  const std::string& point = spec.Text("release_on");
+  if (point.empty()) return core::Ok();
+  const auto slash = point.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == point.size() ||
+      point.find('/', slash + 1) != std::string::npos) {
+    return core::MakeError("attribute 'release_on' must name a point as 'proxy/toxic'");
+  }
+  return core::Ok();
+}
+
 }  // namespace
 
 namespace hold {
@@ -232,7 +253,8 @@ Description Describe() {
              {"release_on", "", false, 0,
               "'proxy/toxic': release when that point (or hold) is reached; the n-th time this "
               "hold catches traffic it waits for the n-th time the point is reached",
-              AttributeKind::kText}}})};
+              AttributeKind::kText}}}),
+      CheckHold};
 }
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
@@ -245,7 +267,7 @@ namespace point {
 
 Description Describe() {
   return {"A named point that changes nothing: reaching it releases holds that wait on it.",
-          Join({FramingAttributes(), PointAttributes()})};
+          Join({FramingAttributes(), PointAttributes()}), CheckPlace};
 }
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {

@@ -139,7 +139,12 @@ Description Describe() {
              {"frame", "", false, kMaxCount, "swap frame k with frame k+1 instead (0: random)"},
              {"max_wait", "ms", false, kMaxMs,
               "longest a frame waits for its window to fill; then the partial window goes",
-              AttributeKind::kInteger, 100}}})};
+              AttributeKind::kInteger, 100}}}),
+      [](const ToxicSpec& spec) {
+        return spec.Int("window") >= 2
+                   ? core::Ok()
+                   : core::MakeError("attribute 'window' must be at least 2 frames");
+      }};
 }
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {

@@ -14,11 +14,12 @@
 namespace faultline::proxy::toxics {
 
 // Each toxic type is a namespace named as its row in core/kinds.h, defined in its own file
-// here: what it is and which attributes it takes, and the stage it puts on a connection
-// (nothing for a connection toxic, which the session applies).
+// here: what it is, which attributes it takes and what it requires of them together, and the
+// stage it puts on a connection (nothing for a connection toxic, which the session applies).
 struct Description {
   std::string_view help;
   std::vector<AttributeInfo> attributes;
+  ToxicCheck check = nullptr;
 };
 #define FAULTLINE_DECLARE_TOXIC(name, ...)                                   \
   namespace name {                                                           \

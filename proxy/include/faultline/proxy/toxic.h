@@ -96,6 +96,9 @@ struct AttributeInfo {
 class Stage;
 class StageContext;
 using StageFactory = std::unique_ptr<Stage> (*)(const ToxicSpec&, StageContext&);
+// What a type requires of its attributes together, checked once each has its kind and
+// default (ValidateToxic): "attribute 'window' must be at least 2 frames".
+using ToxicCheck = core::Status (*)(const ToxicSpec&);
 
 struct ToxicTypeInfo {
   std::string_view name;
@@ -103,6 +106,7 @@ struct ToxicTypeInfo {
   std::vector<AttributeInfo> attributes;
   const core::KindInfo* kind;  // its row in core/kinds.h
   StageFactory make;           // null stage for a connection toxic
+  ToxicCheck check;            // null: any combination of valid attributes will do
 };
 
 // Every toxic type the proxy implements, one per proxy row of core/kinds.h, in its order.
