@@ -319,6 +319,44 @@ TEST_CASE("slicer updated to no delay keeps the pieces it queued ahead of new da
   CHECK(f.sink.data == text);
 }
 
+// Chunk boundaries differ between two runs of one schedule, so a stream toxic's decision is
+// logged once per connection and direction (and again after an update), never per chunk.
+TEST_CASE("stream toxics log one decision per direction, not one per chunk",
+          "[proxy][toxic][decisions]") {
+  using Log = std::vector<std::string>;
+  SECTION("latency") {
+    Fixture f;
+    f.Set({Toxic("latency", {{"latency", 100}, {"jitter", 10}})});
+    CHECK(f.Logged().empty());  // nothing decided before data
+    for (int i = 0; i < 5; ++i) f.Push("chunk");
+    CHECK(f.Logged() == Log{"delay: 100ms ± 10ms per chunk"});
+    f.Set({Toxic("latency", {{"latency", 200}})});  // an update is a new decision
+    f.Push("more");
+    f.Push("more");
+    CHECK(f.Logged() == Log{"delay: 100ms ± 10ms per chunk", "delay: 200ms per chunk"});
+  }
+  SECTION("bandwidth") {
+    Fixture f;
+    f.Set({Toxic("bandwidth", {{"rate", 10}})});
+    for (int i = 0; i < 5; ++i) f.Push("chunk");
+    CHECK(f.Logged() == Log{"throttle: 10 KB/s"});
+  }
+  SECTION("slicer") {
+    Fixture f;
+    f.Set({Toxic("slicer", {{"average_size", 4}, {"size_variation", 1}, {"delay", 5}})});
+    for (int i = 0; i < 3; ++i) f.Push(Letters(64));
+    CHECK(f.Logged() == Log{"slice: 4 ± 1 bytes a piece, 5us apart"});
+  }
+  SECTION("slow_close decides when the close comes") {
+    Fixture f;
+    f.Set({Toxic("slow_close", {{"delay", 500}})});
+    f.Push("data");
+    CHECK(f.Logged().empty());
+    f.pipeline.End();
+    CHECK(f.Logged() == Log{"close_delay: 500ms"});
+  }
+}
+
 TEST_CASE("limit_data passes the limit then closes", "[proxy][toxic][limit_data]") {
   Fixture f;
   f.Set({Toxic("limit_data", {{"bytes", 10}})});

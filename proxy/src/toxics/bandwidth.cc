@@ -18,6 +18,7 @@ class Bandwidth final : public Stage {
   }
 
   void OnChunk(Chunk chunk) override {
+    decision_.Record(context_, "throttle", std::to_string(bytes_per_second_ / 1000) + " KB/s");
     queue_.Push(std::move(chunk));
     if (!timer_->armed()) Pump();
   }
@@ -31,6 +32,7 @@ class Bandwidth final : public Stage {
     const std::int64_t rate = Attr(spec, "rate") * 1000;
     if (rate == bytes_per_second_) return;
     bytes_per_second_ = rate;
+    decision_.Reset();
     timer_->Cancel();
     piece_scheduled_ = false;
     Pump();
@@ -74,6 +76,7 @@ class Bandwidth final : public Stage {
   }
 
   StageContext& context_;
+  StreamDecision decision_;
   std::unique_ptr<core::Timer> timer_;
   std::int64_t bytes_per_second_ = 0;
   core::TimePoint link_free_at_{};

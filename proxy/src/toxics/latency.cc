@@ -17,6 +17,10 @@ class Latency final : public Stage {
   }
 
   void OnChunk(Chunk chunk) override {
+    decision_.Record(context_, "delay",
+                     jitter_.count() > 0 ? core::FormatDuration(latency_) + " ± " +
+                                               core::FormatDuration(jitter_) + " per chunk"
+                                         : core::FormatDuration(latency_) + " per chunk");
     core::Duration delay = latency_;
     if (jitter_.count() > 0) {
       delay += core::Duration(context_.rng().Between(-jitter_.count(), jitter_.count() - 1));
@@ -42,6 +46,7 @@ class Latency final : public Stage {
   void Update(const ToxicSpec& spec) override {
     latency_ = Millis(spec, "latency");
     jitter_ = Millis(spec, "jitter");
+    decision_.Reset();
   }
 
   void Flush() override {
@@ -75,6 +80,7 @@ class Latency final : public Stage {
   }
 
   StageContext& context_;
+  StreamDecision decision_;
   std::unique_ptr<core::Timer> timer_;
   core::Duration latency_{};
   core::Duration jitter_{};

@@ -20,6 +20,9 @@ class Slicer final : public Stage {
   }
 
   void OnChunk(Chunk chunk) override {
+    decision_.Record(context_, "slice",
+                     std::to_string(average_) + " ± " + std::to_string(variation_) +
+                         " bytes a piece, " + core::FormatDuration(delay_) + " apart");
     std::vector<std::size_t> cuts;
     Cut(0, chunk.data.size(), cuts);
     std::size_t start = 0;
@@ -47,6 +50,7 @@ class Slicer final : public Stage {
     average_ = static_cast<std::size_t>(Attr(spec, "average_size"));
     variation_ = static_cast<std::size_t>(Attr(spec, "size_variation"));
     delay_ = std::chrono::microseconds(Attr(spec, "delay"));
+    decision_.Reset();
     if (delay_.count() == 0 && !pieces_.empty()) {
       // No pause between pieces any more: what is queued goes now, in order.
       timer_->Cancel();
@@ -100,6 +104,7 @@ class Slicer final : public Stage {
   }
 
   StageContext& context_;
+  StreamDecision decision_;
   std::unique_ptr<core::Timer> timer_;
   std::size_t average_ = 1;
   std::size_t variation_ = 0;

@@ -13,9 +13,13 @@ class SlowClose final : public Stage {
 
   void OnChunk(Chunk chunk) override { context_.Emit(std::move(chunk)); }
   void OnEnd() override {
+    decision_.Record(context_, "close_delay", core::FormatDuration(delay_));
     timer_->ArmAt(context_.clock().Now() + delay_, [this] { context_.EmitEnd(); });
   }
-  void Update(const ToxicSpec& spec) override { delay_ = Millis(spec, "delay"); }
+  void Update(const ToxicSpec& spec) override {
+    delay_ = Millis(spec, "delay");
+    decision_.Reset();
+  }
   void Flush() override {
     if (timer_->armed()) {
       timer_->Cancel();
@@ -26,6 +30,7 @@ class SlowClose final : public Stage {
 
  private:
   StageContext& context_;
+  StreamDecision decision_;
   std::unique_ptr<core::Timer> timer_;
   core::Duration delay_;
 };

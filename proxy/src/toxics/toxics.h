@@ -4,6 +4,7 @@
 #include <chrono>
 #include <initializer_list>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -62,6 +63,24 @@ class HeldEnd {
 
  private:
   bool held_ = false;
+};
+
+// A stream toxic (latency, bandwidth, slicer, slow_close) acts on bytes as the kernel hands
+// them over, so it logs its decision once per connection and direction, when it first acts,
+// and again after an update, rather than once per chunk: chunk boundaries differ between two
+// runs of one schedule, and a replay must log the same decisions as its original.
+class StreamDecision {
+ public:
+  void Record(StageContext& context, std::string_view action, std::string detail) {
+    if (recorded_) return;
+    recorded_ = true;
+    context.Record(std::string(action), std::nullopt, std::move(detail));
+  }
+  // The settings changed: the next act is a new decision.
+  void Reset() { recorded_ = false; }
+
+ private:
+  bool recorded_ = false;
 };
 
 // A validated attribute (ValidateToxic filled in every default).

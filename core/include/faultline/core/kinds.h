@@ -23,12 +23,12 @@
 //                     the other attributes keep the type's defaults
 //   decisions         space-separated: the decisions it logs
 #define FAULTLINE_PROXY_KINDS(ROW)                                                              \
-  ROW(latency, kDirection, kUdp, kToxiproxy, kNemesis, "latency=500ms", "")                     \
-  ROW(bandwidth, kDirection, kUdp, kToxiproxy, kNemesis, "rate=1", "")                          \
-  ROW(slow_close, kDirection, kNoUdp, kToxiproxy, kNemesis, "delay=500ms", "")                  \
+  ROW(latency, kDirection, kUdp, kToxiproxy, kNemesis, "latency=500ms", "delay")                \
+  ROW(bandwidth, kDirection, kUdp, kToxiproxy, kNemesis, "rate=1", "throttle")                  \
+  ROW(slow_close, kDirection, kNoUdp, kToxiproxy, kNemesis, "delay=500ms", "close_delay")       \
   ROW(timeout, kDirection, kNoUdp, kToxiproxy, kNemesis, "timeout=500ms", "close")              \
   ROW(reset_peer, kDirection, kNoUdp, kToxiproxy, kNemesis, "", "reset")                        \
-  ROW(slicer, kDirection, kNoUdp, kToxiproxy, kNemesis, "average_size=1", "")                   \
+  ROW(slicer, kDirection, kNoUdp, kToxiproxy, kNemesis, "average_size=1", "slice")              \
   ROW(limit_data, kDirection, kNoUdp, kToxiproxy, kNemesis, "bytes=1", "close")                 \
   ROW(noop, kDirection, kNoUdp, kToxiproxy, kNemesis, "", "")                                   \
   ROW(reorder, kFrames, kUdpRawFraming, kFaultline, kNemesis, "", "reorder")                    \
