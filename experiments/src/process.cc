@@ -51,20 +51,23 @@ void SignalAndContinue(pid_t group, int signal) {
   ::kill(-group, SIGCONT);
 }
 
-// A descriptor closed on scope exit.
-class Descriptor {
- public:
-  explicit Descriptor(int fd) : fd_(fd) {}
-  Descriptor(Descriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Descriptor& operator=(Descriptor&&) = delete;
-  ~Descriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
+// Room for a client's burst of operations while the runner is busy elsewhere: a client
+// blocks on a full pipe, so the default 64 KiB would pace a fast one.
+constexpr int kStdoutPipeBytes = 1 << 20;
 
- private:
-  int fd_;
-};
+// A pipe for a child's stdout: the read end non-blocking, both close-on-exec (the launcher
+// makes the child's stdout a copy of the write end, without the flag).
+core::Status OpenStdoutPipe(Descriptor& read_end, Descriptor& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return core::MakeError(std::string("cannot make a pipe for stdout: ") + std::strerror(errno));
+  }
+  read_end = Descriptor(fds[0]);
+  write_end = Descriptor(fds[1]);
+  ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+  ::fcntl(fds[0], F_SETPIPE_SZ, kStdoutPipeBytes);  // best effort: the default still works
+  return core::Ok();
+}
 
 // Opens `path` for appending (the null device when empty), creating its parent directories.
 core::Result<Descriptor> OpenOutput(const std::string& path) {
@@ -191,9 +194,13 @@ core::Result<Process> Process::Start(const ProcessSpec& spec, Reaper* reaper) tr
   if (!program) return Fail(spec, program.message());
   auto log = OpenOutput(spec.log_path);
   if (!log) return Fail(spec, log.message());
-  auto out = spec.stdout_path.empty() ? Descriptor(::fcntl(log->get(), F_DUPFD_CLOEXEC, 0))
-                                      : OpenOutput(spec.stdout_path);
-  if (!out) return Fail(spec, out.message());
+  Descriptor stdout_read;
+  Descriptor out;
+  if (spec.stdout_pipe) {
+    if (auto ok = OpenStdoutPipe(stdout_read, out); !ok) return Fail(spec, ok.message());
+  } else {
+    out = Descriptor(::fcntl(log->get(), F_DUPFD_CLOEXEC, 0));
+  }
   Descriptor in(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   struct stat log_stat {};
   ::fstat(log->get(), &log_stat);
@@ -205,7 +212,7 @@ core::Result<Process> Process::Start(const ProcessSpec& spec, Reaper* reaper) tr
   boost::asio::io_context context;
   bp::posix::default_launcher launcher;
   bp::error_code ec;
-  bp::process_stdio stdio{in.get(), out->get(), log->get()};
+  bp::process_stdio stdio{in.get(), out.get(), log->get()};
   bp::process_environment environment(env);
   ChildSetup setup{::getpid(), reaper};
   // Passing argv as a `const char**` keeps argv[0] as given rather than the resolved path.
@@ -241,6 +248,7 @@ core::Result<Process> Process::Start(const ProcessSpec& spec, Reaper* reaper) tr
   process.pid_ = pid;
   process.pidfd_ = pidfd;
   process.reaper_ = reaper;
+  process.stdout_ = std::move(stdout_read);
   return process;
 } catch (const std::exception& e) {
   return Fail(spec, std::string("cannot start: ") + e.what());
@@ -253,7 +261,8 @@ Process::Process(Process&& other) noexcept
       pid_(std::exchange(other.pid_, -1)),
       pidfd_(std::exchange(other.pidfd_, -1)),
       reaper_(other.reaper_),
-      exit_code_(other.exit_code_) {}
+      exit_code_(other.exit_code_),
+      stdout_(std::move(other.stdout_)) {}
 
 Process& Process::operator=(Process&& other) noexcept {
   if (this != &other) {
@@ -266,8 +275,21 @@ Process& Process::operator=(Process&& other) noexcept {
     pidfd_ = std::exchange(other.pidfd_, -1);
     reaper_ = other.reaper_;
     exit_code_ = other.exit_code_;
+    stdout_ = std::move(other.stdout_);
   }
   return *this;
+}
+
+Descriptor& Descriptor::operator=(Descriptor&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+Descriptor::~Descriptor() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 Process::~Process() {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include <poll.h>
 #include <unistd.h>
 
 #include "faultline/core/random.h"
@@ -43,13 +44,14 @@ constexpr auto kProgressEvery = 250ms;
 // A run that only its clients' finishing ends has its faults planned this far.
 constexpr core::Duration kOpenEndedHorizon = std::chrono::hours(1);
 
-// Operations arriving from one process, a client or a service with `history:`: the file its
-// lines go to and how far it has been read.
+// Operations arriving from one process, a client or a service with `history:`, through a pipe
+// on its stdout, read as they are written; what it wrote is kept in `output` as well.
 struct HistoryFeed {
-  std::string source;  // "client writers-0", "service store": what messages call it
-  int process_id = 0;  // the history's process for ops that do not name one
-  std::string output;  // empty: it writes no history
-  std::uint64_t read_offset = 0;
+  std::string source;   // "client writers-0", "service store": what messages call it
+  int process_id = 0;   // the history's process for ops that do not name one
+  std::string output;   // empty: it writes no history
+  std::ofstream copy;   // appended to `output`, across restarts
+  Descriptor pipe;      // the running process's stdout; empty once it has ended
   std::string partial;  // a line not yet ended
   std::uint64_t accepted_lines = 0;
   std::uint64_t rejected_lines = 0;
@@ -375,7 +377,7 @@ class Run final : private Actuator, private FaultListener {
       service.feed.source = "service " + spec.name;
       service.feed.process_id = ClientCount() + HistoryServiceIndex(spec);
       SetRunEnv(service.process, service.feed.process_id);
-      FeedFrom(service.process, service.feed, spec.history_file);
+      if (auto ok = FeedFrom(service.process, service.feed, spec.history_file); !ok) return ok;
     }
     if (spec.inject) {
       if (options_.inject_library.empty()) {
@@ -440,10 +442,25 @@ class Run final : private Actuator, private FaultListener {
     process.env.emplace_back("FAULTLINE_START_NS", StartNs());
   }
 
-  // Its stdout (`file` empty: logs/NAME.history) is where `feed` reads its operations.
-  void FeedFrom(ProcessSpec& process, HistoryFeed& feed, const std::string& file) const {
+  // Its stdout is where `feed` reads its operations, kept in `file` (empty:
+  // logs/NAME.history).
+  core::Status FeedFrom(ProcessSpec& process, HistoryFeed& feed, const std::string& file) const {
     feed.output = file.empty() ? dir_->path() + "/logs/" + process.name + ".history" : file;
-    process.stdout_path = feed.output;
+    std::error_code ec;
+    if (const auto parent = std::filesystem::path(feed.output).parent_path(); !parent.empty()) {
+      std::filesystem::create_directories(parent, ec);
+    }
+    feed.copy.open(feed.output, std::ios::binary | std::ios::app);
+    if (!feed.copy) return core::MakeError(process.name + ": cannot open " + feed.output);
+    process.stdout_pipe = true;
+    return core::Ok();
+  }
+
+  // A (re)started process's stdout, once what its predecessor wrote has all been read.
+  void Attach(HistoryFeed& feed, Process& process) {
+    if (feed.output.empty()) return;
+    DrainHistory(feed);
+    feed.pipe = process.TakeStdout();
   }
 
   int ClientCount() const {
@@ -465,6 +482,7 @@ class Run final : private Actuator, private FaultListener {
     auto started = Process::Start(service.process, options_.reaper);
     if (!started) return started.error();
     service.running.emplace(std::move(*started));
+    Attach(service.feed, *service.running);
     service.killed_by_fault = false;
     Event("service_started", {{"service", service.spec->name}, {"pid", service.running->pid()}});
     if (wait_ready && service.ready) {
@@ -518,13 +536,14 @@ class Run final : private Actuator, private FaultListener {
           process.env.emplace_back("FAULTLINE_OPS", std::to_string(share));
         }
         if (workload.history) {
-          FeedFrom(
-              process, client.feed,
-              workload.history_file.empty() ? "" : workload.history_file + "." + std::to_string(i));
+          const std::string file =
+              workload.history_file.empty() ? "" : workload.history_file + "." + std::to_string(i);
+          if (auto ok = FeedFrom(process, client.feed, file); !ok) return ok;
         }
         auto started = Process::Start(process, options_.reaper);
         if (!started) return started.error();
         client.running.emplace(std::move(*started));
+        Attach(client.feed, *client.running);
         Event("client_started", {{"client", name}, {"pid", client.running->pid()}});
         clients_.push_back(std::move(client));
       }
@@ -534,14 +553,39 @@ class Run final : private Actuator, private FaultListener {
 
   // --- the run ----------------------------------------------------------------------------
 
-  void ReadHistory(HistoryFeed& feed) {
-    if (feed.output.empty()) return;
-    std::ifstream in(feed.output, std::ios::binary);
-    if (!in) return;
-    in.seekg(static_cast<std::streamoff>(feed.read_offset));
-    std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    feed.read_offset += chunk.size();
-    feed.partial += chunk;
+  // Everything the feed's pipe holds now.
+  void DrainHistory(HistoryFeed& feed) {
+    while (ReadHistory(feed)) {
+    }
+  }
+
+  // Reads what the feed's pipe holds, up to kMaxReadAtOnce so that a fast writer does not
+  // starve the loop, and takes in each whole line; at the pipe's end, a last line without
+  // its newline too. Whether there may be more to read at once.
+  bool ReadHistory(HistoryFeed& feed) {
+    constexpr std::size_t kMaxReadAtOnce = 1 << 20;
+    if (!feed.pipe) return false;
+    char buffer[64 << 10];
+    bool ended = false;
+    std::size_t read = 0;
+    while (read < kMaxReadAtOnce) {
+      const ssize_t n = ::read(feed.pipe.get(), buffer, sizeof buffer);
+      if (n > 0) {
+        feed.copy.write(buffer, n);
+        feed.partial.append(buffer, static_cast<std::size_t>(n));
+        read += static_cast<std::size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        ended = n == 0 || errno != EAGAIN;
+        break;
+      }
+    }
+    feed.copy.flush();
+    if (ended) {
+      feed.pipe = Descriptor();
+      if (!feed.partial.empty() && feed.partial.back() != '\n') feed.partial += '\n';
+    }
     std::size_t start = 0;
     for (std::size_t end; (end = feed.partial.find('\n', start)) != std::string::npos;
          start = end + 1) {
@@ -566,6 +610,7 @@ class Run final : private Actuator, private FaultListener {
       }
     }
     feed.partial.erase(0, start);
+    return read >= kMaxReadAtOnce;
   }
 
   // A line that is not an operation: the first is shown at once, each is counted (in
@@ -628,7 +673,7 @@ class Run final : private Actuator, private FaultListener {
         client.running->Stop(2s);  // its workload's time is up
       }
       if (!client.finished && client.running && !client.running->Running()) {
-        ReadHistory(client.feed);
+        DrainHistory(client.feed);
         client.finished = true;
         Event("client_exited", {{"client", client.feed.process_id},
                                 {"code", client.running->ExitCode().value_or(-1)},
@@ -968,12 +1013,28 @@ class Run final : private Actuator, private FaultListener {
           !clients_.empty() &&
           std::all_of(clients_.begin(), clients_.end(), [](const Client& c) { return c.finished; });
       if (clients_done) break;
-      // The loop's pace, or sooner when a fault is due: faults start on time.
+      // The loop's pace, or sooner when a fault is due (faults start on time) or an operation
+      // arrives (a trigger on the n-th op fires when it is written).
       auto wake = Clock::now() + kTick;
       if (const auto due = clock_.next_deadline(); due && *due < wake) wake = *due;
-      std::this_thread::sleep_until(wake);
+      WaitForHistory(wake);
     }
     return core::Ok();
+  }
+
+  // Until `wake`, or sooner when a history pipe has something to read (or has ended).
+  void WaitForHistory(Clock::time_point wake) {
+    std::vector<pollfd> pipes;
+    const auto watch = [&](const HistoryFeed& feed) {
+      if (feed.pipe) pipes.push_back({feed.pipe.get(), POLLIN, 0});
+    };
+    for (const Client& client : clients_) watch(client.feed);
+    for (const auto& [name, service] : services_) watch(service.feed);
+    const auto left = std::max(Clock::duration::zero(), wake - Clock::now());
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
+    const timespec timeout{static_cast<time_t>(seconds.count()),
+                           static_cast<long>(std::chrono::nanoseconds(left - seconds).count())};
+    ::ppoll(pipes.data(), pipes.size(), &timeout, nullptr);
   }
 
   void Progress() {
@@ -999,14 +1060,15 @@ class Run final : private Actuator, private FaultListener {
     // are read so that nothing they wrote is lost.
     for (Client& client : clients_) {
       if (client.running && !client.finished) {
+        DrainHistory(client.feed);  // room in its pipe for what it writes as it stops
         client.running->Stop(2s);
         client.finished = true;
         Event("client_stopped", {{"client", client.feed.process_id}});
       }
-      ReadHistory(client.feed);
+      DrainHistory(client.feed);
     }
     // Services with a history keep running for the finals; what they wrote so far counts.
-    for (auto& [name, service] : services_) ReadHistory(service.feed);
+    for (auto& [name, service] : services_) DrainHistory(service.feed);
   }
 
   void CheckFinalInvariants() {

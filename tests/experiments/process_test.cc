@@ -31,6 +31,7 @@
 #include "support/processes.h"
 #include "support/run.h"
 
+using faultline::experiments::Descriptor;
 using faultline::experiments::Process;
 using faultline::experiments::ProcessSpec;
 using faultline::experiments::ReadyCheck;
@@ -115,16 +116,39 @@ TEST_CASE("a child's stdout and stderr are appended to its log, and its exit cod
   CHECK(ReadFile(log) == "out first\nerr\nout second\nerr\n");
 }
 
-TEST_CASE("with a stdout path, stdout goes there alone and stderr to the log",
+TEST_CASE("with a stdout pipe, stdout goes into it alone and stderr to the log",
           "[experiments][process]") {
   TempDir dir;
   Process client = Start({.name = "client",
                           .argv = {"sh", "-c", "echo '{\"type\":\"ok\"}'; echo progress >&2"},
                           .log_path = dir.path + "/client.log",
-                          .stdout_path = dir.path + "/history/client.jsonl"});
+                          .stdout_pipe = true});
+  Descriptor out = client.TakeStdout();
+  REQUIRE(out);
+  CHECK_FALSE(client.TakeStdout());  // the pipe has one owner
   REQUIRE(client.Wait(20s) == 0);
-  CHECK(ReadFile(dir.path + "/history/client.jsonl") == "{\"type\":\"ok\"}\n");
+  // The child has gone, so the pipe holds all it wrote and then its end.
+  std::string read;
+  char buffer[256];
+  ssize_t n = 0;
+  while ((n = ::read(out.get(), buffer, sizeof buffer)) > 0) read.append(buffer, n);
+  CHECK(n == 0);
+  CHECK(read == "{\"type\":\"ok\"}\n");
   CHECK(ReadFile(dir.path + "/client.log") == "progress\n");
+}
+
+TEST_CASE("a stdout pipe does not block its reader", "[experiments][process]") {
+  TempDir dir;
+  // The child writes nothing until told to end: a read finds nothing and returns at once.
+  Process quiet = Start({.name = "quiet",
+                         .argv = {"sleep", "30"},
+                         .log_path = dir.path + "/quiet.log",
+                         .stdout_pipe = true});
+  Descriptor out = quiet.TakeStdout();
+  char byte = 0;
+  CHECK(::read(out.get(), &byte, 1) == -1);
+  CHECK(errno == EAGAIN);
+  quiet.Stop(2s);
 }
 
 TEST_CASE("a child gets the runner's environment plus the spec's, in its working directory",

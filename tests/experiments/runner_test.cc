@@ -178,6 +178,38 @@ workload:
   CHECK(Result(OnlyRun(dir, "bad")).at("verdict") == "error");
 }
 
+TEST_CASE("a client's history comes through a pipe, kept whole in its file",
+          "[experiments][runner][history]") {
+  TempDir dir;
+  // Two ops at once, a third a moment later with no newline after it: the runner reads the
+  // pipe as the client writes, and a last line without its newline still counts.
+  std::ofstream(dir.path + "/ops.sh") << R"(printf '{"type":"invoke","f":"w","value":1}\n')"
+                                         "\n"
+                                      << R"(printf '{"type":"ok","f":"w","value":1}\n')"
+                                         "\n"
+                                         "sleep 0.2\n"
+                                      << R"(printf '{"type":"invoke","f":"r"}')"
+                                         "\n";
+  const std::string spec = WriteSpec(dir, R"(name: piped
+workload:
+  - {name: one, client: "sh ops.sh", history: true}
+  - {name: two, client: "sh ops.sh", history: "{{run.dir}}/kept/ops"}
+)");
+  const auto ran = RunProgram(Run(dir, spec), {}, 60s);
+  INFO(ran.out << ran.err);
+  CHECK(ran.exit_code == 0);
+  const fs::path run = OnlyRun(dir, "piped");
+  CHECK(Result(run).at("ops").at("total") == 6);
+  CHECK(Result(run).at("ops").at("rejected_lines") == 0);
+  const std::string written = R"({"type":"invoke","f":"w","value":1})"
+                              "\n"
+                              R"({"type":"ok","f":"w","value":1})"
+                              "\n"
+                              R"({"type":"invoke","f":"r"})";
+  CHECK(Read(run / "logs/one-0.history") == written);
+  CHECK(Read(run / "kept/ops.0") == written);  // its directory made for it
+}
+
 TEST_CASE("run.dir is absolute and history.jsonl is there for finals, from any directory",
           "[experiments][runner][paths]") {
   TempDir dir;

@@ -42,6 +42,24 @@
 
 namespace faultline::experiments {
 
+// A file descriptor, closed when its owner goes.
+class Descriptor {
+ public:
+  Descriptor() = default;
+  explicit Descriptor(int fd) : fd_(fd) {}
+  Descriptor(Descriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Descriptor& operator=(Descriptor&& other) noexcept;
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+  ~Descriptor();
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
 // Every member has an initializer so that designated initializers may leave any out.
 struct ProcessSpec {
   std::string name{};               // in messages: "store: ..."
@@ -50,9 +68,9 @@ struct ProcessSpec {
   std::vector<std::pair<std::string, std::string>> env{};
   std::string cwd{};       // empty: the runner's
   std::string log_path{};  // stdout and stderr are appended here; empty: discarded
-  // When set, stdout alone is appended here (a workload client's history) and stderr goes to
-  // log_path. Files and their parent directories are created as needed.
-  std::string stdout_path{};
+  // When set, stdout alone goes into a pipe (a client's history, read as it is written:
+  // Process::TakeStdout) and stderr to log_path. The pipe holds 1 MiB where the system allows.
+  bool stdout_pipe = false;
 };
 
 class Process {
@@ -74,6 +92,9 @@ class Process {
   const std::string& log_path() const { return log_path_; }
   // Where this child's output starts in log_path: logs are appended to across restarts.
   std::uint64_t log_start() const { return log_start_; }
+  // The read end of the child's stdout pipe (ProcessSpec::stdout_pipe), non-blocking; it
+  // reads to the end once every writer has closed it. Empty the second time, or without one.
+  Descriptor TakeStdout() { return std::move(stdout_); }
   // The reaper the child is registered with (null if none), for children started on its
   // behalf.
   Reaper* reaper() const { return reaper_; }
@@ -110,6 +131,7 @@ class Process {
   int pidfd_ = -1;  // readable once the child has exited
   Reaper* reaper_ = nullptr;
   std::optional<int> exit_code_;
+  Descriptor stdout_;
 };
 
 }  // namespace faultline::experiments
