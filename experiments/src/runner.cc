@@ -456,10 +456,15 @@ class Run final : private Actuator, private FaultListener {
     return core::Ok();
   }
 
-  // A (re)started process's stdout, once what its predecessor wrote has all been read.
+  // A (re)started process's stdout, once what its predecessor wrote has all been read. A
+  // line it left unfinished ends there, rather than run on into the new process's first.
   void Attach(HistoryFeed& feed, Process& process) {
     if (feed.output.empty()) return;
     DrainHistory(feed);
+    if (!feed.partial.empty()) {
+      feed.partial += '\n';
+      TakeLines(feed);
+    }
     feed.pipe = process.TakeStdout();
   }
 
@@ -586,6 +591,12 @@ class Run final : private Actuator, private FaultListener {
       feed.pipe = Descriptor();
       if (!feed.partial.empty() && feed.partial.back() != '\n') feed.partial += '\n';
     }
+    TakeLines(feed);
+    return read >= kMaxReadAtOnce;
+  }
+
+  // Each whole line of what the feed has read, as an op (or a rejected line).
+  void TakeLines(HistoryFeed& feed) {
     std::size_t start = 0;
     for (std::size_t end; (end = feed.partial.find('\n', start)) != std::string::npos;
          start = end + 1) {
@@ -610,7 +621,6 @@ class Run final : private Actuator, private FaultListener {
       }
     }
     feed.partial.erase(0, start);
-    return read >= kMaxReadAtOnce;
   }
 
   // A line that is not an operation: the first is shown at once, each is counted (in

@@ -210,6 +210,30 @@ workload:
   CHECK(Read(run / "kept/ops.0") == written);  // its directory made for it
 }
 
+TEST_CASE("a restarted service's history goes on in the same file, each start's lines whole",
+          "[experiments][runner][history]") {
+  TempDir dir;
+  // Each start writes one op with no newline after it and exits; `restart: always` starts it
+  // again. A start's unfinished line ends with its pipe: it never runs on into the next's.
+  std::ofstream(dir.path + "/once.sh") << R"(printf '{"type":"invoke","f":"w"}')"
+                                          "\n";
+  const std::string spec = WriteSpec(dir, R"(name: restarts
+duration: 2s
+services:
+  writer: {cmd: "sh once.sh", history: true, restart: always}
+)");
+  const auto ran = RunProgram(Run(dir, spec), {}, 60s);
+  INFO(ran.out << ran.err);
+  const fs::path run = OnlyRun(dir, "restarts");
+  const auto ops = Result(run).at("ops");
+  CHECK(ops.at("rejected_lines") == 0);
+  CHECK(ops.at("total").as_int64() >= 2);  // at least one restart in 2 s
+  // The file keeps what each start wrote, one after another.
+  const std::string kept = Read(run / "logs/writer.history");
+  CHECK(kept.size() ==
+        ops.at("total").as_int64() * std::string(R"({"type":"invoke","f":"w"})").size());
+}
+
 TEST_CASE("run.dir is absolute and history.jsonl is there for finals, from any directory",
           "[experiments][runner][paths]") {
   TempDir dir;
