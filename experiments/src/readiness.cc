@@ -283,7 +283,8 @@ std::string Describe(const ReadyCheck& check) {
   return "unknown check";
 }
 
-core::Status WaitReady(const ReadyCheck& check, Process& process) try {
+core::Status WaitReady(const ReadyCheck& check, Process& process,
+                       const std::function<void()>& between) try {
   auto probe = MakeProbe(check, process);
   if (!probe) {
     return core::MakeError(Service(process) + ": " + Describe(check) +
@@ -311,6 +312,7 @@ core::Status WaitReady(const ReadyCheck& check, Process& process) try {
     }
     // Waiting on the process rather than sleeping: an exit ends the wait at once.
     process.Wait(std::min<core::Duration>(interval, deadline - Clock::now()));
+    if (between) between();
   }
 } catch (const std::exception& e) {
   return core::MakeError(Service(process) + ": " + Describe(check) + ": " + e.what());

@@ -491,7 +491,10 @@ class Run final : private Actuator, private FaultListener {
     service.killed_by_fault = false;
     Event("service_started", {{"service", service.spec->name}, {"pid", service.running->pid()}});
     if (wait_ready && service.ready) {
-      if (auto ok = WaitReady(*service.ready, *service.running); !ok) return ok;
+      const auto read_histories = [this] {
+        for (auto& [name, other] : services_) ReadHistory(other.feed);
+      };
+      if (auto ok = WaitReady(*service.ready, *service.running, read_histories); !ok) return ok;
     }
     if (wait_ready) {
       Event("service_ready", {{"service", service.spec->name}});

@@ -234,6 +234,30 @@ services:
         ops.at("total").as_int64() * std::string(R"({"type":"invoke","f":"w"})").size());
 }
 
+TEST_CASE("a service that writes its history while it starts is read, not blocked",
+          "[experiments][runner][history]") {
+  TempDir dir;
+  // Two ops, then 2 MB of blank lines (skipped) before it says it is ready: more than its pipe
+  // holds, so it becomes ready only if the runner reads the pipe while it waits.
+  std::ofstream(dir.path + "/chatty.sh")
+      << R"(printf '{"type":"invoke","f":"w"}\n{"type":"ok","f":"w"}\n')"
+         "\n"
+         "head -c 2000000 /dev/zero | tr '\\0' '\\n'\n"
+         "echo ready >&2\n"
+         "exec sleep 30\n";
+  const std::string spec = WriteSpec(dir, R"(name: chatty
+duration: 500ms
+services:
+  chatty: {cmd: "sh chatty.sh", history: true, ready: {log: "^ready$", timeout: 20s}}
+)");
+  const auto ran = RunProgram(Run(dir, spec), {}, 60s);
+  INFO(ran.out << ran.err);
+  CHECK(ran.exit_code == 0);
+  const fs::path run = OnlyRun(dir, "chatty");
+  CHECK(Result(run).at("ops").at("total") == 2);
+  CHECK(fs::file_size(run / "logs/chatty.history") > 2000000);
+}
+
 TEST_CASE("run.dir is absolute and history.jsonl is there for finals, from any directory",
           "[experiments][runner][paths]") {
   TempDir dir;

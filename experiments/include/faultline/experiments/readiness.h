@@ -15,6 +15,7 @@
 //   service store exited with code 1 before it was ready; last lines of logs/store.log: ...
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,8 +49,10 @@ std::string Describe(const ReadyCheck& check);
 
 // Ok once `check` passes for `process`; an error when the timeout runs out first, when the
 // process exits before, or when the check can never pass. A command check's own output is
-// discarded.
-core::Status WaitReady(const ReadyCheck& check, Process& process);
+// discarded. `between` is called between attempts: the runner reads the history pipes there,
+// so that a service writing its history while it starts never waits on a full pipe.
+core::Status WaitReady(const ReadyCheck& check, Process& process,
+                       const std::function<void()>& between = {});
 
 // One attempt of a tcp or http check, taking at most its attempt_timeout: what a probe
 // invariant asks while the run goes on.
