@@ -18,7 +18,8 @@ class Bandwidth final : public Stage {
   }
 
   void OnChunk(Chunk chunk) override {
-    decision_.Record(context_, "throttle", std::to_string(bytes_per_second_ / 1000) + " KB/s");
+    decision_.Record(context_, "throttle",
+                     [this] { return std::to_string(bytes_per_second_ / 1000) + " KB/s"; });
     queue_.Push(std::move(chunk));
     if (!timer_->armed()) Pump();
   }

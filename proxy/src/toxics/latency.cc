@@ -17,10 +17,10 @@ class Latency final : public Stage {
   }
 
   void OnChunk(Chunk chunk) override {
-    decision_.Record(context_, "delay",
-                     jitter_.count() > 0 ? core::FormatDuration(latency_) + " ± " +
-                                               core::FormatDuration(jitter_) + " per chunk"
-                                         : core::FormatDuration(latency_) + " per chunk");
+    decision_.Record(context_, "delay", [this] {
+      return core::FormatDuration(latency_) +
+             (jitter_.count() > 0 ? " ± " + core::FormatDuration(jitter_) : "") + " per chunk";
+    });
     core::Duration delay = latency_;
     if (jitter_.count() > 0) {
       delay += core::Duration(context_.rng().Between(-jitter_.count(), jitter_.count() - 1));

@@ -20,9 +20,10 @@ class Slicer final : public Stage {
   }
 
   void OnChunk(Chunk chunk) override {
-    decision_.Record(context_, "slice",
-                     std::to_string(average_) + " ± " + std::to_string(variation_) +
-                         " bytes a piece, " + core::FormatDuration(delay_) + " apart");
+    decision_.Record(context_, "slice", [this] {
+      return std::to_string(average_) + " ± " + std::to_string(variation_) + " bytes a piece, " +
+             core::FormatDuration(delay_) + " apart";
+    });
     std::vector<std::size_t> cuts;
     Cut(0, chunk.data.size(), cuts);
     std::size_t start = 0;

@@ -13,7 +13,7 @@ class SlowClose final : public Stage {
 
   void OnChunk(Chunk chunk) override { context_.Emit(std::move(chunk)); }
   void OnEnd() override {
-    decision_.Record(context_, "close_delay", core::FormatDuration(delay_));
+    decision_.Record(context_, "close_delay", [this] { return core::FormatDuration(delay_); });
     timer_->ArmAt(context_.clock().Now() + delay_, [this] { context_.EmitEnd(); });
   }
   void Update(const ToxicSpec& spec) override {

@@ -69,12 +69,14 @@ class HeldEnd {
 // them over, so it logs its decision once per connection and direction, when it first acts,
 // and again after an update, rather than once per chunk: chunk boundaries differ between two
 // runs of one schedule, and a replay must log the same decisions as its original.
+// The detail is made only when the decision is logged, not on every chunk.
 class StreamDecision {
  public:
-  void Record(StageContext& context, std::string_view action, std::string detail) {
+  template <typename Detail>
+  void Record(StageContext& context, std::string_view action, const Detail& detail) {
     if (recorded_) return;
     recorded_ = true;
-    context.Record(std::string(action), std::nullopt, std::move(detail));
+    context.Record(std::string(action), std::nullopt, detail());
   }
   // The settings changed: the next act is a new decision.
   void Reset() { recorded_ = false; }
