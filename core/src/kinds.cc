@@ -1,6 +1,7 @@
 #include "faultline/core/kinds.h"
 
 #include <algorithm>
+#include <set>
 
 #include "faultline/core/text.h"
 
@@ -18,9 +19,17 @@ constexpr KindInfo kKinds[] = {FAULTLINE_PROXY_KINDS(FAULTLINE_PROXY_ROW)       
                                FAULTLINE_SHIM_KINDS(FAULTLINE_SHIM_ROW)          //
                                FAULTLINE_PROCESS_KINDS(FAULTLINE_PROCESS_ROW)};  //
 
-bool InWords(std::string_view words, std::string_view word) {
-  const auto split = SplitWords(words);
-  return std::ranges::find(split, word) != split.end();
+// Every decision some kind (or none) logs, gathered once: the metrics ask for each decision.
+const std::set<std::string_view>& KnownDecisions() {
+  static const std::set<std::string_view> known = [] {
+    std::set<std::string_view> all;
+    for (const std::string_view word : SplitWords(kKindlessDecisions)) all.insert(word);
+    for (const KindInfo& kind : kKinds) {
+      for (const std::string_view word : SplitWords(kind.decisions)) all.insert(word);
+    }
+    return all;
+  }();
+  return known;
 }
 
 }  // namespace
@@ -45,11 +54,6 @@ std::string_view FamilyName(Family family) {
   return "unknown";
 }
 
-bool IsKnownDecision(std::string_view action) {
-  if (action.empty()) return false;
-  if (InWords(kKindlessDecisions, action)) return true;
-  return std::any_of(std::begin(kKinds), std::end(kKinds),
-                     [&](const KindInfo& kind) { return InWords(kind.decisions, action); });
-}
+bool IsKnownDecision(std::string_view action) { return KnownDecisions().contains(action); }
 
 }  // namespace faultline::core
