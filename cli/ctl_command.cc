@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include "app.h"
+#include "faultline/core/kinds.h"
 #include "faultline/proxy/api.h"
 #include "faultline/proxy/toxic.h"
 #include "http_client.h"
@@ -155,11 +156,11 @@ bool ParseAttributes(const std::vector<std::string>& pairs, std::string_view typ
     }
     const std::string name = pair.substr(0, eq);
     const std::string value = pair.substr(eq + 1);
-    const proxy::AttributeInfo* attribute =
-        info == nullptr ? nullptr : proxy::FindAttribute(*info, name);
-    if (attribute != nullptr && proxy::HasWrittenForm(*attribute)) {
+    const core::AttributeInfo* attribute =
+        info == nullptr ? nullptr : core::FindAttribute(info->kind->attributes, name);
+    if (attribute != nullptr && core::HasWrittenForm(*attribute)) {
       bool bare = false;
-      auto read = proxy::ReadWrittenAttribute(*attribute, value, bare);
+      auto read = core::ReadWrittenAttribute(*attribute, value, bare);
       if (!read) {
         std::cerr << "faultline ctl: " << read.message() << "\n";
         return false;
@@ -179,6 +180,24 @@ bool ParseAttributes(const std::vector<std::string>& pairs, std::string_view typ
 }
 
 // The type of a proxy's toxic, from the server; empty (and the error printed) when it has none.
+// Every toxic type with what it does and its attributes (a * for a required one), from the
+// table of kinds: `faultline ctl toxic add --help` is its reference.
+std::string ToxicTypesHelp() {
+  std::string text = "Toxic types, and the attributes -a takes (* required):\n";
+  for (const core::KindInfo& kind : core::Kinds()) {
+    if (kind.family != core::Family::kProxy) continue;
+    text += "  " + std::string(kind.name) + ": " + std::string(kind.help) + "\n";
+    std::string names;
+    for (const core::AttributeInfo& attribute : kind.attributes) {
+      names += (names.empty() ? "" : ", ") + std::string(attribute.name) +
+               (attribute.required ? "*" : "") +
+               (attribute.unit.empty() ? "" : " (" + std::string(attribute.unit) + ")");
+    }
+    if (!names.empty()) text += "      " + names + "\n";
+  }
+  return text;
+}
+
 std::string ToxicType(const CtlOptions& o) {
   std::string type;
   const int code =
@@ -353,6 +372,7 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
   add->add_option("--connection", o.target_connection, "Only the proxy's k-th connection");
   add->add_option("--every", o.target_every, "Only every n-th connection");
   add->add_option("--client", o.target_client, "Only connections from this IP address");
+  add->footer(ToxicTypesHelp());
   add->callback([&] {
     bj::object attributes;
     if (!ParseAttributes(o.attributes, o.toxic_type, attributes)) {

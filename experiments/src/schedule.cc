@@ -28,10 +28,11 @@ std::optional<proxy::ToxicSpec> DefaultToxic(std::string_view type) {
   toxic.type = std::string(type);
   for (const std::string_view setting : core::SplitWords(info->kind->nemesis_settings)) {
     const auto equals = setting.find('=');
-    const proxy::AttributeInfo* attribute = proxy::FindAttribute(*info, setting.substr(0, equals));
+    const core::AttributeInfo* attribute =
+        core::FindAttribute(info->kind->attributes, setting.substr(0, equals));
     if (attribute == nullptr || equals == std::string_view::npos) return std::nullopt;
     bool bare = false;
-    auto value = proxy::ReadWrittenAttribute(*attribute, setting.substr(equals + 1), bare);
+    auto value = core::ReadWrittenAttribute(*attribute, setting.substr(equals + 1), bare);
     if (!value) return std::nullopt;
     toxic.attributes[std::string(attribute->name)] = *value;
   }
@@ -170,7 +171,7 @@ core::Status PlanNemesis(const Spec& spec, const NemesisSpec& nemesis, int numbe
   return core::Ok();
 }
 
-bool IsDefault(const proxy::AttributeInfo& attribute, const proxy::AttributeValue& value) {
+bool IsDefault(const core::AttributeInfo& attribute, const core::AttributeValue& value) {
   if (attribute.required) return false;
   if (const auto* integer = std::get_if<std::int64_t>(&value)) {
     return *integer == attribute.default_integer;
@@ -187,11 +188,12 @@ std::string Attributes(const proxy::ToxicSpec& toxic) {
   const proxy::ToxicTypeInfo* type = proxy::FindToxicType(toxic.type);
   std::string text;
   for (const auto& [name, value] : toxic.attributes) {
-    static const proxy::AttributeInfo kUnknown{};  // no unit, no default: shown as it is
-    const proxy::AttributeInfo* info = type ? proxy::FindAttribute(*type, name) : nullptr;
+    static const core::AttributeInfo kUnknown{};  // no unit, no default: shown as it is
+    const core::AttributeInfo* info =
+        type ? core::FindAttribute(type->kind->attributes, name) : nullptr;
     if (info != nullptr && IsDefault(*info, value)) continue;
     if (!text.empty()) text += " ";
-    text += name + "=" + proxy::FormatWrittenAttribute(info ? *info : kUnknown, value);
+    text += name + "=" + core::FormatWrittenAttribute(info ? *info : kUnknown, value);
   }
   return text;
 }

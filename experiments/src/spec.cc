@@ -480,17 +480,18 @@ class Reader {
   }
 
   // A toxic's attribute as a spec writes it (`latency: 800ms`, `probability: 20%`), in the
-  // proxy's own numbers (proxy::ReadWrittenAttribute). A bare number for a duration is still
+  // proxy's own numbers (core::ReadWrittenAttribute). A bare number for a duration is still
   // taken in the attribute's unit, with a warning. None (the error said) when unreadable.
   std::optional<boost::json::value> ToxicAttribute(const proxy::ToxicTypeInfo* type,
                                                    const std::string& key, const YAML::Node& node) {
-    const proxy::AttributeInfo* info = type ? proxy::FindAttribute(*type, key) : nullptr;
+    const core::AttributeInfo* info =
+        type ? core::FindAttribute(type->kind->attributes, key) : nullptr;
     // Not the type's, or not a duration or a chance: the proxy's reader checks it.
-    if (info == nullptr || !node.IsScalar() || !proxy::HasWrittenForm(*info)) {
+    if (info == nullptr || !node.IsScalar() || !core::HasWrittenForm(*info)) {
       return YamlToJson(node);
     }
     bool bare = false;
-    auto value = proxy::ReadWrittenAttribute(*info, node.Scalar(), bare);
+    auto value = core::ReadWrittenAttribute(*info, node.Scalar(), bare);
     if (!value) {
       Error(node, value.message());
       return std::nullopt;

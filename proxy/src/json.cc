@@ -96,9 +96,9 @@ core::Result<std::int64_t> GetInteger(const bj::value& value, std::string_view f
 
 // Values keep their JSON kind here; ValidateToxic checks them against the toxic type. A null
 // attribute is not given, so it keeps its default.
-core::Result<Attributes> GetAttributes(const bj::value& value) {
+core::Result<core::Attributes> GetAttributes(const bj::value& value) {
   if (!value.is_object()) return BadField("attributes", "must be a JSON object");
-  Attributes attributes;
+  core::Attributes attributes;
   for (const auto& entry : value.as_object()) {
     const std::string name = "attributes." + std::string(entry.key());
     const bj::value& v = entry.value();

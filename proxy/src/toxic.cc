@@ -1,9 +1,7 @@
 #include "faultline/proxy/toxic.h"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
-#include <cmath>
 
 #include "faultline/proxy/framing.h"
 #include "toxics/toxics.h"
@@ -26,25 +24,15 @@ core::Probability ToxicSpec::probability() const {
 }
 
 std::int64_t ToxicSpec::Int(std::string_view attribute) const {
-  auto it = attributes.find(attribute);
-  if (it == attributes.end()) return 0;
-  const auto* value = std::get_if<std::int64_t>(&it->second);
-  return value == nullptr ? 0 : *value;
+  return core::IntegerAttribute(attributes, attribute);
 }
 
 double ToxicSpec::Fraction(std::string_view attribute) const {
-  auto it = attributes.find(attribute);
-  if (it == attributes.end()) return 0;
-  const auto* value = std::get_if<double>(&it->second);
-  return value == nullptr ? 0 : *value;
+  return core::FractionAttribute(attributes, attribute);
 }
 
 const std::string& ToxicSpec::Text(std::string_view attribute) const {
-  static const std::string kEmpty;
-  auto it = attributes.find(attribute);
-  if (it == attributes.end()) return kEmpty;
-  const auto* value = std::get_if<std::string>(&it->second);
-  return value == nullptr ? kEmpty : *value;
+  return core::TextAttribute(attributes, attribute);
 }
 
 bool Target::Matches(std::uint64_t connection_index, std::string_view client_ip) const {
@@ -55,62 +43,6 @@ bool Target::Matches(std::uint64_t connection_index, std::string_view client_ip)
 
 namespace toxics {
 
-// How a frame-aware toxic cuts the byte stream into messages.
-namespace {
-
-using Kind = AttributeKind;
-
-AttributeInfo FramingAttribute() {
-  return {"framing",
-          "",
-          false,
-          0,
-          "how the stream is cut into frames: raw (each read), line, length-prefixed, fixed",
-          Kind::kText,
-          0,
-          0,
-          "raw",
-          "raw|line|length-prefixed|fixed"};
-}
-
-}  // namespace
-
-std::vector<AttributeInfo> FramingAttributes() {
-  return {FramingAttribute(),
-          {"frame_size", "bytes", false, kMaxFrameLimit, "fixed framing: bytes per frame"},
-          {"length_bytes", "bytes", false, 4, "length-prefixed: 2 or 4 (big-endian)",
-           Kind::kInteger, 4},
-          {"length_includes_header", "", false, 1,
-           "length-prefixed: 1 if the length counts the prefix itself"},
-          {"max_frame", "bytes", false, kMaxFrameLimit,
-           "largest frame accepted; a bigger one closes the connection", Kind::kInteger,
-           kDirectionBudget}};
-}
-
-std::vector<AttributeInfo> SelectorAttributes() {
-  return {{"frame", "", false, kMaxCount, "only the k-th frame, counting from 1 (0: any)"},
-          {"match", "", false, 0,
-           "only frames this pattern (RE2) matches, searched in the frame without its delimiter",
-           Kind::kText},
-          {"probability", "", false, 0, "chance that a selected frame is acted on", Kind::kFraction,
-           0, 1.0}};
-}
-
-std::vector<AttributeInfo> PointAttributes() {
-  return {{"bytes", "bytes", false, kMaxCount, "after this many bytes have passed"},
-          {"frame", "", false, kMaxCount, "at the k-th frame, counting from 1"},
-          {"match", "", false, 0,
-           "at the first frame this pattern (RE2) matches, searched in the frame without its "
-           "delimiter",
-           Kind::kText}};
-}
-
-std::vector<AttributeInfo> Join(std::initializer_list<std::vector<AttributeInfo>> parts) {
-  std::vector<AttributeInfo> all;
-  for (const auto& part : parts) all.insert(all.end(), part.begin(), part.end());
-  return all;
-}
-
 Framing FramingOf(const ToxicSpec& spec) {
   auto framing = FramingFromSpec(spec);
   return framing ? *framing : Framing{};
@@ -119,77 +51,6 @@ Framing FramingOf(const ToxicSpec& spec) {
 }  // namespace toxics
 
 namespace {
-
-using Kind = AttributeKind;
-using toxics::kMaxFrameLimit;
-
-std::string KnownNames(const std::vector<AttributeInfo>& attributes) {
-  std::string known;
-  for (const auto& a : attributes) known += (known.empty() ? "" : ", ") + std::string(a.name);
-  return known;
-}
-
-// Stores `value` as `info`'s kind, or says why it cannot be.
-core::Status Coerce(const AttributeInfo& info, AttributeValue& value) {
-  const std::string name(info.name);
-  switch (info.kind) {
-    case Kind::kInteger: {
-      if (const auto* d = std::get_if<double>(&value)) {
-        if (!std::isfinite(*d) || *d != std::floor(*d)) {
-          return core::MakeError("attribute '" + name + "' must be a whole number");
-        }
-        if (std::fabs(*d) >= 9.2e18)
-          return core::MakeError("attribute '" + name + "' is too large");
-        value = static_cast<std::int64_t>(*d);
-      }
-      const auto* i = std::get_if<std::int64_t>(&value);
-      if (i == nullptr) return core::MakeError("attribute '" + name + "' must be a number");
-      if (*i < 0) return core::MakeError("attribute '" + name + "' must not be negative");
-      if (*i > info.max) {
-        return core::MakeError("attribute '" + name + "' is too large (at most " +
-                               std::to_string(info.max) +
-                               (info.unit.empty() ? "" : " " + std::string(info.unit)) + ")");
-      }
-      return core::Ok();
-    }
-    case Kind::kFraction: {
-      if (const auto* i = std::get_if<std::int64_t>(&value)) value = static_cast<double>(*i);
-      const auto* d = std::get_if<double>(&value);
-      if (d == nullptr) return core::MakeError("attribute '" + name + "' must be a number");
-      if (!(*d >= 0.0 && *d <= 1.0)) {
-        return core::MakeError("attribute '" + name + "' must be between 0 and 1");
-      }
-      return core::Ok();
-    }
-    case Kind::kText: {
-      const auto* text = std::get_if<std::string>(&value);
-      if (text == nullptr) return core::MakeError("attribute '" + name + "' must be a string");
-      if (info.choices.empty()) return core::Ok();
-      std::string_view rest = info.choices;
-      while (!rest.empty()) {
-        const auto bar = rest.find('|');
-        if (rest.substr(0, bar) == *text) return core::Ok();
-        rest = bar == std::string_view::npos ? std::string_view{} : rest.substr(bar + 1);
-      }
-      std::string choices(info.choices);
-      std::replace(choices.begin(), choices.end(), '|', ',');
-      return core::MakeError("attribute '" + name + "' must be one of: " + choices);
-    }
-  }
-  return core::Ok();
-}
-
-AttributeValue DefaultOf(const AttributeInfo& info) {
-  switch (info.kind) {
-    case Kind::kFraction:
-      return info.default_fraction;
-    case Kind::kText:
-      return std::string(info.default_text);
-    case Kind::kInteger:
-      break;
-  }
-  return info.default_integer;
-}
 
 bool IsFrameAware(const ToxicTypeInfo& info) {
   return info.kind->acts_on == core::ActsOn::kFrames || info.kind->acts_on == core::ActsOn::kPoint;
@@ -243,80 +104,11 @@ core::Result<Framing> FramingFromSpec(const ToxicSpec& spec) {
 }
 
 const std::vector<ToxicTypeInfo>& ToxicTypes() {
-#define FAULTLINE_TOXIC_TYPE(name, ...)                         \
-  [] {                                                          \
-    toxics::Description description = toxics::name::Describe(); \
-    return ToxicTypeInfo{#name,                                 \
-                         description.help,                      \
-                         std::move(description.attributes),     \
-                         core::FindKind(#name),                 \
-                         toxics::name::Make,                    \
-                         description.check};                    \
-  }(),
+#define FAULTLINE_TOXIC_TYPE(name, ...) \
+  ToxicTypeInfo{#name, core::FindKind(#name), toxics::name::Make, toxics::name::kCheck},
   static const std::vector<ToxicTypeInfo> kTypes = {FAULTLINE_PROXY_KINDS(FAULTLINE_TOXIC_TYPE)};
 #undef FAULTLINE_TOXIC_TYPE
   return kTypes;
-}
-
-const AttributeInfo* FindAttribute(const ToxicTypeInfo& type, std::string_view name) {
-  auto it = std::find_if(type.attributes.begin(), type.attributes.end(),
-                         [&](const AttributeInfo& a) { return a.name == name; });
-  return it == type.attributes.end() ? nullptr : &*it;
-}
-
-std::optional<core::Duration> DurationUnit(const AttributeInfo& info) {
-  if (info.unit == "ms") return std::chrono::milliseconds(1);
-  if (info.unit == "us") return std::chrono::microseconds(1);
-  return std::nullopt;
-}
-
-bool HasWrittenForm(const AttributeInfo& info) {
-  return info.kind == Kind::kFraction || DurationUnit(info).has_value();
-}
-
-core::Result<AttributeValue> ReadWrittenAttribute(const AttributeInfo& info, std::string_view text,
-                                                  bool& bare) {
-  bare = false;
-  const std::string name(info.name);
-  if (info.kind == Kind::kFraction) {
-    auto chance = core::Probability::Parse(text);
-    if (!chance) return core::MakeError(name + ": " + chance.message());
-    return AttributeValue(chance->fraction());
-  }
-  if (info.kind == Kind::kText) return AttributeValue(std::string(text));
-  std::int64_t count = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
-  const bool whole = !text.empty() && ec == std::errc() && end == text.data() + text.size();
-  const auto unit = DurationUnit(info);
-  if (!unit) {
-    if (!whole) {
-      return core::MakeError(name + ": '" + std::string(text) + "' is not a whole number");
-    }
-    return AttributeValue(count);
-  }
-  if (whole) {
-    bare = true;
-    return AttributeValue(count);
-  }
-  auto duration = core::ParseDuration(text);
-  if (!duration) return core::MakeError(name + ": " + duration.message());
-  if (*duration % *unit != core::Duration::zero()) {
-    return core::MakeError(name + ": " + std::string(text) + " is not a whole number of " +
-                           (info.unit == "ms" ? "milliseconds" : "microseconds"));
-  }
-  return AttributeValue(static_cast<std::int64_t>(*duration / *unit));
-}
-
-std::string FormatWrittenAttribute(const AttributeInfo& info, const AttributeValue& value) {
-  if (const auto* integer = std::get_if<std::int64_t>(&value)) {
-    const auto unit = DurationUnit(info);
-    return unit ? core::FormatDuration(*integer * *unit) : std::to_string(*integer);
-  }
-  if (const auto* fraction = std::get_if<double>(&value)) {
-    auto chance = core::Probability::FromFraction(*fraction);
-    return chance ? chance->Format() : std::to_string(*fraction);
-  }
-  return std::get<std::string>(value);
 }
 
 const ToxicTypeInfo* FindToxicType(std::string_view type) {
@@ -349,23 +141,10 @@ core::Status ValidateToxic(ToxicSpec& spec) {
   if (!(spec.toxicity >= 0.0 && spec.toxicity <= 1.0)) {
     return core::MakeError("toxicity must be between 0 and 1");
   }
-  for (auto& entry : spec.attributes) {
-    const std::string& name = entry.first;
-    AttributeValue& value = entry.second;
-    const AttributeInfo* known = FindAttribute(*info, name);
-    if (known == nullptr) {
-      return core::MakeError("unknown attribute '" + name + "' for toxic type " + spec.type +
-                             " (known: " + KnownNames(info->attributes) + ")");
-    }
-    if (auto ok = Coerce(*known, value); !ok) return ok;
-  }
-  for (const AttributeInfo& a : info->attributes) {
-    if (spec.attributes.find(a.name) != spec.attributes.end()) continue;
-    if (a.required) {
-      return core::MakeError("missing required attribute '" + std::string(a.name) +
-                             "' for toxic type " + spec.type);
-    }
-    spec.attributes.emplace(std::string(a.name), DefaultOf(a));
+  if (auto ok = core::ValidateAttributes(info->kind->attributes, "toxic type " + spec.type,
+                                         spec.attributes);
+      !ok) {
+    return ok;
   }
   if (auto ok = CheckCombinations(spec, *info); !ok) return ok;
   if (spec.name.empty()) {
@@ -385,19 +164,20 @@ bool ToxiproxyCrashesBelowZero(std::string_view type, std::string_view attribute
 
 }  // namespace
 
-void RelaxAttributes(std::string_view type, Attributes& attributes,
+void RelaxAttributes(std::string_view type, core::Attributes& attributes,
                      std::vector<std::string>& warnings) {
   const ToxicTypeInfo* info = FindToxicType(type);
   if (info == nullptr) return;  // ValidateToxic says the type is unknown
   for (auto entry = attributes.begin(); entry != attributes.end();) {
-    const AttributeInfo* known = FindAttribute(*info, entry->first);
+    const core::AttributeInfo* known = core::FindAttribute(info->kind->attributes, entry->first);
     if (known == nullptr) {
       warnings.push_back("unknown attribute '" + entry->first + "' for toxic type " +
                          std::string(type) + " ignored");
       entry = attributes.erase(entry);
       continue;
     }
-    if (info->kind->origin == core::Origin::kToxiproxy && known->kind == Kind::kInteger) {
+    if (info->kind->origin == core::Origin::kToxiproxy &&
+        known->kind == core::AttributeKind::kInteger) {
       if (const auto* value = std::get_if<std::int64_t>(&entry->second);
           value != nullptr && (*value < 0 || *value > known->max) &&
           !(*value < 0 && ToxiproxyCrashesBelowZero(type, entry->first))) {

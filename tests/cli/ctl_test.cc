@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "app.h"
+#include "captured.h"
+#include "faultline/core/kinds.h"
 #include "faultline/proxy/api.h"
 #include "faultline/proxy/http_server.h"
 #include "faultline/proxy/server.h"
@@ -169,4 +171,15 @@ TEST_CASE("ctl takes toxiproxy-cli's -h/--host for the server, and help stays on
   CHECK(ctl({"--host", s.url, "toggle", "db"}) == 0);
   CHECK_FALSE(s.proxies.Get("db")->spec.enabled);
   CHECK(ctl({"--help"}) == 0);
+}
+
+TEST_CASE("ctl toxic add --help lists every toxic type with its attributes", "[cli][ctl]") {
+  const auto help = testing::Faultline({"ctl", "toxic", "add", "--help"});
+  CHECK(help.exit_code == 0);
+  for (const core::KindInfo& kind : core::Kinds()) {
+    INFO(kind.name);
+    const bool listed = help.out.find("  " + std::string(kind.name) + ": ") != std::string::npos;
+    CHECK(listed == (kind.family == core::Family::kProxy));
+  }
+  CHECK(help.out.find("latency* (ms), jitter (ms)") != std::string::npos);
 }

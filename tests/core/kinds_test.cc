@@ -4,6 +4,8 @@
 #include "faultline/core/kinds.h"
 
 #include <catch2/catch.hpp>
+#include <set>
+#include <string_view>
 
 #include "faultline/core/text.h"
 
@@ -35,4 +37,41 @@ TEST_CASE("the known decisions are those the kinds log, and the kindless ones", 
       CHECK(IsKnownDecision(action));
     }
   }
+}
+
+TEST_CASE("every kind has its help, and names each of its attributes once", "[core][kinds]") {
+  for (const KindInfo& kind : Kinds()) {
+    CAPTURE(kind.name);
+    CHECK_FALSE(kind.help.empty());
+    std::set<std::string_view> names;
+    for (const AttributeInfo& attribute : kind.attributes) {
+      CAPTURE(attribute.name);
+      CHECK(names.insert(attribute.name).second);
+      CHECK_FALSE(attribute.help.empty());
+      // A duration's default and range are in its unit; a chance is written as one.
+      if (DurationUnit(attribute)) CHECK(attribute.kind == AttributeKind::kInteger);
+    }
+  }
+  CHECK(FindAttribute(FindKind("latency")->attributes, "jitter") != nullptr);
+  CHECK(FindAttribute(FindKind("latency")->attributes, "rate") == nullptr);
+}
+
+TEST_CASE("attributes are checked against their kind's schema and take its defaults",
+          "[core][kinds]") {
+  const auto& schema = FindKind("drop")->attributes;
+  Attributes given{{"framing", std::string("line")}, {"probability", std::int64_t{1}}};
+  REQUIRE(ValidateAttributes(schema, "toxic type drop", given));
+  CHECK(std::get<double>(given.at("probability")) == 1.0);  // a whole number as a fraction
+  CHECK(TextAttribute(given, "framing") == "line");
+  CHECK(IntegerAttribute(given, "max_frame") == kMaxFrameBytes);  // the default
+  Attributes unknown{{"latency", std::int64_t{5}}};
+  CHECK(ValidateAttributes(schema, "toxic type drop", unknown)
+            .message()
+            .starts_with("unknown attribute 'latency' for toxic type drop (known: framing, "));
+  Attributes missing;
+  CHECK(ValidateAttributes(FindKind("latency")->attributes, "toxic type latency", missing)
+            .message() == "missing required attribute 'latency' for toxic type latency");
+  Attributes bad_choice{{"framing", std::string("lines")}};
+  CHECK(ValidateAttributes(schema, "toxic type drop", bad_choice).message() ==
+        "attribute 'framing' must be one of: raw,line,length-prefixed,fixed");
 }

@@ -44,7 +44,7 @@ class Sink final : public PipelineSink {
   core::Clock& clock_;
 };
 
-ToxicSpec Toxic(std::string type, Attributes attributes, std::string name = "t") {
+ToxicSpec Toxic(std::string type, core::Attributes attributes, std::string name = "t") {
   ToxicSpec spec;
   spec.type = std::move(type);
   spec.name = std::move(name);

@@ -67,7 +67,7 @@ TEST_CASE("null means not given, in either reading", "[proxy][json]") {
     CHECK(toxic->name.empty());  // ValidateToxic names it
     CHECK(toxic->stream == Stream::kDownstream);
     CHECK(toxic->toxicity == 1.0);
-    CHECK(toxic->attributes == Attributes{{"latency", 5}});
+    CHECK(toxic->attributes == faultline::core::Attributes{{"latency", 5}});
     auto patch = json::ProxyPatchFromJson(Parsed(R"({"enabled":null,"upstream":null})"), reading);
     REQUIRE(patch);
     CHECK_FALSE(patch->enabled);
@@ -154,7 +154,7 @@ TEST_CASE("a toxic update ignores name, type and stream as Toxiproxy does, unles
   auto patch = json::ToxicPatchFromJson(body, current, lenient);
   REQUIRE(patch);
   CHECK(patch->toxicity == 0.5);
-  CHECK(patch->attributes == Attributes{{"latency", 20}});
+  CHECK(patch->attributes == faultline::core::Attributes{{"latency", 20}});
   auto strict = Strict();
   auto refused = json::ToxicPatchFromJson(body, current, strict);
   REQUIRE_FALSE(refused);

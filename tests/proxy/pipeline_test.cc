@@ -41,7 +41,7 @@ class RecordingSink final : public PipelineSink {
   core::Clock& clock_;
 };
 
-ToxicSpec Toxic(std::string type, Attributes attributes, std::string name = "") {
+ToxicSpec Toxic(std::string type, core::Attributes attributes, std::string name = "") {
   ToxicSpec spec;
   spec.type = std::move(type);
   spec.name = std::move(name);

@@ -8,9 +8,10 @@
 #include "faultline/proxy/pattern.h"
 
 using namespace faultline::proxy;
+namespace core = faultline::core;
 
 namespace {
-std::string Problem(std::string type, Attributes attributes, double toxicity = 1.0) {
+std::string Problem(std::string type, core::Attributes attributes, double toxicity = 1.0) {
   ToxicSpec spec;
   spec.type = std::move(type);
   spec.attributes = std::move(attributes);
@@ -64,10 +65,11 @@ namespace {
 // ReadWrittenAttribute's value as text ("ms 800", "fraction 0.2", "integer 3", "text line"),
 // or its error.
 std::string Read(std::string_view type, std::string_view attribute, std::string_view text) {
-  const AttributeInfo* info = FindAttribute(*FindToxicType(type), attribute);
+  const core::AttributeInfo* info =
+      core::FindAttribute(FindToxicType(type)->kind->attributes, attribute);
   REQUIRE(info != nullptr);
   bool bare = false;
-  auto value = ReadWrittenAttribute(*info, text, bare);
+  auto value = core::ReadWrittenAttribute(*info, text, bare);
   if (!value) return value.message();
   return std::visit(
       [&](const auto& v) -> std::string {
@@ -100,7 +102,7 @@ TEST_CASE("every documented type validates with its required attributes", "[prox
   for (const ToxicTypeInfo& type : ToxicTypes()) {
     ToxicSpec spec;
     spec.type = std::string(type.name);
-    for (const AttributeInfo& a : type.attributes) {
+    for (const core::AttributeInfo& a : type.kind->attributes) {
       if (a.required) spec.attributes[std::string(a.name)] = 1;
     }
     INFO(type.name);

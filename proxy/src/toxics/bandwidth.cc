@@ -92,10 +92,7 @@ class Bandwidth final : public Stage {
 
 namespace bandwidth {
 
-Description Describe() {
-  return {"Limits throughput to rate KB/s (1 KB = 1000 bytes). rate 0 stalls the stream.",
-          {{"rate", "KB/s", true, kMaxCount / 1000, "bytes per millisecond"}}};
-}
+const ToxicCheck kCheck = nullptr;
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<Bandwidth>(spec, context);

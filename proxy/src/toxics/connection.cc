@@ -8,10 +8,7 @@ namespace faultline::proxy::toxics {
 
 namespace connect_delay {
 
-Description Describe() {
-  return {"Delays the proxy's connect to the upstream.",
-          {{"delay", "ms", true, kMaxMs, "time before connecting"}}};
-}
+const ToxicCheck kCheck = nullptr;
 
 std::unique_ptr<Stage> Make(const ToxicSpec&, StageContext&) { return nullptr; }
 
@@ -19,9 +16,7 @@ std::unique_ptr<Stage> Make(const ToxicSpec&, StageContext&) { return nullptr; }
 
 namespace connect_refuse {
 
-Description Describe() {
-  return {"Refuses the connection: the client is reset and the upstream is never contacted.", {}};
-}
+const ToxicCheck kCheck = nullptr;
 
 std::unique_ptr<Stage> Make(const ToxicSpec&, StageContext&) { return nullptr; }
 
@@ -29,10 +24,7 @@ std::unique_ptr<Stage> Make(const ToxicSpec&, StageContext&) { return nullptr; }
 
 namespace accept_delay {
 
-Description Describe() {
-  return {"Leaves an accepted connection untouched (no read, no upstream connect) for a while.",
-          {{"delay", "ms", true, kMaxMs, "time before the proxy takes up the connection"}}};
-}
+const ToxicCheck kCheck = nullptr;
 
 std::unique_ptr<Stage> Make(const ToxicSpec&, StageContext&) { return nullptr; }
 

@@ -173,9 +173,7 @@ class Delay final : public FramedStage {
 
 namespace drop {
 
-Description Describe() {
-  return {"Discards selected frames.", Join({FramingAttributes(), SelectorAttributes()})};
-}
+const ToxicCheck kCheck = nullptr;
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   const Framing framing = FramingOf(spec);
@@ -185,13 +183,7 @@ std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
 }  // namespace drop
 namespace duplicate {
 
-Description Describe() {
-  return {"Sends selected frames more than once.",
-          Join({FramingAttributes(),
-                SelectorAttributes(),
-                {{"copies", "", false, 1000, "extra copies of each selected frame",
-                  AttributeKind::kInteger, 1}}})};
-}
+const ToxicCheck kCheck = nullptr;
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   const Framing framing = FramingOf(spec);
@@ -201,12 +193,7 @@ std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
 }  // namespace duplicate
 namespace delay {
 
-Description Describe() {
-  return {"Delays selected frames only; the frames behind one wait for it (order is kept).",
-          Join({FramingAttributes(),
-                SelectorAttributes(),
-                {{"delay", "ms", true, kMaxMs, "delay added to each selected frame"}}})};
-}
+const ToxicCheck kCheck = nullptr;
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   const Framing framing = FramingOf(spec);

@@ -242,20 +242,7 @@ core::Status CheckHold(const ToxicSpec& spec) {
 
 namespace hold {
 
-Description Describe() {
-  return {
-      "Parks the direction at a point until released: by timeout, by the API, or when another "
-      "proxy's point is reached (release_on). Holds once per connection.",
-      Join({FramingAttributes(),
-            PointAttributes(),
-            {{"timeout", "ms", false, kMaxMs, "release after this long (0: the 60 s default)",
-              AttributeKind::kInteger, 0},
-             {"release_on", "", false, 0,
-              "'proxy/toxic': release when that point (or hold) is reached; the n-th time this "
-              "hold catches traffic it waits for the n-th time the point is reached",
-              AttributeKind::kText}}}),
-      CheckHold};
-}
+const ToxicCheck kCheck = CheckHold;
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   const Framing framing = FramingOf(spec);
@@ -265,10 +252,7 @@ std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
 }  // namespace hold
 namespace point {
 
-Description Describe() {
-  return {"A named point that changes nothing: reaching it releases holds that wait on it.",
-          Join({FramingAttributes(), PointAttributes()}), CheckPlace};
-}
+const ToxicCheck kCheck = CheckPlace;
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   const Framing framing = FramingOf(spec);

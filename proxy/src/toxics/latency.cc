@@ -93,11 +93,7 @@ class Latency final : public Stage {
 
 namespace latency {
 
-Description Describe() {
-  return {"Delays each chunk by latency ± jitter (uniform), in order.",
-          {{"latency", "ms", true, kMaxMs, "delay added to each chunk"},
-           {"jitter", "ms", false, kMaxMs, "uniform spread, ± this much"}}};
-}
+const ToxicCheck kCheck = nullptr;
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<Latency>(spec, context);

@@ -41,10 +41,7 @@ class LimitData final : public Stage {
 
 namespace limit_data {
 
-Description Describe() {
-  return {"Passes at most bytes bytes, then closes the connection.",
-          {{"bytes", "bytes", true, kMaxCount, "bytes allowed before closing"}}};
-}
+const ToxicCheck kCheck = nullptr;
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<LimitData>(spec, context);

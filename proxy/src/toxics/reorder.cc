@@ -127,25 +127,10 @@ class Reorder final : public FramedStage {
 
 namespace reorder {
 
-Description Describe() {
-  return {
-      "Delivers frames out of order: each full window is permuted with the given probability, "
-      "or, with frame k, frame k and frame k+1 swap places.",
-      Join({FramingAttributes(),
-            {{"window", "frames", false, 1 << 16, "frames permuted together (>= 2)",
-              AttributeKind::kInteger, 2},
-             {"probability", "", false, 0, "chance that a full window is permuted",
-              AttributeKind::kFraction, 0, 1.0},
-             {"frame", "", false, kMaxCount, "swap frame k with frame k+1 instead (0: random)"},
-             {"max_wait", "ms", false, kMaxMs,
-              "longest a frame waits for its window to fill; then the partial window goes",
-              AttributeKind::kInteger, 100}}}),
-      [](const ToxicSpec& spec) {
-        return spec.Int("window") >= 2
-                   ? core::Ok()
-                   : core::MakeError("attribute 'window' must be at least 2 frames");
-      }};
-}
+const ToxicCheck kCheck = [](const ToxicSpec& spec) {
+  return spec.Int("window") >= 2 ? core::Ok()
+                                 : core::MakeError("attribute 'window' must be at least 2 frames");
+};
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   const Framing framing = FramingOf(spec);

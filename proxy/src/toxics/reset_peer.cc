@@ -63,10 +63,7 @@ class ResetPeer final : public Stage {
 
 namespace reset_peer {
 
-Description Describe() {
-  return {"Resets the connection (RST) timeout after the first data arrives.",
-          {{"timeout", "ms", false, kMaxMs, "delay between the first data and the reset"}}};
-}
+const ToxicCheck kCheck = nullptr;
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<ResetPeer>(spec, context);

@@ -118,18 +118,11 @@ class Slicer final : public Stage {
 
 namespace slicer {
 
-Description Describe() {
-  return {
-      "Slices each chunk into pieces of about average_size ± size_variation bytes (at least 1).",
-      {{"average_size", "bytes", true, kMaxCount, "mean size of a piece (> 0)"},
-       {"size_variation", "bytes", false, kMaxCount, "spread; a piece is never under 1 byte"},
-       {"delay", "us", false, kMaxUs, "pause between pieces"}},
-      [](const ToxicSpec& spec) {
-        return spec.Int("average_size") > 0
-                   ? core::Ok()
-                   : core::MakeError("attribute 'average_size' must be greater than 0");
-      }};
-}
+const ToxicCheck kCheck = [](const ToxicSpec& spec) {
+  return spec.Int("average_size") > 0
+             ? core::Ok()
+             : core::MakeError("attribute 'average_size' must be greater than 0");
+};
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<Slicer>(spec, context);

@@ -39,10 +39,7 @@ class SlowClose final : public Stage {
 
 namespace slow_close {
 
-Description Describe() {
-  return {"Delays the close (FIN) by delay after the data has passed.",
-          {{"delay", "ms", true, kMaxMs, "delay before forwarding the close"}}};
-}
+const ToxicCheck kCheck = nullptr;
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<SlowClose>(spec, context);

@@ -52,10 +52,7 @@ class Timeout final : public Stage {
 
 namespace timeout {
 
-Description Describe() {
-  return {"Drops all data; closes the connection after timeout (0: never closes).",
-          {{"timeout", "ms", true, kMaxMs, "time from activation until the connection closes"}}};
-}
+const ToxicCheck kCheck = nullptr;
 
 std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context) {
   return std::make_unique<Timeout>(spec, context);

@@ -2,7 +2,6 @@
 // Private: the toxic types, and small helpers their stages share.
 
 #include <chrono>
-#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,38 +13,17 @@
 
 namespace faultline::proxy::toxics {
 
-// Each toxic type is a namespace named as its row in core/kinds.h, defined in its own file
-// here: what it is, which attributes it takes and what it requires of them together, and the
-// stage it puts on a connection (nothing for a connection toxic, which the session applies).
-struct Description {
-  std::string_view help;
-  std::vector<AttributeInfo> attributes;
-  ToxicCheck check = nullptr;
-};
+// Each toxic type is a namespace named as its row in core/kinds.h (which holds its help and
+// its attributes), defined in its own file here: what it requires of its attributes together
+// (kCheck, null for nothing), and the stage it puts on a connection (nothing for a connection
+// toxic, which the session applies).
 #define FAULTLINE_DECLARE_TOXIC(name, ...)                                   \
   namespace name {                                                           \
-  Description Describe();                                                    \
+  extern const ToxicCheck kCheck;                                            \
   std::unique_ptr<Stage> Make(const ToxicSpec& spec, StageContext& context); \
   }
 FAULTLINE_PROXY_KINDS(FAULTLINE_DECLARE_TOXIC)
 #undef FAULTLINE_DECLARE_TOXIC
-
-// Attribute limits: durations are capped at a year (in their unit), sizes and rates at 2^53
-// so they stay exact in JSON doubles and far from overflow in arithmetic. A frame is held
-// whole until it completes, so it cannot outgrow what a direction may hold.
-inline constexpr std::int64_t kMaxMs = 365LL * 24 * 3600 * 1000;
-inline constexpr std::int64_t kMaxUs = kMaxMs * 1000;
-inline constexpr std::int64_t kMaxCount = 1LL << 53;
-inline constexpr std::int64_t kMaxFrameLimit = kDirectionBudget;
-
-// The attributes frame-aware toxics share: how the stream is cut into frames; which frames
-// are acted on (frame, match and probability must all agree); where a hold or a point sits
-// (after `bytes` bytes, at the k-th frame or at the first frame matching a pattern; with
-// none set, at the start of the connection).
-std::vector<AttributeInfo> FramingAttributes();
-std::vector<AttributeInfo> SelectorAttributes();
-std::vector<AttributeInfo> PointAttributes();
-std::vector<AttributeInfo> Join(std::initializer_list<std::vector<AttributeInfo>> parts);
 
 // The framing of a frame-aware toxic's spec, which ValidateToxic has accepted.
 Framing FramingOf(const ToxicSpec& spec);

@@ -2,17 +2,20 @@
 // Every kind of fault faultline injects, declared once, one row each: its name (in specs, the
 // API, events and the `kind` label of metrics), what it acts on, whether a UDP proxy takes
 // it, where its name comes from, what a nemesis does with it when the spec gives no settings,
-// and the decisions it logs (the `action` of its decision events and metrics).
+// the decisions it logs (the `action` of its decision events and metrics), and the settings it
+// takes, with their units, ranges and defaults (declared with the rows, in kinds.cc).
 //
 // The proxy makes its table of toxic types and its stage factory from the proxy rows (each
-// row's name is the namespace, under proxy/src/toxics/, that holds the toxic's attributes and
-// its stage); the spec reader, the nemesis, the metrics and the report read the rest from
-// here. Adding a toxic is its own file under proxy/src/toxics/ and a row here.
+// row's name is the namespace, under proxy/src/toxics/, that makes the toxic's stage); the
+// spec reader, the nemesis, the metrics and the report read the rest from here. Adding a toxic
+// is its own file under proxy/src/toxics/, a row here and its settings in kinds.cc.
 
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
+
+#include "faultline/core/attributes.h"
 
 // ROW(name, acts_on, udp, origin, nemesis, nemesis_settings, decisions)
 //   acts_on           ActsOn: what the fault acts on
@@ -77,6 +80,8 @@ struct KindInfo {
   Nemesis nemesis;
   std::string_view nemesis_settings;
   std::string_view decisions;
+  std::string_view help;                      // one sentence: what it does
+  std::span<const AttributeInfo> attributes;  // the settings it takes
 };
 
 // Every kind: the proxy's in documentation order (Toxiproxy's eight, then faultline's own),

@@ -58,7 +58,7 @@ struct ProxyPatch {
 };
 
 struct ToxicPatch {
-  Attributes attributes;  // merged over the current ones
+  core::Attributes attributes;  // merged over the current ones
   std::optional<double> toxicity;
   std::optional<Target> target;
 };

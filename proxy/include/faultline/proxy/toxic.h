@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "faultline/core/attributes.h"
 #include "faultline/core/duration.h"
 #include "faultline/core/kinds.h"
 #include "faultline/core/probability.h"
@@ -25,17 +26,12 @@ namespace faultline::proxy {
 // and its unsent output hold more than kDirectionBudget, and every direction of a proxy once
 // the proxy's together hold more than kProxyBudget; a toxic that makes data (duplicate) sheds
 // what would exceed either, and logs it. A frame cannot be longer than a direction may hold.
-inline constexpr std::size_t kDirectionBudget = 4 << 20;
+inline constexpr std::size_t kDirectionBudget = core::kMaxFrameBytes;
 inline constexpr std::size_t kProxyBudget = 64 << 20;
 
 enum class Stream { kUpstream, kDownstream };
 std::string_view StreamName(Stream stream);
 std::optional<Stream> ParseStream(std::string_view text);
-
-// An attribute's value: a whole number (ms, bytes, KB/s, as Toxiproxy's are), a fraction
-// (a probability in [0, 1]) or text (a framing, a pattern, a point's name).
-using AttributeValue = std::variant<std::int64_t, double, std::string>;
-using Attributes = std::map<std::string, AttributeValue, std::less<>>;
 
 // Which connections of a proxy a toxic applies to (all of them by default). Connections are
 // numbered from 1 in the order the proxy accepted them.
@@ -53,8 +49,8 @@ struct ToxicSpec {
   std::string name;  // unique within a proxy; defaults to "<type>_<stream>"
   std::string type;
   Stream stream = Stream::kDownstream;
-  double toxicity = 1.0;  // chance, per connection, that the toxic applies
-  Attributes attributes;  // every attribute of the type, defaults filled in
+  double toxicity = 1.0;        // chance, per connection, that the toxic applies
+  core::Attributes attributes;  // every attribute of the type, defaults filled in
   Target target;
   // The `match` attribute, compiled once by ValidateToxic: every connection the spec
   // reaches searches with this one Pattern. It follows from `attributes`, so it takes no
@@ -73,26 +69,6 @@ struct ToxicSpec {
   friend bool operator==(const ToxicSpec&, const ToxicSpec&) = default;
 };
 
-enum class AttributeKind {
-  kInteger,   // 0..max
-  kFraction,  // 0..1
-  kText,      // free text, or one of `choices`
-};
-
-// What one attribute of a toxic type accepts.
-struct AttributeInfo {
-  std::string_view name;
-  std::string_view unit;  // "ms", "us", "bytes", "KB/s", "frames"
-  bool required;
-  std::int64_t max;  // inclusive; the minimum is always 0 (integers only)
-  std::string_view help;
-  AttributeKind kind = AttributeKind::kInteger;
-  std::int64_t default_integer = 0;
-  double default_fraction = 0;
-  std::string_view default_text = "";
-  std::string_view choices = "";  // "a|b|c"; empty: any text
-};
-
 class Stage;
 class StageContext;
 using StageFactory = std::unique_ptr<Stage> (*)(const ToxicSpec&, StageContext&);
@@ -102,9 +78,7 @@ using ToxicCheck = core::Status (*)(const ToxicSpec&);
 
 struct ToxicTypeInfo {
   std::string_view name;
-  std::string_view help;
-  std::vector<AttributeInfo> attributes;
-  const core::KindInfo* kind;  // its row in core/kinds.h
+  const core::KindInfo* kind;  // its row in core/kinds.h: its help and its attributes
   StageFactory make;           // null stage for a connection toxic
   ToxicCheck check;            // null: any combination of valid attributes will do
 };
@@ -115,23 +89,6 @@ const ToxicTypeInfo* FindToxicType(std::string_view type);
 // Toxics that act on the connection as a whole (its accept and upstream connect) rather than
 // on one direction's data.
 bool IsConnectionToxic(std::string_view type);
-
-// An attribute's value as a person writes it (a spec, `faultline ctl -a`), read into the
-// attribute's own terms: a duration with its unit for an attribute in ms or us ("800ms" is
-// 800, "2s" is 2000; `bare` is set for a bare number, taken in the unit), a chance as "20%",
-// "250000ppm" or a fraction for a fraction, a whole number for any other number (bytes, KB/s,
-// frames). A text attribute's text comes back as it is. An error names the attribute:
-// "latency: 1500us is not a whole number of milliseconds", "bytes: '1k' is not a whole number".
-core::Result<AttributeValue> ReadWrittenAttribute(const AttributeInfo& info, std::string_view text,
-                                                  bool& bare);
-// The other way, as a spec writes it: "800ms", "20%"; other values as they are.
-std::string FormatWrittenAttribute(const AttributeInfo& info, const AttributeValue& value);
-// Whether a person writes the attribute otherwise than its stored number: a duration, or a
-// chance.
-bool HasWrittenForm(const AttributeInfo& info);
-// One of a duration attribute's units (1 ms for "ms", 1 µs for "us"); none for the others.
-std::optional<core::Duration> DurationUnit(const AttributeInfo& info);
-const AttributeInfo* FindAttribute(const ToxicTypeInfo& type, std::string_view name);
 
 // Checks type, attribute names, kinds and ranges, and cross-attribute rules (a slicer's
 // average must be above 0, a `match` pattern must compile). On success fills in
@@ -146,7 +103,7 @@ core::Status ValidateToxic(ToxicSpec& spec);
 // and one above the attribute's maximum as the maximum. Each change is described in
 // `warnings`. What Toxiproxy crashes on (a negative bandwidth rate, a negative slicer size) is
 // left for ValidateToxic to refuse. An unknown type changes nothing.
-void RelaxAttributes(std::string_view type, Attributes& attributes,
+void RelaxAttributes(std::string_view type, core::Attributes& attributes,
                      std::vector<std::string>& warnings);
 
 }  // namespace faultline::proxy
