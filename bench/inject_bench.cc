@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "faultline/core/rule.h"
+#include "faultline/core/fault.h"
 #include "faultline/injector/control.h"
 
 namespace {
@@ -119,7 +119,7 @@ std::optional<double> ChangeLatencyMs(const std::string& loop, const std::string
     before = MonotonicNs();
     const std::string rule = "clock_gettime -> skew(+1h)";
     if (faultline.empty()) {
-      auto rules = faultline::core::ParseRules(rule);
+      auto rules = faultline::core::ParseFaults(rule);
       ok = rules && table->Set(*rules);
     } else {
       ok = RunQuietly({faultline, "inject", "set", "--target", std::to_string(pid), rule});

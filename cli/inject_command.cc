@@ -21,7 +21,7 @@
 
 #include "app.h"
 #include "faultline/core/duration.h"
-#include "faultline/core/rule.h"
+#include "faultline/core/fault.h"
 #include "faultline/experiments/reaper.h"
 #include "faultline/injector/control.h"
 
@@ -49,21 +49,22 @@ docs/injector.md.)";
 
 std::string Prefix() { return "faultline inject: "; }
 
-core::Result<std::vector<core::Rule>> LoadRules(const std::vector<std::string>& lines,
-                                                const std::string& file) {
-  std::vector<core::Rule> rules;
+core::Result<std::vector<core::Fault>> LoadRules(const std::vector<std::string>& lines,
+                                                 const std::string& file) {
+  std::vector<core::Fault> rules;
   if (!file.empty()) {
     std::ifstream in(file);
     if (!in) return core::MakeError("cannot read " + file + ": " + std::strerror(errno));
     std::stringstream text;
     text << in.rdbuf();
-    auto parsed = core::ParseRules(text.str());
+    auto parsed = core::ParseFaults(text.str(), core::CheckRule);
     if (!parsed) return core::MakeError(file + ":" + parsed.message().substr(5));
     rules = std::move(*parsed);
   }
   for (const std::string& line : lines) {
-    auto rule = core::ParseRule(line);
+    auto rule = core::ParseFault(line);
     if (!rule) return rule.error();
+    if (auto ok = core::CheckRule(*rule); !ok) return ok.error();
     rules.push_back(std::move(*rule));
   }
   return rules;

@@ -118,7 +118,7 @@ int PrintDryRun(const experiments::Spec& written, std::uint64_t seed, const std:
     std::cout << "  " << service->name << ": " << service->command.Text()
               << (service->inject ? "  [under the injector]" : "") << "\n";
     for (const auto& rule : service->rules)
-      std::cout << "    rule " << core::FormatRule(rule) << "\n";
+      std::cout << "    rule " << core::FormatFault(rule) << "\n";
   }
   if (!spec.proxies.empty()) std::cout << "\nproxies:\n";
   for (const auto& proxy : spec.proxies) {

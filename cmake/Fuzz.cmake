@@ -15,13 +15,13 @@ ExternalProject_Add(faultline_fuzz
   CMAKE_ARGS -G Ninja -DFAULTLINE_FUZZ_ONLY=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
              -DCMAKE_CXX_COMPILER=${FAULTLINE_CLANGXX}
              -DCMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER}
-  BUILD_COMMAND ${CMAKE_COMMAND} --build ${FUZZ_BINARY_DIR} --target api_fuzz frame_fuzz rule_fuzz spec_fuzz history_fuzz
+  BUILD_COMMAND ${CMAKE_COMMAND} --build ${FUZZ_BINARY_DIR} --target api_fuzz frame_fuzz fault_fuzz spec_fuzz history_fuzz
   BUILD_ALWAYS ON
   INSTALL_COMMAND ""
   USES_TERMINAL_BUILD ON)
 
 set(FAULTLINE_FUZZ_SECONDS 30 CACHE STRING "How long ctest runs each fuzz target")
-foreach(target api frame rule spec history)
+foreach(target api frame fault spec history)
   set(corpus ${CMAKE_BINARY_DIR}/fuzz-corpus/${target})
   file(MAKE_DIRECTORY ${corpus})
   add_test(NAME fuzz_${target}

@@ -185,7 +185,10 @@ constexpr std::span<const AttributeInfo> kAttributes{};
 }  // namespace pause
 namespace kill {
 constexpr std::string_view kHelp = "Kills a process (SIGKILL); a service may be started again.";
-constexpr std::span<const AttributeInfo> kAttributes{};
+constexpr AttributeInfo kAttributes[] = {
+    {"restart", "", false, 1, "1: start the service again after the kill"},
+    {"restart_after", "ms", false, kMaxMs,
+     "how long after the kill the service starts again (implies restart)"}};
 }  // namespace kill
 
 #undef FAULTLINE_FRAMING_ATTRIBUTES

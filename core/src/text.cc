@@ -10,6 +10,20 @@ std::string FormatFixed(double value, int digits) {
   return text;
 }
 
+namespace {
+bool IsLetterOrDigit(char c) {  // ASCII only, whatever the locale
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+}  // namespace
+
+bool IsName(std::string_view text) {
+  if (text.empty() || !IsLetterOrDigit(text.front())) return false;
+  for (const char c : text) {
+    if (!IsLetterOrDigit(c) && c != '_' && c != '.' && c != '-') return false;
+  }
+  return true;
+}
+
 std::vector<std::string_view> SplitWords(std::string_view text) {
   std::vector<std::string_view> words;
   while (!text.empty()) {

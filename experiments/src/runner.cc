@@ -301,7 +301,7 @@ class Run final : private Actuator, private FaultListener {
     std::string until;
     for (const inject::RuleStatus& rule : parked_in.table->Read().rules) {
       if (rule.id != made.rule) continue;
-      if (auto parsed = core::ParseRule(rule.text)) until = parsed->until;
+      if (auto parsed = core::ParseFault(rule.text)) until = parsed->action.until;
       break;
     }
     if (until.empty()) return;
@@ -746,9 +746,9 @@ class Run final : private Actuator, private FaultListener {
    public:
     explicit ShimActuator(std::map<std::string, Service>& services) : services_(services) {}
     core::Status Apply(const PlannedFault& fault, std::optional<core::Duration>&) override {
-      core::Rule rule = fault.action.rule;
+      core::Fault rule = fault.action.rule;
       rule.id = fault.id;
-      return services_.at(fault.action.target).table->Set(std::span<const core::Rule>(&rule, 1));
+      return services_.at(fault.action.target).table->Set(std::span<const core::Fault>(&rule, 1));
     }
     core::Status Revert(const PlannedFault& fault) override {
       const std::string& id = fault.id;

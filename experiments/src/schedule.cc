@@ -119,9 +119,9 @@ FaultAction NemesisAction(const Spec& spec, const NemesisKind& nemesis_kind,
     action.kind = FaultAction::Kind::kSkew;
     // Up to an hour either way: enough to cross a lease or a token's expiry.
     const auto seconds = rng.Between(1, 3600) * (rng.Below(2) == 0 ? -1 : 1);
-    auto rule = core::ParseRule("clock_gettime,gettimeofday,time clock=all -> skew(" +
-                                std::string(seconds > 0 ? "+" : "-") +
-                                std::to_string(std::abs(seconds)) + "s)");
+    auto rule = core::ParseFault("clock_gettime,gettimeofday,time clock=all -> skew(" +
+                                 std::string(seconds > 0 ? "+" : "-") +
+                                 std::to_string(std::abs(seconds)) + "s)");
     action.rule = std::move(*rule);
   } else {
     action.kind = FaultAction::Kind::kToxic;
@@ -269,7 +269,7 @@ std::string DescribeFault(const PlannedFault& fault) {
     case FaultAction::Kind::kRule:
     case FaultAction::Kind::kSkew:
       text += FaultKind(action) + " on service " + action.target + " (" +
-              core::FormatRule(action.rule) + ")";
+              core::FormatFault(action.rule) + ")";
       break;
     case FaultAction::Kind::kPause:
       text += "pause " + ProcessNoun(action) + " " + action.target;

@@ -414,12 +414,16 @@ class Reader {
     }
   }
 
-  std::optional<core::Rule> ReadRule(const YAML::Node& node) {
+  std::optional<core::Fault> ReadRule(const YAML::Node& node) {
     auto text = String(node, "a rule");
     if (!text) return std::nullopt;
-    auto rule = core::ParseRule(*text);
+    auto rule = core::ParseFault(*text);
     if (!rule) {
       Error(node, rule.message());  // it quotes the rule
+      return std::nullopt;
+    }
+    if (auto ok = core::CheckRule(*rule); !ok) {
+      Error(node, ok.message());
       return std::nullopt;
     }
     return std::move(*rule);
@@ -742,14 +746,14 @@ class Reader {
 
   // skew: SERVICE with offset in `for`-free form: {skew: store, offset...}. The offset and
   // rate ride on the rule grammar so they are checked in one place.
-  core::Rule SkewRule(const YAML::Node& body) {
+  core::Fault SkewRule(const YAML::Node& body) {
     std::string offset = "+1h";
     std::string rate;
     if (const auto value = body["rate"]) rate = String(value, "rate").value_or("");
     if (const auto value = body["offset"]) offset = String(value, "offset").value_or(offset);
     const std::string line = std::string(kClockCalls) + " clock=all -> skew(" + offset +
                              (rate.empty() ? "" : ", " + rate) + ")";
-    auto rule = core::ParseRule(line);
+    auto rule = core::ParseFault(line);
     if (!rule) {
       Error(body["skew"], "skew: " + rule.message());
       return {};

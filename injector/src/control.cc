@@ -233,17 +233,17 @@ core::Status ControlTable::Locked(const std::function<core::Status()>& change) {
   return result;
 }
 
-core::Status ControlTable::Set(std::span<const core::Rule> rules) {
+core::Status ControlTable::Set(std::span<const core::Fault> rules) {
   return Locked([&]() -> core::Status {
     std::set<std::string> taken;
     for (std::uint32_t i = 0; i < table_->rule_count; ++i) taken.insert(table_->rules[i].id);
-    for (const core::Rule& rule : rules) {
+    for (const core::Fault& rule : rules) {
       if (!rule.id.empty()) taken.insert(rule.id);
     }
     std::vector<SlotRule> compiled;
     int next = 1;
     std::set<std::string> seen;
-    for (core::Rule rule : rules) {
+    for (core::Fault rule : rules) {
       if (rule.id.empty()) {
         while (taken.count("r" + std::to_string(next)) != 0) ++next;
         rule.id = "r" + std::to_string(next);

@@ -43,8 +43,8 @@
 #include <cstring>
 
 #include "faultline/core/distribution.h"
+#include "faultline/core/fault.h"
 #include "faultline/core/random.h"
-#include "faultline/core/rule.h"
 #include "table.h"
 
 #define FL_EXPORT extern "C" __attribute__((visibility("default")))
@@ -439,26 +439,26 @@ Verdict Decide(const CallInfo& info) {
              !counters.fires.compare_exchange_weak(fired, fired + 1, std::memory_order_relaxed));
     if (spent) continue;
 
-    switch (static_cast<core::ActionKind>(rule.action)) {
-      case core::ActionKind::kDelay: {
+    switch (static_cast<core::CallAction>(rule.action)) {
+      case core::CallAction::kDelay: {
         const std::int64_t delay = SampleDelay(rule, hit).count();
         Record(rule, info.call, kDelayed, hit, delay);
         SleepUntil(ReadClock(CLOCK_MONOTONIC) + delay);
         Count(info.call, kDelayed);
         break;
       }
-      case core::ActionKind::kFail:
+      case core::CallAction::kFail:
         verdict.fail = true;
         verdict.error = rule.error;
         Record(rule, info.call, kFailed, hit, rule.error);
         Count(info.call, kFailed);
         break;
-      case core::ActionKind::kShort:
+      case core::CallAction::kShort:
         verdict.limit = rule.short_bytes;
         Record(rule, info.call, kShortened, hit, static_cast<std::int64_t>(rule.short_bytes));
         Count(info.call, kShortened);
         break;
-      case core::ActionKind::kHold:
+      case core::CallAction::kHold:
         if (Park(rule, info.call, hit)) {
           Count(info.call, kHeld);
         } else {
@@ -466,7 +466,7 @@ Verdict Decide(const CallInfo& info) {
           table->errors.fetch_add(1, std::memory_order_relaxed);
         }
         break;
-      case core::ActionKind::kSkew:
+      case core::CallAction::kSkew:
         verdict.skew = true;
         verdict.skew_offset_ns = rule.skew_offset_ns;
         verdict.skew_rate = rule.skew_rate;
@@ -661,7 +661,7 @@ Table* TableFromRules(const char* text, const char* seed_text) {
     // ';' separates rules on one line, as a newline does.
     std::string lines(text);
     std::replace(lines.begin(), lines.end(), ';', '\n');
-    auto rules = core::ParseRules(lines);
+    auto rules = core::ParseFaults(lines, core::CheckRule);
     if (!rules) {
       Complain(("faultline inject: FAULTLINE_INJECT_RULES: " + rules.message() + "\n").c_str());
       table->errors.fetch_add(1, std::memory_order_relaxed);
@@ -669,7 +669,7 @@ Table* TableFromRules(const char* text, const char* seed_text) {
     }
     std::vector<SlotRule> compiled;
     int number = 0;
-    for (core::Rule& rule : *rules) {
+    for (core::Fault& rule : *rules) {
       ++number;
       if (rule.id.empty()) rule.id = "r" + std::to_string(number);
       auto slot = CompileRule(rule, seed, Now(CLOCK_REALTIME), Now(CLOCK_MONOTONIC));

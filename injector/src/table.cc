@@ -142,10 +142,11 @@ bool ValidTable(const Table& table) {
          table.size == sizeof(Table);
 }
 
-core::Result<SlotRule> CompileRule(const core::Rule& rule, std::uint64_t seed,
+core::Result<SlotRule> CompileRule(const core::Fault& rule, std::uint64_t seed,
                                    std::int64_t now_realtime_ns, std::int64_t now_mono_ns) {
   SlotRule slot{};
-  const std::string text = core::FormatRule(rule);
+  if (auto ok = core::CheckRule(rule); !ok) return ok.error();
+  const std::string text = core::FormatFault(rule);
   if (rule.id.empty()) return core::MakeError("rule '" + text + "' has no id");
   if (!CopyText(slot.id, rule.id))
     return core::MakeError("rule id '" + rule.id + "' is too long (at most 31 characters)");
@@ -153,19 +154,22 @@ core::Result<SlotRule> CompileRule(const core::Rule& rule, std::uint64_t seed,
     return core::MakeError("rule '" + text + "' is too long for the table (at most " +
                            std::to_string(kRuleTextSize - 1) + " characters)");
   }
-  if (!CopyText(slot.point, rule.point))
-    return core::MakeError("point name '" + rule.point + "' is too long (at most 63 characters)");
-  if (!CopyText(slot.path, rule.path))
-    return core::MakeError("path glob '" + rule.path + "' is too long (at most 127 characters)");
-  if (!CopyText(slot.thread, rule.thread))
-    return core::MakeError("thread glob '" + rule.thread + "' is too long (at most 15 characters)");
+  if (!CopyText(slot.point, rule.where.point))
+    return core::MakeError("point name '" + rule.where.point +
+                           "' is too long (at most 63 characters)");
+  if (!CopyText(slot.path, rule.where.path))
+    return core::MakeError("path glob '" + rule.where.path +
+                           "' is too long (at most 127 characters)");
+  if (!CopyText(slot.thread, rule.where.thread))
+    return core::MakeError("thread glob '" + rule.where.thread +
+                           "' is too long (at most 15 characters)");
   if (!CopyText(slot.hold, rule.action.hold))
     return core::MakeError("hold name '" + rule.action.hold +
                            "' is too long (at most 47 characters)");
 
-  if (rule.point.empty()) {
+  if (rule.where.point.empty()) {
     const auto known = core::KnownCalls();
-    for (const std::string& call : rule.calls) {
+    for (const std::string& call : rule.where.calls) {
       for (std::size_t i = 0; i < known.size(); ++i) {
         if (known[i] == call) slot.calls |= std::uint64_t{1} << i;
       }
@@ -173,19 +177,19 @@ core::Result<SlotRule> CompileRule(const core::Rule& rule, std::uint64_t seed,
   } else {
     slot.calls = std::uint64_t{1} << kPoint;
   }
-  if (!rule.peer_address.empty()) {
-    if (::inet_pton(AF_INET, rule.peer_address.c_str(), slot.peer_address) == 1) {
+  if (!rule.where.peer_address.empty()) {
+    if (::inet_pton(AF_INET, rule.where.peer_address.c_str(), slot.peer_address) == 1) {
       slot.peer_family = AF_INET;
-    } else if (::inet_pton(AF_INET6, rule.peer_address.c_str(), slot.peer_address) == 1) {
+    } else if (::inet_pton(AF_INET6, rule.where.peer_address.c_str(), slot.peer_address) == 1) {
       slot.peer_family = AF_INET6;
     } else {
-      return core::MakeError("peer address '" + rule.peer_address + "' is not an IP address");
+      return core::MakeError("peer address '" + rule.where.peer_address + "' is not an IP address");
     }
   }
-  slot.peer_port = rule.peer_port;
-  slot.fd_kind = static_cast<std::uint8_t>(rule.fd);
-  slot.clock = static_cast<std::uint8_t>(rule.clock);
-  slot.action = static_cast<std::uint8_t>(rule.action.kind);
+  slot.peer_port = rule.where.peer_port;
+  slot.fd_kind = static_cast<std::uint8_t>(rule.where.fd);
+  slot.clock = static_cast<std::uint8_t>(rule.where.clock);
+  slot.action = static_cast<std::uint8_t>(rule.action.on_call);
   slot.dist_kind = static_cast<std::uint8_t>(rule.action.delay.kind());
   slot.dist_a_ns = rule.action.delay.a().count();
   slot.dist_b_ns = rule.action.delay.b().count();
@@ -195,11 +199,11 @@ core::Result<SlotRule> CompileRule(const core::Rule& rule, std::uint64_t seed,
   slot.skew_rate = rule.action.skew_rate;
   slot.skew_since_ns = now_realtime_ns;
   slot.skew_since_mono_ns = now_mono_ns;
-  slot.ppm = rule.probability.ppm();
-  slot.after = rule.after;
-  slot.times = rule.times;
-  slot.expires_mono_ns = rule.lease ? now_mono_ns + rule.lease->count() : 0;
-  slot.timeout_ns = rule.timeout.count();
+  slot.ppm = rule.gate.probability.ppm();
+  slot.after = rule.gate.after;
+  slot.times = rule.gate.times;
+  slot.expires_mono_ns = rule.gate.lease ? now_mono_ns + rule.gate.lease->count() : 0;
+  slot.timeout_ns = rule.action.timeout.count();
   slot.stream = core::DeriveSeed(seed, {"inject", rule.id});
   return slot;
 }

@@ -14,8 +14,8 @@
 #include <cstdint>
 
 #include "faultline/core/calls.h"
+#include "faultline/core/fault.h"
 #include "faultline/core/result.h"
-#include "faultline/core/rule.h"
 
 namespace faultline::inject {
 
@@ -158,7 +158,7 @@ bool ValidTable(const Table& table);
 
 // Compiles a parsed rule; `id` must be set. Fails on what core cannot check (an address
 // that does not parse, text too long for the table).
-core::Result<SlotRule> CompileRule(const core::Rule& rule, std::uint64_t seed,
+core::Result<SlotRule> CompileRule(const core::Fault& rule, std::uint64_t seed,
                                    std::int64_t now_realtime_ns, std::int64_t now_mono_ns);
 
 // Writer side; the caller serialises writers (flock). Rules with an existing id are

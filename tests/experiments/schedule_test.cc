@@ -137,7 +137,7 @@ TEST_CASE("every nemesis kind makes a fault the proxy or the shim accepts",
       CHECK(toxic.name == "nemesis_n1.1");
     }
     if (action.kind == FaultAction::Kind::kSkew) {
-      CHECK(action.rule.action.kind == core::ActionKind::kSkew);
+      CHECK(action.rule.action.on_call == core::CallAction::kSkew);
     }
   }
   const auto kinds = NemesisKinds();

@@ -92,7 +92,7 @@ TEST_CASE("a valid spec reads as written", "[experiments][spec]") {
   CHECK(agent.env == Environment{{"LOG_LEVEL", "debug"}});
   CHECK(agent.inject);
   REQUIRE(agent.rules.size() == 1);
-  CHECK(agent.rules[0].point == "plan.apply");
+  CHECK(agent.rules[0].where.point == "plan.apply");
   CHECK(agent.restart == RestartPolicy::kOnFailure);
   CHECK(spec.services[2].command.shell);  // the short form: a command line
   CHECK(spec.services[2].command.Text() == "./housekeeper --dir /runs/cleanup-race/r1 --seed 42");
@@ -197,6 +197,13 @@ TEST_CASE("spec mistakes: a bad injector rule names its word", "[experiments][sp
   CHECK_THAT(OnlyError("name: a\nservices:\n  s: {cmd: ./s, inject: [\"fsync -> dealy(1ms)\"]}\n"),
              Catch::StartsWith("x.yaml:3:26: rule 'fsync -> dealy(1ms)': unknown action 'dealy'") &&
                  Catch::Contains("did you mean delay?"));
+  // A fault line of another family is not a rule.
+  CHECK_THAT(OnlyError("name: a\nservices:\n  s: {cmd: ./s, inject: [\"proxy p -> noop\"]}\n"),
+             Catch::StartsWith("x.yaml:3:26: rule 'proxy p downstream -> noop' is a fault on a "
+                               "proxy, not a rule"));
+  CHECK_THAT(OnlyError("name: a\nservices:\n  s: {cmd: ./s, inject: [\"service s send -> "
+                       "delay(1ms)\"]}\n"),
+             Catch::Contains("names a target") && Catch::Contains("leave out 'service s'"));
 }
 
 TEST_CASE("spec mistakes: a bad toxic", "[experiments][spec]") {
@@ -413,14 +420,14 @@ TEST_CASE("templates stand in any value: a rule's port, a toxic's pattern", "[ex
   const SpecResult checked = Parse(text);
   for (const auto& error : checked.errors) UNSCOPED_INFO(error.Format());
   REQUIRE(checked.spec);
-  CHECK(checked.spec->services[0].rules.at(0).peer_port == 1);
+  CHECK(checked.spec->services[0].rules.at(0).where.peer_port == 1);
   CHECK(checked.spec->text == text);
   // ...and read with the run's values.
   const SpecResult run = ParseSpec(text, "x.yaml", "/specs", RunValues);
   REQUIRE(run.spec);
-  CHECK(run.spec->services[0].rules.at(0).peer_port == 4100);
+  CHECK(run.spec->services[0].rules.at(0).where.peer_port == 4100);
   CHECK(run.spec->proxies[0].toxics.at(0).Text("match") == "^SET k42 ");
-  CHECK(run.spec->faults.at(0).action.rule.peer_port == 4100);
+  CHECK(run.spec->faults.at(0).action.rule.where.peer_port == 4100);
   CHECK(run.spec->faults.at(1).action.toxic.Text("match") == "/runs/cleanup-race/r1");
 
   // A value can make a rule invalid only once it is known: the run says where.

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "faultline/core/rule.h"
+#include "faultline/core/fault.h"
 #include "faultline/injector/control.h"
 #include "support/run.h"
 #include "table.h"
@@ -30,8 +30,8 @@ namespace {
 
 const std::string kPreload = std::string("LD_PRELOAD=") + FAULTLINE_INJECT_LIB;
 
-std::vector<faultline::core::Rule> Rules(const std::string& text) {
-  auto rules = faultline::core::ParseRules(text);
+std::vector<faultline::core::Fault> Rules(const std::string& text) {
+  auto rules = faultline::core::ParseFaults(text);
   REQUIRE(rules);
   return *rules;
 }

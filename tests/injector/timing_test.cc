@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "faultline/core/rule.h"
+#include "faultline/core/fault.h"
 #include "faultline/injector/control.h"
 #include "support/run.h"
 #include "table.h"
@@ -34,8 +34,8 @@ faultline::testing::Ran UnderRules(const std::string& rules, std::vector<std::st
   return RunProgram(argv, {kPreload, "FAULTLINE_INJECT_RULES=" + rules});
 }
 
-std::vector<faultline::core::Rule> Rules(const std::string& text) {
-  auto rules = faultline::core::ParseRules(text);
+std::vector<faultline::core::Fault> Rules(const std::string& text) {
+  auto rules = faultline::core::ParseFaults(text);
   REQUIRE(rules);
   return *rules;
 }

@@ -33,6 +33,8 @@ class Distribution {
   Duration Sample(Rng& rng) const;
   std::string ToString() const;
 
+  friend bool operator==(const Distribution&, const Distribution&) = default;
+
  private:
   Distribution(Kind kind, Duration a, Duration b) : kind_(kind), a_(a), b_(b) {}
   Kind kind_;

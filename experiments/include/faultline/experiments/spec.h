@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "faultline/core/duration.h"
+#include "faultline/core/fault.h"
 #include "faultline/core/result.h"
-#include "faultline/core/rule.h"
 #include "faultline/proxy/toxic.h"
 
 namespace faultline::experiments {
@@ -79,7 +79,7 @@ struct ServiceSpec {
   RestartPolicy restart = RestartPolicy::kNever;
   std::vector<std::string> depends_on;  // services started (and ready) before this one
   bool inject = false;                  // run under libfaultline_inject.so
-  std::vector<core::Rule> rules;        // its rules from the start
+  std::vector<core::Fault> rules;       // its rules from the start
   core::Duration stop_grace = std::chrono::seconds(5);
   bool history = false;      // its stdout is JSON lines of operations, as a client's
   std::string history_file;  // ...or this file (templated) is
@@ -114,7 +114,7 @@ struct FaultAction {
   Kind kind = Kind::kToxic;
   std::string target;               // a proxy (toxic) or a service (the rest)
   proxy::ToxicSpec toxic;           // kToxic
-  core::Rule rule;                  // kRule, and kSkew (a skew rule on the clock calls)
+  core::Fault rule;                 // kRule, and kSkew (a skew rule on the clock calls)
   bool restart = false;             // kKill: start the service again...
   core::Duration restart_after{0};  // ...this long after the kill
   bool clients = false;  // kPause, kKill: `target` is a workload (all of its clients) or one

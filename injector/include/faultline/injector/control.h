@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "faultline/core/fault.h"
 #include "faultline/core/result.h"
-#include "faultline/core/rule.h"
 
 namespace faultline::inject {
 
@@ -105,7 +105,7 @@ class ControlTable {
 
   // Adds rules, or replaces those with the same id (their counters restart). Rules without
   // an id are named r1, r2, ... (the first free). All or nothing.
-  core::Status Set(std::span<const core::Rule> rules);
+  core::Status Set(std::span<const core::Fault> rules);
   // Removes the rules with these ids, or every rule; threads parked by a removed hold go on.
   // Fails naming an id that is not there, removing nothing.
   core::Result<std::size_t> Clear(std::span<const std::string> ids);

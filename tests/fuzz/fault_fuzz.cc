@@ -1,9 +1,9 @@
-// libFuzzer target over the injector's rule grammar, as a user or a rules file gives it.
-// Checked for every input:
-//   - ParseRule and ParseRules return a rule or an error, never crash or hang;
-//   - a rule that parses has a canonical line that parses back to the same canonical line
-//     (FormatRule is a fixed point after one round);
-//   - ParseRules accepts exactly the text whose non-blank, non-comment lines each parse, and
+// libFuzzer target over the fault grammar (rules, proxy faults, process faults), as a user, a
+// rules file or a spec gives it. Checked for every input:
+//   - ParseFault and ParseFaults return a fault or an error, never crash or hang;
+//   - a fault that parses has a canonical line that parses back to the same fault, and to the
+//     same canonical line (FormatFault is a fixed point after one round);
+//   - ParseFaults accepts exactly the text whose non-blank, non-comment lines each parse, and
 //     an error names a line that exists.
 
 #include <cstddef>
@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "faultline/core/rule.h"
+#include "faultline/core/fault.h"
 
 using namespace faultline;
 
@@ -27,7 +27,7 @@ bool Blank(std::string_view line) {
   return first == std::string_view::npos || line[first] == '#';
 }
 
-// What ParseRules gives a line's own ParseRule: the line without surrounding white space.
+// What ParseFaults gives a line's own ParseFault: the line without surrounding white space.
 std::string_view Trimmed(std::string_view line) {
   const auto first = line.find_first_not_of(" \t\r");
   if (first == std::string_view::npos) return {};
@@ -40,18 +40,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
 
   if (text.find('\n') == std::string_view::npos) {
-    auto rule = core::ParseRule(text);
+    auto rule = core::ParseFault(text);
     if (rule) {
-      const std::string canonical = core::FormatRule(*rule);
-      auto again = core::ParseRule(canonical);
+      const std::string canonical = core::FormatFault(*rule);
+      auto again = core::ParseFault(canonical);
       Check(static_cast<bool>(again));
-      Check(core::FormatRule(*again) == canonical);
+      Check(*again == *rule);
+      Check(core::FormatFault(*again) == canonical);
     } else {
       Check(!rule.message().empty());
     }
   }
 
-  auto rules = core::ParseRules(text);
+  auto rules = core::ParseFaults(text);
   std::size_t good = 0;
   std::size_t number = 0;
   bool failed = false;
@@ -62,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     start = end + 1;
     ++number;
     if (Blank(line)) continue;
-    if (core::ParseRule(Trimmed(line))) {
+    if (core::ParseFault(Trimmed(line))) {
       ++good;
     } else {
       failed = true;
