@@ -650,9 +650,8 @@ Status ParseAction(std::string_view head, std::string_view args, bool has_args, 
   action.kind = kind;
   if (auto ok = ParseSettings(args, *kind, action.settings); !ok) return ok;
   if (fault.where.target_kind == TargetKind::kClients &&
-      IntegerAttribute(action.settings, "restart") +
-              IntegerAttribute(action.settings, "restart_after") !=
-          0) {
+      (IntegerAttribute(action.settings, "restart") != 0 ||
+       action.settings.contains("restart_after"))) {
     return MakeError("clients are not restarted; restart applies to a service");
   }
   return Ok();
@@ -797,6 +796,16 @@ Result<Fault> ParseFault(std::string_view line) {
     }
   }
   if (auto ok = CheckApplies(fault); !ok) return fail(ok.message());
+  return fault;
+}
+
+Result<Fault> SkewFault(std::string_view offset, std::string_view rate) {
+  Fault fault;
+  fault.where.calls = {"clock_gettime", "gettimeofday", "time"};
+  fault.where.clock = ClockKind::kAll;
+  const std::string args = std::string(offset) + (rate.empty() ? "" : ", " + std::string(rate));
+  if (auto ok = ParseCallAction("skew", args, fault.action); !ok) return ok.error();
+  fault.action.kind = FindKind("skew");
   return fault;
 }
 

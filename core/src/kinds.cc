@@ -188,7 +188,8 @@ constexpr std::string_view kHelp = "Kills a process (SIGKILL); a service may be 
 constexpr AttributeInfo kAttributes[] = {
     {"restart", "", false, 1, "1: start the service again after the kill"},
     {"restart_after", "ms", false, kMaxMs,
-     "how long after the kill the service starts again (implies restart)"}};
+     "how long after the kill the service starts again (implies restart; restart=1 alone: at "
+     "once)"}};
 }  // namespace kill
 
 #undef FAULTLINE_FRAMING_ATTRIBUTES

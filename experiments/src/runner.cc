@@ -196,11 +196,9 @@ class Run final : private Actuator, private FaultListener {
         labels_[{proxy.name, toxic.name}] = {toxic.name, toxic.type};
       }
     }
-    for (const PlannedFault& fault : plan_) {
-      const FaultAction& action = fault.action;
-      const std::string& name =
-          action.kind == FaultAction::Kind::kToxic ? action.toxic.name : fault.id;
-      labels_[{action.target, name}] = {fault.id, FaultKind(action)};
+    for (const PlannedFault& planned : plan_) {
+      const core::Fault& fault = planned.fault;
+      labels_[{fault.where.target, fault.id}] = {planned.id, std::string(fault.action.kind->name)};
     }
   }
 
@@ -728,13 +726,16 @@ class Run final : private Actuator, private FaultListener {
    public:
     explicit ProxyActuator(const std::unique_ptr<proxy::ProxyServer>& proxies)
         : proxies_(proxies) {}
-    core::Status Apply(const PlannedFault& fault, std::optional<core::Duration>&) override {
-      auto added = proxies_->AddToxic(fault.action.target, fault.action.toxic);
+    core::Status Apply(const PlannedFault& planned, std::optional<core::Duration>&) override {
+      const core::Fault& fault = planned.fault;
+      auto toxic = proxy::ToxicFromFault(fault, fault.id);
+      if (!toxic) return toxic.error();
+      auto added = proxies_->AddToxic(fault.where.target, *toxic);
       if (!added) return added.error();
       return core::Ok();
     }
-    core::Status Revert(const PlannedFault& fault) override {
-      return proxies_->RemoveToxic(fault.action.target, fault.action.toxic.name);
+    core::Status Revert(const PlannedFault& planned) override {
+      return proxies_->RemoveToxic(planned.fault.where.target, planned.fault.id);
     }
 
    private:
@@ -745,15 +746,18 @@ class Run final : private Actuator, private FaultListener {
   class ShimActuator final : public Actuator {
    public:
     explicit ShimActuator(std::map<std::string, Service>& services) : services_(services) {}
-    core::Status Apply(const PlannedFault& fault, std::optional<core::Duration>&) override {
-      core::Fault rule = fault.action.rule;
-      rule.id = fault.id;
-      return services_.at(fault.action.target).table->Set(std::span<const core::Fault>(&rule, 1));
+    core::Status Apply(const PlannedFault& planned, std::optional<core::Duration>&) override {
+      // In the service's own table, the rule acts on the process it is in: it names no target.
+      core::Fault rule = planned.fault;
+      rule.where.target_kind = core::TargetKind::kSelf;
+      rule.where.target.clear();
+      return services_.at(planned.fault.where.target)
+          .table->Set(std::span<const core::Fault>(&rule, 1));
     }
-    core::Status Revert(const PlannedFault& fault) override {
-      const std::string& id = fault.id;
-      auto cleared =
-          services_.at(fault.action.target).table->Clear(std::span<const std::string>(&id, 1));
+    core::Status Revert(const PlannedFault& planned) override {
+      const std::string& id = planned.fault.id;
+      auto cleared = services_.at(planned.fault.where.target)
+                         .table->Clear(std::span<const std::string>(&id, 1));
       if (!cleared) return cleared.error();
       return core::Ok();
     }
@@ -768,48 +772,60 @@ class Run final : private Actuator, private FaultListener {
     explicit ProcessActuator(Run& run) : run_(run) {}
     core::Status Apply(const PlannedFault& fault,
                        std::optional<core::Duration>& ends_after) override {
-      const FaultAction& action = fault.action;
-      const bool kill = action.kind == FaultAction::Kind::kKill;
-      if (action.clients) {
-        return run_.ForClients(action.target, [&](Client& client) {
+      const core::Fault& action = fault.fault;
+      const std::string& target = action.where.target;
+      const bool kill = action.action.kind->name == "kill";
+      if (action.where.target_kind == core::TargetKind::kClients) {
+        return run_.ForClients(target, [&](Client& client) {
           if (kill) client.killed_by_fault = true;
           return Signalled(fault, kill ? "kill" : "pause", client.name,
                            kill ? client.running->Kill() : client.running->Pause());
         });
       }
-      Service& service = run_.services_.at(action.target);
-      if (!service.running) return core::MakeError("service " + action.target + " is not running");
-      if (!kill) return Signalled(fault, "pause", action.target, service.running->Pause());
+      Service& service = run_.services_.at(target);
+      if (!service.running) return core::MakeError("service " + target + " is not running");
+      if (!kill) return Signalled(fault, "pause", target, service.running->Pause());
       service.killed_by_fault = true;
-      if (auto ok = Signalled(fault, "kill", action.target, service.running->Kill()); !ok) {
+      if (auto ok = Signalled(fault, "kill", target, service.running->Kill()); !ok) {
         return ok;
       }
-      if (action.restart) ends_after = action.restart_after;  // its downtime
+      if (Restarts(action)) ends_after = RestartAfter(action);  // its downtime
       return core::Ok();
     }
     core::Status Revert(const PlannedFault& fault) override {
-      const FaultAction& action = fault.action;
-      if (action.kind == FaultAction::Kind::kPause) {
-        if (action.clients) {
+      const core::Fault& action = fault.fault;
+      const std::string& target = action.where.target;
+      if (action.action.kind->name == "pause") {
+        if (action.where.target_kind == core::TargetKind::kClients) {
           // One that finished meanwhile has nothing to resume: not an error on revert.
-          static_cast<void>(run_.ForClients(action.target, [&](Client& client) {
+          static_cast<void>(run_.ForClients(target, [&](Client& client) {
             return Signalled(fault, "resume", client.name, client.running->Resume());
           }));
           return core::Ok();
         }
-        Service& service = run_.services_.at(action.target);
+        Service& service = run_.services_.at(target);
         if (!service.running) return core::Ok();
-        return Signalled(fault, "resume", action.target, service.running->Resume());
+        return Signalled(fault, "resume", target, service.running->Resume());
       }
-      if (!action.restart) return core::Ok();  // a killed client stays down
-      Service& service = run_.services_.at(action.target);
+      if (!Restarts(action)) return core::Ok();  // a killed client stays down
+      Service& service = run_.services_.at(target);
       if (service.running) service.running->Wait(2s);  // collect the killed one
       service.running.reset();
       ++service.restarts;
-      return Signalled(fault, "restart", action.target, run_.StartService(service, false));
+      return Signalled(fault, "restart", target, run_.StartService(service, false));
     }
 
    private:
+    // A kill's settings: whether the service starts again, and how long after.
+    static bool Restarts(const core::Fault& kill) {
+      return core::IntegerAttribute(kill.action.settings, "restart") != 0 ||
+             kill.action.settings.contains("restart_after");
+    }
+    static core::Duration RestartAfter(const core::Fault& kill) {
+      return std::chrono::milliseconds(
+          core::IntegerAttribute(kill.action.settings, "restart_after"));
+    }
+
     // `done`, logged as a decision on `process` (a service, or a client) when it succeeded.
     core::Status Signalled(const PlannedFault& fault, const char* what, const std::string& process,
                            core::Status done) {
@@ -820,9 +836,9 @@ class Run final : private Actuator, private FaultListener {
       Decision decision;
       decision.time = run_.Seconds();
       decision.fault = fault.id;
-      decision.kind = FaultKind(fault.action);
+      decision.kind = std::string(fault.fault.action.kind->name);
       decision.family = "process";
-      decision.target = fault.action.target;
+      decision.target = fault.fault.where.target;
       decision.action = what;
       decision.where = {{"process", process}};
       run_.Decided(std::move(decision));
@@ -830,15 +846,14 @@ class Run final : private Actuator, private FaultListener {
     Run& run_;
   };
 
-  Actuator& ActuatorFor(const FaultAction& action) {
-    switch (action.kind) {
-      case FaultAction::Kind::kToxic:
+  // Each family of faults has its actuator.
+  Actuator& ActuatorFor(const core::Fault& fault) {
+    switch (fault.family()) {
+      case core::Family::kProxy:
         return proxy_actuator_;
-      case FaultAction::Kind::kRule:
-      case FaultAction::Kind::kSkew:
+      case core::Family::kShim:
         return shim_actuator_;
-      case FaultAction::Kind::kPause:
-      case FaultAction::Kind::kKill:
+      case core::Family::kProcess:
         break;
     }
     return process_actuator_;
@@ -846,10 +861,10 @@ class Run final : private Actuator, private FaultListener {
 
   core::Status Apply(const PlannedFault& fault,
                      std::optional<core::Duration>& ends_after) override {
-    return ActuatorFor(fault.action).Apply(fault, ends_after);
+    return ActuatorFor(fault.fault).Apply(fault, ends_after);
   }
   core::Status Revert(const PlannedFault& fault) override {
-    return ActuatorFor(fault.action).Revert(fault);
+    return ActuatorFor(fault.fault).Revert(fault);
   }
 
   // Acts on each running client that `target` names (a workload: all of its clients; or
@@ -869,13 +884,13 @@ class Run final : private Actuator, private FaultListener {
 
   bj::object FaultFields(const PlannedFault& fault) const {
     return {{"fault", fault.id},
-            {"kind", FaultKind(fault.action)},
-            {"target", fault.action.target},
+            {"kind", fault.fault.action.kind->name},
+            {"target", fault.fault.where.target},
             {"description", DescribeFault(fault)}};
   }
 
   void Started(const PlannedFault& fault) override {
-    metrics_->FaultStarted(FaultKind(fault.action), fault.action.target);
+    metrics_->FaultStarted(fault.fault.action.kind->name, fault.fault.where.target);
     Event("fault_started", FaultFields(fault));
   }
 
@@ -886,7 +901,7 @@ class Run final : private Actuator, private FaultListener {
   }
 
   void Ended(const PlannedFault& fault, const std::string& error) override {
-    metrics_->FaultEnded(FaultKind(fault.action), fault.action.target);
+    metrics_->FaultEnded(fault.fault.action.kind->name, fault.fault.where.target);
     bj::object fields = FaultFields(fault);
     if (!error.empty()) fields["error"] = error;
     Event("fault_ended", std::move(fields));

@@ -18,26 +18,29 @@ bool IsServiceKind(std::string_view kind) {
   return info != nullptr && info->family != core::Family::kProxy;
 }
 
-// A toxic of this type as a nemesis starts it: its row's nemesis settings in core/kinds.h,
-// chosen to show (half a second for times, one byte or 1 KB/s for sizes and rates), the
-// rest the type's own defaults.
-std::optional<proxy::ToxicSpec> DefaultToxic(std::string_view type) {
-  const proxy::ToxicTypeInfo* info = proxy::FindToxicType(type);
-  if (info == nullptr || info->kind->nemesis != core::Nemesis::kNemesis) return std::nullopt;
-  proxy::ToxicSpec toxic;
-  toxic.type = std::string(type);
-  for (const std::string_view setting : core::SplitWords(info->kind->nemesis_settings)) {
+// The settings of a toxic of this type as a nemesis starts it: its row's nemesis settings in
+// core/kinds.h, chosen to show (half a second for times, one byte or 1 KB/s for sizes and
+// rates), the rest the type's own defaults. None for a type a nemesis does not start.
+std::optional<core::Attributes> NemesisSettings(std::string_view type) {
+  const core::KindInfo* kind = core::FindKind(type);
+  if (kind == nullptr || kind->family != core::Family::kProxy ||
+      kind->nemesis != core::Nemesis::kNemesis) {
+    return std::nullopt;
+  }
+  core::Attributes settings;
+  for (const std::string_view setting : core::SplitWords(kind->nemesis_settings)) {
     const auto equals = setting.find('=');
     const core::AttributeInfo* attribute =
-        core::FindAttribute(info->kind->attributes, setting.substr(0, equals));
+        core::FindAttribute(kind->attributes, setting.substr(0, equals));
     if (attribute == nullptr || equals == std::string_view::npos) return std::nullopt;
     bool bare = false;
     auto value = core::ReadWrittenAttribute(*attribute, setting.substr(equals + 1), bare);
     if (!value) return std::nullopt;
-    toxic.attributes[std::string(attribute->name)] = *value;
+    settings[std::string(attribute->name)] = *value;
   }
-  if (!proxy::ValidateToxic(toxic)) return std::nullopt;
-  return toxic;
+  core::Attributes checked = settings;
+  if (!core::ValidateAttributes(kind->attributes, type, checked)) return std::nullopt;
+  return settings;
 }
 
 // Uniform in [low, high], in whole milliseconds when the range allows (plans read better).
@@ -53,12 +56,12 @@ core::Duration Uniform(core::Rng& rng, core::Duration low, core::Duration high) 
 
 // A kind that acts on services: pause, kill, skew and rules. The rest act on proxies.
 bool ActsOnServices(const NemesisKind& kind) {
-  return kind.own ? kind.own->kind == FaultAction::Kind::kRule : IsServiceKind(kind.name);
+  return kind.own ? kind.own->family() == core::Family::kShim : IsServiceKind(kind.name);
 }
 
 // Skew and rules act through the shim, so only on services run with `inject`.
 bool NeedsInject(const NemesisKind& kind) {
-  return kind.name == "skew" || (kind.own && kind.own->kind == FaultAction::Kind::kRule);
+  return kind.name == "skew" || (kind.own && kind.own->family() == core::Family::kShim);
 }
 
 }  // namespace
@@ -96,39 +99,39 @@ std::vector<std::string> NemesisCandidates(const Spec& spec, const NemesisSpec& 
 
 namespace {
 
-FaultAction NemesisAction(const Spec& spec, const NemesisKind& nemesis_kind,
-                          const std::string& target, core::Rng& rng, const std::string& id) {
-  FaultAction action;
+// The fault a nemesis starts on `target`, named for its plan id `id`.
+core::Fault NemesisFault(const Spec& spec, const NemesisKind& nemesis_kind,
+                         const std::string& target, core::Rng& rng, const std::string& id) {
+  core::Fault fault;
   if (nemesis_kind.own) {
-    action = *nemesis_kind.own;
-    // Two of a nemesis's toxics may be on one proxy at once; names must differ.
-    if (action.kind == FaultAction::Kind::kToxic) action.toxic.name = "nemesis_" + id;
-    action.target = target;
-    return action;
-  }
-  const std::string_view kind = nemesis_kind.name;
-  action.target = target;
-  if (kind == "pause") {
-    action.kind = FaultAction::Kind::kPause;
-    action.clients = spec.NamesClients(target);
-  } else if (kind == "kill") {
-    action.kind = FaultAction::Kind::kKill;
-    action.clients = spec.NamesClients(target);
-    action.restart = !action.clients;  // its length is the downtime (set by the caller)
-  } else if (kind == "skew") {
-    action.kind = FaultAction::Kind::kSkew;
+    fault = *nemesis_kind.own;
+  } else if (const std::string_view kind = nemesis_kind.name; kind == "skew") {
     // Up to an hour either way: enough to cross a lease or a token's expiry.
     const auto seconds = rng.Between(1, 3600) * (rng.Below(2) == 0 ? -1 : 1);
-    auto rule = core::ParseFault("clock_gettime,gettimeofday,time clock=all -> skew(" +
-                                 std::string(seconds > 0 ? "+" : "-") +
-                                 std::to_string(std::abs(seconds)) + "s)");
-    action.rule = std::move(*rule);
+    fault =
+        *core::SkewFault((seconds > 0 ? "+" : "-") + std::to_string(std::abs(seconds)) + "s", "");
   } else {
-    action.kind = FaultAction::Kind::kToxic;
-    action.toxic = *DefaultToxic(kind);
-    action.toxic.name = "nemesis_" + id;
+    fault.action.kind = core::FindKind(kind);
+    if (fault.family() == core::Family::kProxy) fault.action.settings = *NemesisSettings(kind);
   }
-  return action;
+  fault.where.target = target;
+  switch (fault.family()) {
+    case core::Family::kProxy:
+      fault.where.target_kind = core::TargetKind::kProxy;
+      // Two of a nemesis's toxics may be on one proxy at once; names must differ.
+      fault.id = "nemesis_" + id;
+      break;
+    case core::Family::kShim:
+      fault.where.target_kind = core::TargetKind::kService;
+      fault.id = id;
+      break;
+    case core::Family::kProcess:
+      fault.where.target_kind =
+          spec.NamesClients(target) ? core::TargetKind::kClients : core::TargetKind::kService;
+      fault.id = id;
+      break;
+  }
+  return fault;
 }
 
 core::Status PlanNemesis(const Spec& spec, const NemesisSpec& nemesis, int number,
@@ -161,41 +164,19 @@ core::Status PlanNemesis(const Spec& spec, const NemesisSpec& nemesis, int numbe
     PlannedFault fault;
     fault.id = "n" + std::to_string(number) + "." + std::to_string(++count);
     fault.where = nemesis.where;
-    fault.action = NemesisAction(spec, kind, target, action_rng, fault.id);
-    if (fault.action.kind == FaultAction::Kind::kKill) fault.action.restart_after = length;
+    fault.fault = NemesisFault(spec, kind, target, action_rng, fault.id);
+    // A service it kills is down for the fault's length; a killed client stays down.
+    if (fault.fault.action.kind->name == "kill" &&
+        fault.fault.where.target_kind == core::TargetKind::kService) {
+      fault.fault.action.settings["restart_after"] =
+          std::int64_t{std::chrono::round<std::chrono::milliseconds>(length).count()};
+    }
     fault.start.at = at;
     fault.length = length;
     ends.push_back(at + length);
     out.push_back(std::move(fault));
   }
   return core::Ok();
-}
-
-bool IsDefault(const core::AttributeInfo& attribute, const core::AttributeValue& value) {
-  if (attribute.required) return false;
-  if (const auto* integer = std::get_if<std::int64_t>(&value)) {
-    return *integer == attribute.default_integer;
-  }
-  if (const auto* fraction = std::get_if<double>(&value)) {
-    return *fraction == attribute.default_fraction;
-  }
-  return std::get<std::string>(value) == attribute.default_text;
-}
-
-// The attributes that say something (required ones and those away from their default), as a
-// spec writes them: durations with their unit, chances as percentages.
-std::string Attributes(const proxy::ToxicSpec& toxic) {
-  const proxy::ToxicTypeInfo* type = proxy::FindToxicType(toxic.type);
-  std::string text;
-  for (const auto& [name, value] : toxic.attributes) {
-    static const core::AttributeInfo kUnknown{};  // no unit, no default: shown as it is
-    const core::AttributeInfo* info =
-        type ? core::FindAttribute(type->kind->attributes, name) : nullptr;
-    if (info != nullptr && IsDefault(*info, value)) continue;
-    if (!text.empty()) text += " ";
-    text += name + "=" + core::FormatWrittenAttribute(info ? *info : kUnknown, value);
-  }
-  return text;
 }
 
 }  // namespace
@@ -206,38 +187,13 @@ std::vector<std::string_view> NemesisKinds() {
        {core::Family::kProcess, core::Family::kShim, core::Family::kProxy}) {
     for (const core::KindInfo& kind : core::Kinds()) {
       if (kind.family == family && kind.nemesis == core::Nemesis::kNemesis &&
-          (family != core::Family::kProxy || DefaultToxic(kind.name))) {
+          (family != core::Family::kProxy || NemesisSettings(kind.name))) {
         kinds.push_back(kind.name);
       }
     }
   }
   return kinds;
 }
-
-std::string FaultKind(const FaultAction& action) {
-  switch (action.kind) {
-    case FaultAction::Kind::kToxic:
-      return action.toxic.type;
-    case FaultAction::Kind::kRule:
-      return "rule";
-    case FaultAction::Kind::kPause:
-      return "pause";
-    case FaultAction::Kind::kKill:
-      return "kill";
-    case FaultAction::Kind::kSkew:
-      return "skew";
-  }
-  return "unknown";
-}
-
-namespace {
-
-// What a pause or a kill names: a service, or a workload's clients.
-std::string ProcessNoun(const FaultAction& action) {
-  return action.clients ? "clients" : "service";
-}
-
-}  // namespace
 
 std::string DescribeFault(const PlannedFault& fault) {
   std::string text = fault.id;
@@ -255,31 +211,9 @@ std::string DescribeFault(const PlannedFault& fault) {
       break;
   }
   text += fault.length ? " for " + core::FormatDuration(*fault.length) : " until the end";
-  text += ": ";
-  const FaultAction& action = fault.action;
-  switch (action.kind) {
-    case FaultAction::Kind::kToxic:
-      text += action.toxic.type + " on proxy " + action.target + " (" +
-              std::string(proxy::StreamName(action.toxic.stream));
-      if (const std::string attributes = Attributes(action.toxic); !attributes.empty()) {
-        text += " " + attributes;
-      }
-      text += ")";
-      break;
-    case FaultAction::Kind::kRule:
-    case FaultAction::Kind::kSkew:
-      text += FaultKind(action) + " on service " + action.target + " (" +
-              core::FormatFault(action.rule) + ")";
-      break;
-    case FaultAction::Kind::kPause:
-      text += "pause " + ProcessNoun(action) + " " + action.target;
-      break;
-    case FaultAction::Kind::kKill:
-      text += "kill " + ProcessNoun(action) + " " + action.target;
-      if (action.restart) text += ", restarted after " + core::FormatDuration(action.restart_after);
-      break;
-  }
-  return text;
+  core::Fault shown = fault.fault;
+  shown.id.clear();  // the plan's id leads the line
+  return text + ": " + core::FormatFault(shown);
 }
 
 std::optional<core::Duration> LongestRun(const Spec& spec) {
@@ -306,11 +240,10 @@ core::Result<std::vector<PlannedFault>> PlanFaults(const Spec& spec, std::uint64
     PlannedFault fault;
     fault.id = "f" + std::to_string(++number);
     fault.where = timeline.where;
-    fault.action = timeline.action;
+    fault.fault = timeline.fault;
+    fault.fault.id = fault.fault.family() == core::Family::kProxy ? "fault_" + fault.id : fault.id;
     fault.start = timeline.start;
     fault.length = timeline.length;
-    if (fault.action.kind == FaultAction::Kind::kToxic)
-      fault.action.toxic.name = "fault_" + fault.id;
     plan.push_back(std::move(fault));
   }
   number = 0;

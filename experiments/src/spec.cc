@@ -40,17 +40,14 @@ constexpr std::string_view kRestartPolicies[] = {"never", "on-failure", "always"
 constexpr std::string_view kProxyKeys[] = {"listen", "upstream", "toxics"};
 constexpr std::string_view kWorkloadKeys[] = {"name",        "client", "args",     "env",
                                               "concurrency", "ops",    "duration", "history"};
-constexpr std::string_view kFaultKeys[] = {
-    "at",    "after", "for",     "proxy",         "toxic", "service", "rule",
-    "pause", "kill",  "restart", "restart_after", "skew",  "offset",  "rate"};
+constexpr std::string_view kFaultKeys[] = {"at",      "after",         "for",   "proxy",  "toxic",
+                                           "service", "rule",          "fault", "pause",  "kill",
+                                           "restart", "restart_after", "skew",  "offset", "rate"};
 constexpr std::string_view kNemesisKindKeys[] = {"toxic", "rule"};
 constexpr std::string_view kNemesisKeys[] = {"nemesis", "every",   "for",
                                              "kinds",   "targets", "max_active"};
 constexpr std::string_view kInvariantKeys[] = {"name",    "probe", "http",    "every", "must",
                                                "timeout", "final", "checker", "min"};
-
-// The clocks a skew fault moves: what programs read the time with.
-constexpr std::string_view kClockCalls = "clock_gettime,gettimeofday,time";
 
 Location Where(const YAML::Node& node) {
   const YAML::Mark mark = node.Mark();
@@ -429,9 +426,11 @@ class Reader {
     return std::move(*rule);
   }
 
-  std::optional<proxy::ToxicSpec> ReadToxic(const YAML::Node& node) {
+  // A toxic as a spec writes it; `given` (when asked for) gets the attributes it wrote.
+  std::optional<proxy::ToxicSpec> ReadToxic(const YAML::Node& node,
+                                            core::Attributes* given = nullptr) {
     if (!node.IsMap()) {
-      Error(node, "a toxic is a mapping such as {type: latency, latency: 100}");
+      Error(node, "a toxic is a mapping such as {type: latency, latency: 100ms}");
       return std::nullopt;
     }
     const YAML::Node type_node = node["type"];
@@ -476,11 +475,21 @@ class Reader {
       Error(node, "toxic: " + parsed.message());
       return std::nullopt;
     }
+    if (given != nullptr) *given = parsed->attributes;
     if (auto ok = proxy::ValidateToxic(*parsed); !ok) {
       Error(node, "toxic " + Quote(parsed->type) + ": " + ok.message());
       return std::nullopt;
     }
     return std::move(*parsed);
+  }
+
+  // A fault's toxic on `proxy` (empty: a nemesis's, which picks its proxy), keeping the
+  // attributes the spec wrote.
+  std::optional<core::Fault> ReadToxicFault(const YAML::Node& node, std::string_view proxy) {
+    core::Attributes given;
+    auto toxic = ReadToxic(node, &given);
+    if (!toxic) return std::nullopt;
+    return proxy::FaultFromToxic(*toxic, proxy, given);
   }
 
   // A toxic's attribute as a spec writes it (`latency: 800ms`, `probability: 20%`), in the
@@ -677,88 +686,135 @@ class Reader {
     if (const auto length = body["for"]) fault.length = Duration(length, "for");
 
     int actions = 0;
-    auto& action = fault.action;
+    core::Fault& action = fault.fault;
     if (const auto toxic = body["toxic"]) {
       ++actions;
-      action.kind = FaultAction::Kind::kToxic;
-      if (auto parsed = ReadToxic(toxic)) action.toxic = std::move(*parsed);
-      if (const auto proxy = body["proxy"]) {
-        action.target = String(proxy, "proxy").value_or("");
-        proxy_refs_.push_back({action.target, proxy, "proxy"});
+      std::string proxy;
+      if (const auto proxy_node = body["proxy"]) {
+        proxy = String(proxy_node, "proxy").value_or("");
+        proxy_refs_.push_back({proxy, proxy_node, "proxy"});
       } else {
         Error(toxic, "a toxic fault needs `proxy`: the proxy it goes on");
       }
+      if (auto parsed = ReadToxicFault(toxic, proxy)) action = std::move(*parsed);
     } else if (body["proxy"]) {
       Error(body["proxy"], "a fault on a proxy needs `toxic`");
     }
     if (const auto rule = body["rule"]) {
       ++actions;
-      action.kind = FaultAction::Kind::kRule;
-      if (auto parsed = ReadRule(rule)) action.rule = std::move(*parsed);
+      if (auto parsed = ReadRule(rule)) action = std::move(*parsed);
       if (const auto service = body["service"]) {
-        action.target = String(service, "service").value_or("");
-        injected_refs_.push_back({action.target, service, "service"});
+        OnService(action, String(service, "service").value_or(""));
+        injected_refs_.push_back({action.where.target, service, "service"});
       } else {
         Error(rule, "a rule fault needs `service`: the service (run with inject) it goes on");
       }
     } else if (body["service"]) {
       Error(body["service"], "a fault on a service's calls needs `rule`");
     }
-    if (const auto pause = body["pause"]) {
+    for (const char* signal : {"pause", "kill"}) {
+      const auto target = body[signal];
+      if (!target) continue;
       ++actions;
-      action.kind = FaultAction::Kind::kPause;
-      action.target = String(pause, "pause").value_or("");
-      process_refs_.push_back({action.target, pause, "pause"});
+      action.action.kind = core::FindKind(signal);
+      OnService(action, String(target, signal).value_or(""));
+      process_refs_.push_back({action.where.target, target, signal});
     }
-    if (const auto kill = body["kill"]) {
-      ++actions;
-      action.kind = FaultAction::Kind::kKill;
-      action.target = String(kill, "kill").value_or("");
-      process_refs_.push_back({action.target, kill, "kill"});
-      if (const auto restart = body["restart"])
-        action.restart = Bool(restart, "restart").value_or(false);
+    if (body["kill"]) {
+      core::Attributes& settings = action.action.settings;
+      if (const auto restart = body["restart"]) {
+        if (Bool(restart, "restart").value_or(false)) settings["restart"] = std::int64_t{1};
+      }
       if (const auto after = body["restart_after"]) {
-        action.restart = true;
-        action.restart_after = Duration(after, "restart_after").value_or(core::Duration(0));
+        if (auto length = Duration(after, "restart_after")) {
+          settings["restart_after"] =
+              std::int64_t{std::chrono::round<std::chrono::milliseconds>(*length).count()};
+        }
       }
     } else if (body["restart"] || body["restart_after"]) {
       Error(body["restart"] ? body["restart"] : body["restart_after"],
             "`restart` goes with `kill`");
     }
+    if (const auto line = body["fault"]) {
+      ++actions;
+      if (auto parsed = ReadFaultLine(line)) action = std::move(*parsed);
+    }
     if (const auto skew = body["skew"]) {
       ++actions;
-      action.kind = FaultAction::Kind::kSkew;
-      action.target = String(skew, "skew").value_or("");
-      injected_refs_.push_back({action.target, skew, "skew"});
-      action.rule = SkewRule(body);
+      if (auto parsed = SkewRule(body)) action = std::move(*parsed);
+      OnService(action, String(skew, "skew").value_or(""));
+      injected_refs_.push_back({action.where.target, skew, "skew"});
     } else if (body["rate"]) {
       Error(body["rate"], "`rate` goes with `skew`");
     }
     if (actions == 0) {
       Error(body,
-            "a fault needs one action: toxic (with proxy), rule (with service), pause, kill "
-            "or skew");
+            "a fault needs one action: toxic (with proxy), rule (with service), pause, kill, "
+            "skew, or a fault line");
     } else if (actions > 1) {
       Error(body, "a fault has one action; write two faults for two");
     }
-    spec_.faults.push_back(std::move(fault));
+    if (fault.fault.action.kind != nullptr) spec_.faults.push_back(std::move(fault));
   }
 
-  // skew: SERVICE with offset in `for`-free form: {skew: store, offset...}. The offset and
-  // rate ride on the rule grammar so they are checked in one place.
-  core::Fault SkewRule(const YAML::Node& body) {
+  // `fault: LINE`, the fault in its line form: "proxy p -> latency(latency=100ms)", "service s
+  // -> pause", "service s fsync -> delay(50ms)". Its target is checked like the other forms'.
+  std::optional<core::Fault> ReadFaultLine(const YAML::Node& node) {
+    auto text = String(node, "fault");
+    if (!text) return std::nullopt;
+    auto fault = core::ParseFault(*text);
+    if (!fault) {
+      Error(node, fault.message());  // it quotes the line
+      return std::nullopt;
+    }
+    if (!fault->id.empty()) {
+      Error(node, "fault: leave out 'rule " + fault->id + ":'; the run names its faults");
+      return std::nullopt;
+    }
+    const std::string& target = fault->where.target;
+    switch (fault->where.target_kind) {
+      case core::TargetKind::kSelf:
+        Error(node,
+              "fault: name what it acts on, e.g. 'service NAME " + core::FormatFault(*fault) + "'");
+        return std::nullopt;
+      case core::TargetKind::kProxy:
+        if (auto ok = proxy::ToxicFromFault(*fault, "check"); !ok) {
+          Error(node, "fault: " + ok.message());
+          return std::nullopt;
+        }
+        proxy_refs_.push_back({target, node, "fault"});
+        break;
+      case core::TargetKind::kService:
+      case core::TargetKind::kClients:
+        if (fault->family() == core::Family::kShim) {
+          injected_refs_.push_back({target, node, "fault"});
+        } else {
+          process_refs_.push_back({target, node, "fault"});
+        }
+        break;
+    }
+    return std::move(*fault);
+  }
+
+  // A fault on a service: its process, or (for a rule or a skew) its calls. Whether the
+  // name is a workload's clients instead is known once the whole spec is read.
+  static void OnService(core::Fault& fault, std::string service) {
+    fault.where.target_kind = core::TargetKind::kService;
+    fault.where.target = std::move(service);
+  }
+
+  // skew: SERVICE with its offset (default +1h) and rate.
+  std::optional<core::Fault> SkewRule(const YAML::Node& body) {
     std::string offset = "+1h";
     std::string rate;
     if (const auto value = body["rate"]) rate = String(value, "rate").value_or("");
     if (const auto value = body["offset"]) offset = String(value, "offset").value_or(offset);
-    const std::string line = std::string(kClockCalls) + " clock=all -> skew(" + offset +
-                             (rate.empty() ? "" : ", " + rate) + ")";
-    auto rule = core::ParseFault(line);
-    if (!rule) {
-      Error(body["skew"], "skew: " + rule.message());
-      return {};
+    auto skew = core::SkewFault(offset, rate);
+    if (!skew) {
+      Error(body["skew"], "skew: " + skew.message());
+      return std::nullopt;
     }
-    return std::move(*rule);
+    return std::move(*skew);
   }
 
   void ReadNemesis(const YAML::Node& body) {
@@ -823,24 +879,20 @@ class Reader {
         Error(item, "a nemesis kind is a toxic or a rule, not both; list them as two kinds");
         return std::nullopt;
       }
-      FaultAction action;
+      std::optional<core::Fault> own;
       if (const auto toxic = item["toxic"]) {
-        action.kind = FaultAction::Kind::kToxic;
-        auto parsed = ReadToxic(toxic);
-        if (!parsed) return std::nullopt;
-        action.toxic = std::move(*parsed);
-        kind.name = action.toxic.type;
+        own = ReadToxicFault(toxic, "");
+        if (!own) return std::nullopt;
+        kind.name = std::string(own->action.kind->name);
       } else if (const auto rule = item["rule"]) {
-        action.kind = FaultAction::Kind::kRule;
-        auto parsed = ReadRule(rule);
-        if (!parsed) return std::nullopt;
-        action.rule = std::move(*parsed);
+        own = ReadRule(rule);
+        if (!own) return std::nullopt;
         kind.name = "rule";
       } else {
         Error(item, "a nemesis kind of your own is {toxic: {type: ..., ...}} or {rule: \"...\"}");
         return std::nullopt;
       }
-      kind.own = std::move(action);
+      kind.own = std::move(own);
       return kind;
     }
     kind.name = String(item, "a nemesis kind").value_or("");
@@ -1004,14 +1056,22 @@ class Reader {
                           core::Suggest(ref.name, std::vector<std::string_view>(processes.begin(),
                                                                                 processes.end())));
     }
-    for (auto& fault : spec_.faults) {
-      FaultAction& action = fault.action;
-      if (action.kind != FaultAction::Kind::kPause && action.kind != FaultAction::Kind::kKill)
+    for (auto& timeline : spec_.faults) {
+      core::Fault& fault = timeline.fault;
+      if (fault.family() != core::Family::kProcess) continue;
+      if (!spec_.NamesClients(fault.where.target)) {
+        if (fault.where.target_kind == core::TargetKind::kClients) {
+          Error(timeline.where,
+                "clients " + Quote(fault.where.target) + ": no workload or client of that name");
+        }
         continue;
-      action.clients = spec_.NamesClients(action.target);
-      if (action.clients && action.restart) {
-        Error(fault.where, "kill " + Quote(action.target) +
-                               ": a workload's client is not restarted; `restart` is for services");
+      }
+      fault.where.target_kind = core::TargetKind::kClients;
+      if (fault.action.settings.contains("restart") ||
+          fault.action.settings.contains("restart_after")) {
+        Error(timeline.where, "kill " + Quote(fault.where.target) +
+                                  ": a workload's client is not restarted; `restart` is for "
+                                  "services");
       }
     }
     for (const auto& ref : service_refs_) {

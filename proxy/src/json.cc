@@ -126,9 +126,9 @@ core::Result<std::uint64_t> GetCount(const bj::value& value, std::string_view fi
   return static_cast<std::uint64_t>(*number);
 }
 
-core::Result<Target> GetTarget(const bj::value& value, Reading& reading) {
+core::Result<core::Connections> GetTarget(const bj::value& value, Reading& reading) {
   if (!value.is_object()) return BadField("target", "must be a JSON object");
-  Target target;
+  core::Connections target;
   auto ok = ForEachField(value.as_object(), {"connection", "every", "client"}, "target", reading,
                          [&](std::string_view key, const bj::value& v) -> core::Status {
                            const std::string field = "target." + std::string(key);

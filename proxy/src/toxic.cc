@@ -8,16 +8,6 @@
 
 namespace faultline::proxy {
 
-std::string_view StreamName(Stream stream) {
-  return stream == Stream::kUpstream ? "upstream" : "downstream";
-}
-
-std::optional<Stream> ParseStream(std::string_view text) {
-  if (text == "upstream") return Stream::kUpstream;
-  if (text == "downstream") return Stream::kDownstream;
-  return std::nullopt;
-}
-
 core::Probability ToxicSpec::probability() const {
   auto p = core::Probability::FromFraction(toxicity);
   return p ? *p : core::Probability::Always();
@@ -33,12 +23,6 @@ double ToxicSpec::Fraction(std::string_view attribute) const {
 
 const std::string& ToxicSpec::Text(std::string_view attribute) const {
   return core::TextAttribute(attributes, attribute);
-}
-
-bool Target::Matches(std::uint64_t connection_index, std::string_view client_ip) const {
-  if (connection != 0 && connection_index != connection) return false;
-  if (every != 0 && connection_index % every != 0) return false;
-  return client.empty() || client == client_ip;
 }
 
 namespace toxics {
@@ -151,6 +135,36 @@ core::Status ValidateToxic(ToxicSpec& spec) {
     spec.name = spec.type + "_" + std::string(StreamName(spec.stream));
   }
   return core::Ok();
+}
+
+core::Result<ToxicSpec> ToxicFromFault(const core::Fault& fault, std::string name) {
+  if (fault.family() != core::Family::kProxy) {
+    return core::MakeError("'" + core::FormatFault(fault) + "' is not a fault on a proxy");
+  }
+  ToxicSpec toxic;
+  toxic.name = std::move(name);
+  toxic.type = std::string(fault.action.kind->name);
+  toxic.stream = fault.where.stream;
+  toxic.toxicity = fault.gate.probability.fraction();
+  toxic.attributes = fault.action.settings;
+  toxic.target = fault.where.connections;
+  if (auto ok = ValidateToxic(toxic); !ok) return ok.error();
+  return toxic;
+}
+
+core::Fault FaultFromToxic(const ToxicSpec& toxic, std::string_view proxy,
+                           const core::Attributes& given) {
+  core::Fault fault;
+  fault.where.target_kind = core::TargetKind::kProxy;
+  fault.where.target = std::string(proxy);
+  fault.where.stream = toxic.stream;
+  fault.where.connections = toxic.target;
+  fault.action.kind = core::FindKind(toxic.type);
+  for (const auto& [name, value] : toxic.attributes) {
+    if (given.contains(name)) fault.action.settings.emplace(name, value);
+  }
+  fault.gate.probability = toxic.probability();
+  return fault;
 }
 
 namespace {

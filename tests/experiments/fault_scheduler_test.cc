@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "faultline/core/fault.h"
+
 using faultline::core::Duration;
 using faultline::core::ManualClock;
 using faultline::experiments::Actuator;
-using faultline::experiments::FaultAction;
+namespace core = faultline::core;
 using faultline::experiments::FaultListener;
 using faultline::experiments::FaultScheduler;
 using faultline::experiments::PlannedFault;
@@ -30,8 +32,8 @@ class Recorder final : public Actuator, public FaultListener {
                                 std::optional<Duration>& ends_after) override {
     Log("apply " + fault.id);
     if (refuse.count(fault.id) != 0) return faultline::core::MakeError("no such target");
-    if (fault.action.kind == FaultAction::Kind::kKill && fault.action.restart) {
-      ends_after = fault.action.restart_after;
+    if (const auto& kill = fault.fault.action.settings; kill.contains("restart_after")) {
+      ends_after = std::chrono::milliseconds(core::IntegerAttribute(kill, "restart_after"));
     }
     return faultline::core::Ok();
   }
@@ -72,8 +74,7 @@ PlannedFault Fault(std::string id, Duration at, std::optional<Duration> length,
   fault.start.event = event;
   fault.start.at = at;
   fault.length = length;
-  fault.action.kind = FaultAction::Kind::kPause;
-  fault.action.target = "store";
+  fault.fault = *core::ParseFault("service store -> pause");
   return fault;
 }
 
@@ -170,9 +171,7 @@ TEST_CASE("a kill with restart ends after its downtime; the run's end cancels wh
   ManualClock clock;
   Recorder recorder(clock);
   std::vector<PlannedFault> plan = {Fault("kill", 1s, std::nullopt), Fault("later", 30s, 1s)};
-  plan[0].action.kind = FaultAction::Kind::kKill;
-  plan[0].action.restart = true;
-  plan[0].action.restart_after = 700ms;
+  plan[0].fault = *core::ParseFault("service store -> kill(restart=1, restart_after=700ms)");
   FaultScheduler faults(plan, clock, recorder, recorder);
   faults.ClientsStarted();
   clock.Advance(5s);

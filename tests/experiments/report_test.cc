@@ -118,14 +118,14 @@ void WriteFailedRun(const fs::path& run) {
             {"fault", "n1.1"},
             {"kind", "rule"},
             {"target", "store"},
-            {"description", "n1.1 at 3s for 1s: rule on service store"}},
+            {"description", "n1.1 at 3s for 1s: service store write -> fail(EIO)"}},
            {{"time", 4.0}, {"event", "fault_ended"}, {"fault", "n1.1"}},
            {{"time", 4.5},
             {"event", "fault_failed"},
             {"fault", "f2"},
             {"kind", "pause"},
             {"target", "store"},
-            {"description", "f2 at 4.5s: pause service store"},
+            {"description", "f2 at 4.5s: service store -> pause"},
             {"error", "no such process"}},
            {{"time", 5.0}, {"event", "fault_ended"}, {"fault", "f1"}},
            {{"time", 6.0}, {"event", "service_exited"}, {"service", "store"}, {"code", 3}},
@@ -267,7 +267,7 @@ TEST_CASE("a killed run gets a report from its event log", "[experiments][report
                       {"fault", "f1"},
                       {"kind", "pause"},
                       {"target", "s"},
-                      {"description", "f1 at 1s: pause service s"}}) +
+                      {"description", "f1 at 1s: service s -> pause"}}) +
                 "\n" + Line({{"time", 3.0}, {"event", "service_ready"}, {"service", "t"}}) +
                 "\n{\"time\":4.0,\"event\":\"fau");
   const auto path = WriteReport(run.string());

@@ -361,7 +361,7 @@ faults:
   const fs::path run = OnlyRun(dir, "paused");
   const std::string events = Read(run / "events.jsonl");
   CHECK_THAT(events, Catch::Contains(R"("event":"fault_started")") &&
-                         Catch::Contains("pause clients writers-0"));
+                         Catch::Contains("clients writers-0 -> pause"));
   // The process it signalled is a decision each way.
   CHECK_THAT(events,
              Catch::Contains(R"("event":"decision","fault":"f1","kind":"pause","family":"process",)"
@@ -603,7 +603,8 @@ TEST_CASE("a runner killed with SIGKILL leaves no process of the experiment behi
   CHECK(report.out == (run / "report.html").string() + "\n");
   CHECK_THAT(Read(run / "report.html"), Catch::Contains("<title>orphans ") &&
                                             Catch::Contains(": incomplete</title>") &&
-                                            Catch::Contains("f1 at 0s until the end: pause"));
+                                            Catch::Contains("f1 at 0s until the end: service ") &&
+                                            Catch::Contains(" -&gt; pause"));
   const auto not_a_run = RunProgram({kFaultline, "report", dir.path});
   CHECK(not_a_run.exit_code == 2);
   CHECK_THAT(not_a_run.err, Catch::Contains("is not a run directory"));
@@ -668,7 +669,7 @@ TEST_CASE("the plan race is caught in the buggy agent and not in the fixed one",
   CHECK_THAT(buggy.out, Catch::Contains("  report: " + (run / "report.html").string()));
   CHECK_THAT(Read(run / "report.html"),
              Catch::Contains("<div class=\"violation\"><b>every plan taken up is applied</b>") &&
-                 Catch::Contains("rule on service agent (point:plan.apply -&gt; delay(500ms))"));
+                 Catch::Contains("service agent point:plan.apply -&gt; delay(500ms)"));
   const auto fixed = run_example("fixed.yaml");
   INFO(fixed.out << fixed.err);
   CHECK(fixed.exit_code == 0);

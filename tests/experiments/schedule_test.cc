@@ -53,13 +53,15 @@ faults:
 )yaml");
   const auto plan = PlanFaults(spec, 1, 60s);
   REQUIRE(plan);
-  CHECK(Described(*plan) ==
-        std::vector<std::string>{
-            "f2 at 2s for 3s: latency on proxy p (downstream latency=800ms)",
-            "f1 at 5s until the end: pause service store",
-            "f3 1s after store is ready until the end: kill service store, restarted after 500ms"});
-  CHECK((*plan)[0].action.toxic.name == "fault_f2");
-  CHECK(FaultKind((*plan)[0].action) == "latency");
+  CHECK(
+      Described(*plan) ==
+      std::vector<std::string>{
+          "f2 at 2s for 3s: proxy p downstream -> latency(latency=800ms)",
+          "f1 at 5s until the end: service store -> pause",
+          "f3 1s after store is ready until the end: service store -> kill(restart_after=500ms)"});
+  CHECK((*plan)[0].fault.id == "fault_f2");  // its toxic's name
+  CHECK((*plan)[0].fault.action.kind->name == "latency");
+  CHECK((*plan)[1].fault.id == "f1");
 }
 
 TEST_CASE("a nemesis plans the same faults for the same seed, others for another",
@@ -105,12 +107,14 @@ TEST_CASE("a nemesis stays inside its bounds and its max_active", "[experiments]
         }
       }
       CHECK(active <= 2);
-      const std::string kind = FaultKind(fault.action);
-      if (kind == "skew") CHECK(fault.action.target == "agent");  // the only one under the shim
-      if (kind == "latency" || kind == "reset_peer") {
-        CHECK((fault.action.target == "p" || fault.action.target == "q"));
+      const std::string kind(fault.fault.action.kind->name);
+      const std::string& target = fault.fault.where.target;
+      if (kind == "skew") CHECK(target == "agent");  // the only one under the shim
+      if (kind == "latency" || kind == "reset_peer") CHECK((target == "p" || target == "q"));
+      if (kind == "kill") {
+        CHECK(std::chrono::milliseconds(core::IntegerAttribute(fault.fault.action.settings,
+                                                               "restart_after")) == *fault.length);
       }
-      if (kind == "kill") CHECK(fault.action.restart_after == *fault.length);
       kinds_seen.push_back(kind);
     }
     std::sort(kinds_seen.begin(), kinds_seen.end());
@@ -130,15 +134,19 @@ TEST_CASE("every nemesis kind makes a fault the proxy or the shim accepts",
     const auto plan = PlanFaults(spec, 7, 5s);
     REQUIRE(plan);
     REQUIRE(plan->size() == 4);  // at 1, 2, 3 and 4 s, one at a time
-    const FaultAction& action = plan->front().action;
-    if (action.kind == FaultAction::Kind::kToxic) {
-      proxy::ToxicSpec toxic = action.toxic;
-      CHECK(proxy::ValidateToxic(toxic));
-      CHECK(toxic.name == "nemesis_n1.1");
+    const core::Fault& fault = plan->front().fault;
+    CHECK(fault.action.kind->name == kind);
+    if (fault.family() == core::Family::kProxy) {
+      auto toxic = proxy::ToxicFromFault(fault, fault.id);
+      CHECK(toxic);
+      CHECK(fault.id == "nemesis_n1.1");
     }
-    if (action.kind == FaultAction::Kind::kSkew) {
-      CHECK(action.rule.action.on_call == core::CallAction::kSkew);
+    if (kind == "skew") {
+      CHECK(fault.action.on_call == core::CallAction::kSkew);
+      CHECK(fault.where.target == "s");
     }
+    // Its line reads back as the same fault.
+    CHECK(*core::ParseFault(core::FormatFault(fault)) == fault);
   }
   const auto kinds = NemesisKinds();
   for (const core::KindInfo& kind : core::Kinds()) {
@@ -172,21 +180,19 @@ faults:
   int rules = 0;
   for (const PlannedFault& fault : *plan) {
     INFO(DescribeFault(fault));
-    if (fault.action.kind == FaultAction::Kind::kToxic) {
+    if (fault.fault.family() == core::Family::kProxy) {
       ++toxics;
-      CHECK(fault.action.target == "p");
-      CHECK(fault.action.toxic.name == "nemesis_" + fault.id);
+      CHECK(fault.fault.where.target == "p");
+      CHECK(fault.fault.id == "nemesis_" + fault.id);
       CHECK(DescribeFault(fault) ==
             fault.id + " at " + core::FormatDuration(fault.start.at) +
-                " for 200ms: latency on proxy p (upstream jitter=100ms latency=2s)");
+                " for 200ms: proxy p upstream -> latency(jitter=100ms, latency=2s)");
     } else {
       ++rules;
-      REQUIRE(fault.action.kind == FaultAction::Kind::kRule);
-      CHECK(fault.action.target == "agent");  // the only service run with inject
-      CHECK(FaultKind(fault.action) == "rule");
+      REQUIRE(fault.fault.action.kind->name == "rule");
+      CHECK(fault.fault.where.target == "agent");  // the only service run with inject
       CHECK_THAT(DescribeFault(fault),
-                 Catch::EndsWith("rule on service agent (write,send fd=socket -> "
-                                 "30%fail(EPIPE))"));
+                 Catch::EndsWith(": service agent write,send fd=socket -> 30%fail(EPIPE)"));
     }
   }
   CHECK(toxics > 5);

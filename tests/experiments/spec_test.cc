@@ -8,6 +8,7 @@
 #include "faultline/experiments/spec.h"
 
 using namespace faultline::experiments;
+namespace core = faultline::core;
 using namespace std::chrono_literals;
 
 namespace {
@@ -109,7 +110,7 @@ TEST_CASE("a valid spec reads as written", "[experiments][spec]") {
   CHECK(spec.workload[0].history);
 
   REQUIRE(spec.faults.size() == 5);
-  CHECK(spec.faults[0].action.kind == FaultAction::Kind::kToxic);
+  CHECK(spec.faults[0].fault.action.kind->name == "latency");
   CHECK(spec.faults[0].start.at == 2s);
   CHECK(spec.faults[0].length == 3s);
   CHECK(spec.faults[1].start.event == Trigger::Event::kReady);
@@ -117,12 +118,11 @@ TEST_CASE("a valid spec reads as written", "[experiments][spec]") {
   CHECK(spec.faults[1].start.at == 1s);
   CHECK(spec.faults[2].start.event == Trigger::Event::kOp);
   CHECK(spec.faults[2].start.op == 100u);
-  CHECK(spec.faults[2].action.restart);
-  CHECK(spec.faults[2].action.restart_after == 500ms);
-  CHECK(spec.faults[3].action.kind == FaultAction::Kind::kRule);
-  CHECK(spec.faults[4].action.kind == FaultAction::Kind::kSkew);
-  CHECK(spec.faults[4].action.rule.action.skew_rate == 2.0);
-  CHECK(spec.faults[4].action.rule.action.skew_offset == -30s);
+  CHECK(core::FormatFault(spec.faults[2].fault) == "service store -> kill(restart_after=500ms)");
+  CHECK(spec.faults[3].fault.action.kind->name == "rule");
+  CHECK(spec.faults[4].fault.action.kind->name == "skew");
+  CHECK(spec.faults[4].fault.action.skew_rate == 2.0);
+  CHECK(spec.faults[4].fault.action.skew_offset == -30s);
   REQUIRE(spec.nemeses.size() == 1);
   CHECK(spec.nemeses[0].every_min == 1s);
   CHECK(spec.nemeses[0].every_max == 3s);
@@ -206,6 +206,39 @@ TEST_CASE("spec mistakes: a bad injector rule names its word", "[experiments][sp
              Catch::Contains("names a target") && Catch::Contains("leave out 'service s'"));
 }
 
+TEST_CASE("a timeline fault may be written as its line", "[experiments][spec]") {
+  const std::string head =
+      "name: a\nservices:\n  s: {cmd: ./s, inject: true}\nproxies: {p: {upstream: s}}\n"
+      "workload: [{name: w, client: ./c}]\nfaults:\n";
+  const SpecResult read = Parse(head +
+                                "  - {at: 1s, fault: \"proxy p upstream -> drop(framing=line, "
+                                "probability=20%)\"}\n"
+                                "  - {at: 1s, fault: \"service s fsync -> delay(5ms)\"}\n"
+                                "  - {at: 1s, fault: \"service w -> pause\"}\n");
+  INFO((read.errors.empty() ? "" : read.errors[0].Format()));
+  REQUIRE(read.spec);
+  REQUIRE(read.spec->faults.size() == 3);
+  CHECK(core::FormatFault(read.spec->faults[0].fault) ==
+        "proxy p upstream -> drop(framing=line, probability=20%)");
+  CHECK(read.spec->faults[1].fault.family() == core::Family::kShim);
+  // A workload's name makes the pause its clients'.
+  CHECK(read.spec->faults[2].fault.where.target_kind == core::TargetKind::kClients);
+
+  auto only_error = [&](const std::string& fault) { return OnlyError(head + fault); };
+  CHECK(only_error("  - {at: 1s, fault: \"proxy q -> noop\"}\n") ==
+        "x.yaml:7:21: fault: no proxy 'q' (did you mean p?)");
+  CHECK_THAT(only_error("  - {at: 1s, fault: \"proxy p -> drop(match=\\\"(\\\")\"}\n"),
+             Catch::Contains("not a valid RE2 pattern"));
+  CHECK_THAT(only_error("  - {at: 1s, fault: \"fsync -> delay(1ms)\"}\n"),
+             Catch::Contains("name what it acts on, e.g. 'service NAME fsync -> delay(1ms)'"));
+  CHECK_THAT(only_error("  - {at: 1s, fault: \"rule x: service s -> pause\"}\n"),
+             Catch::Contains("leave out 'rule x:'"));
+  CHECK_THAT(only_error("  - {at: 1s, fault: \"clients s -> pause\"}\n"),
+             Catch::Contains("clients 's': no workload or client"));
+  CHECK_THAT(only_error("  - {at: 1s, fault: \"proxy p -> latency(latency=800)\"}\n"),
+             Catch::Contains("a duration takes its unit"));
+}
+
 TEST_CASE("spec mistakes: a bad toxic", "[experiments][spec]") {
   CHECK_THAT(
       OnlyError("name: a\nservices: {s: ./s}\nproxies:\n  p:\n    upstream: s\n"
@@ -279,9 +312,9 @@ TEST_CASE("pause and kill name a service, a workload or one of its clients",
   for (const auto& error : read.errors) UNSCOPED_INFO(error.Format());
   REQUIRE(read.spec);
   REQUIRE(read.spec->faults.size() == 3);
-  CHECK(read.spec->faults[0].action.clients);
-  CHECK(read.spec->faults[1].action.clients);
-  CHECK(!read.spec->faults[2].action.clients);
+  CHECK(read.spec->faults[0].fault.where.target_kind == core::TargetKind::kClients);
+  CHECK(read.spec->faults[1].fault.where.target_kind == core::TargetKind::kClients);
+  CHECK(read.spec->faults[2].fault.where.target_kind == core::TargetKind::kService);
 
   CHECK_THAT(OnlyError(head + "  - {at: 1s, kill: writers-2}\n"),
              Catch::StartsWith("x.yaml:5:20: kill: no service, workload or client 'writers-2' (did "
@@ -427,8 +460,9 @@ TEST_CASE("templates stand in any value: a rule's port, a toxic's pattern", "[ex
   REQUIRE(run.spec);
   CHECK(run.spec->services[0].rules.at(0).where.peer_port == 4100);
   CHECK(run.spec->proxies[0].toxics.at(0).Text("match") == "^SET k42 ");
-  CHECK(run.spec->faults.at(0).action.rule.where.peer_port == 4100);
-  CHECK(run.spec->faults.at(1).action.toxic.Text("match") == "/runs/cleanup-race/r1");
+  CHECK(run.spec->faults.at(0).fault.where.peer_port == 4100);
+  CHECK(core::TextAttribute(run.spec->faults.at(1).fault.action.settings, "match") ==
+        "/runs/cleanup-race/r1");
 
   // A value can make a rule invalid only once it is known: the run says where.
   const std::string bad_port =

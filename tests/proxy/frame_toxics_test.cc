@@ -428,15 +428,15 @@ TEST_CASE("an unfinished frame at the end of the stream passes unchanged", "[pro
 }
 
 TEST_CASE("targeting picks connections by index, period and client", "[proxy][toxic]") {
-  Target target;
+  core::Connections target;
   CHECK(target.Matches(5, "10.0.0.1"));
   target.every = 2;
   CHECK_FALSE(target.Matches(3, ""));
   CHECK(target.Matches(4, ""));
-  target = Target{3, 0, ""};
+  target = core::Connections{3, 0, ""};
   CHECK(target.Matches(3, ""));
   CHECK_FALSE(target.Matches(4, ""));
-  target = Target{0, 0, "127.0.0.2"};
+  target = core::Connections{0, 0, "127.0.0.2"};
   CHECK(target.Matches(1, "127.0.0.2"));
   CHECK_FALSE(target.Matches(1, "127.0.0.1"));
 

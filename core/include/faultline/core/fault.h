@@ -159,6 +159,11 @@ std::string FormatFault(const Fault& fault);
 Result<std::vector<Fault>> ParseFaults(std::string_view text,
                                        Status (*check)(const Fault&) = nullptr);
 
+// A skew of every clock a program reads the time with (clock_gettime on every clock,
+// gettimeofday, time), as skew(OFFSET[, RATE]) reads them: "+1h", "-30s"; "2" or "x2" (empty:
+// the clock keeps its pace). The fault names no target.
+Result<Fault> SkewFault(std::string_view offset, std::string_view rate);
+
 // Whether the fault is a rule: it acts on the calls or points of the process the shim runs in,
 // and names no target (a rules file, FAULTLINE_INJECT_RULES, `faultline inject`, a service's
 // `inject` list). The error says what the line is instead.

@@ -25,7 +25,9 @@ namespace faultline::experiments {
 struct PlannedFault {
   std::string id;  // "f1", "f2"... for the timeline (file order), "n1.1", "n1.2"... for nemesis 1
   Location where;  // the spec entry it comes from
-  FaultAction action;
+  // What it does, and to what. Its id is the name it is installed under: its toxic's name
+  // on a proxy ("fault_f1", "nemesis_n1.1"), its rule's in a shim table ("f1").
+  core::Fault fault;
   Trigger start;
   std::optional<core::Duration> length;  // none: until the run ends
 };
@@ -53,12 +55,8 @@ std::vector<std::string> NemesisCandidates(const Spec& spec, const NemesisSpec& 
 // What a nemesis's kind acts on, for messages: "proxy", "service" or "service with inject".
 std::string_view NemesisKindActsOn(const NemesisKind& kind);
 
-// The label of a fault's kind in events and metrics: the toxic type, or rule, pause, kill,
-// skew.
-std::string FaultKind(const FaultAction& action);
-
-// One line: "f1 at 2s for 3s: latency on proxy store_a (downstream latency=800ms)", its
-// attributes as a spec writes them.
+// One line: "f1 at 2s for 3s: proxy store_a downstream -> latency(latency=800ms)", the fault
+// in its line form.
 std::string DescribeFault(const PlannedFault& fault);
 
 }  // namespace faultline::experiments

@@ -108,18 +108,6 @@ struct WorkloadSpec {
 // A workload's clients are NAME-0, NAME-1...: their log files, and what pause and kill name.
 std::string ClientName(const WorkloadSpec& workload, int index);
 
-// What a fault does, and to what.
-struct FaultAction {
-  enum class Kind { kToxic, kRule, kPause, kKill, kSkew };
-  Kind kind = Kind::kToxic;
-  std::string target;               // a proxy (toxic) or a service (the rest)
-  proxy::ToxicSpec toxic;           // kToxic
-  core::Fault rule;                 // kRule, and kSkew (a skew rule on the clock calls)
-  bool restart = false;             // kKill: start the service again...
-  core::Duration restart_after{0};  // ...this long after the kill
-  bool clients = false;  // kPause, kKill: `target` is a workload (all of its clients) or one
-};
-
 // When a timeline fault starts: `at` after the run starts, or after an event.
 struct Trigger {
   enum class Event { kStart, kReady, kOp };
@@ -133,7 +121,9 @@ struct TimelineFault {
   Location where;
   Trigger start;
   std::optional<core::Duration> length;  // `for`; none: until the run ends
-  FaultAction action;
+  // What it does, and to what: a toxic on a proxy, a rule or a skew on a service's calls, a
+  // pause or a kill of a service or of a workload's clients. Its id is the plan's.
+  core::Fault fault;
 };
 
 // One thing a nemesis may do: a named kind (NemesisKinds(): pause, kill, skew or a toxic type
@@ -142,7 +132,7 @@ struct TimelineFault {
 struct NemesisKind {
   Location where;
   std::string name;                // the named kind, or the own toxic's type, or "rule"
-  std::optional<FaultAction> own;  // own toxic (kToxic) or rule (kRule); `target` empty
+  std::optional<core::Fault> own;  // own toxic or rule, with no target yet
 };
 
 // A seeded random nemesis: every `every` (uniform in its range) it starts one fault chosen

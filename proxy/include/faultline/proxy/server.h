@@ -60,7 +60,7 @@ struct ProxyPatch {
 struct ToxicPatch {
   core::Attributes attributes;  // merged over the current ones
   std::optional<double> toxicity;
-  std::optional<Target> target;
+  std::optional<core::Connections> target;
 };
 
 class ProxyServer {

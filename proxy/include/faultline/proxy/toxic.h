@@ -14,6 +14,7 @@
 
 #include "faultline/core/attributes.h"
 #include "faultline/core/duration.h"
+#include "faultline/core/fault.h"
 #include "faultline/core/kinds.h"
 #include "faultline/core/probability.h"
 #include "faultline/core/result.h"
@@ -29,21 +30,10 @@ namespace faultline::proxy {
 inline constexpr std::size_t kDirectionBudget = core::kMaxFrameBytes;
 inline constexpr std::size_t kProxyBudget = 64 << 20;
 
-enum class Stream { kUpstream, kDownstream };
-std::string_view StreamName(Stream stream);
-std::optional<Stream> ParseStream(std::string_view text);
-
-// Which connections of a proxy a toxic applies to (all of them by default). Connections are
-// numbered from 1 in the order the proxy accepted them.
-struct Target {
-  std::uint64_t connection = 0;  // only the k-th connection (0: any)
-  std::uint64_t every = 0;       // only every n-th: n, 2n, 3n... (0: any)
-  std::string client;            // only connections from this IP address ("": any)
-
-  bool any() const { return connection == 0 && every == 0 && client.empty(); }
-  bool Matches(std::uint64_t connection_index, std::string_view client_ip) const;
-  friend bool operator==(const Target&, const Target&) = default;
-};
+// A toxic's direction and its connections are a fault's (core/fault.h).
+using core::ParseStream;
+using core::Stream;
+using core::StreamName;
 
 struct ToxicSpec {
   std::string name;  // unique within a proxy; defaults to "<type>_<stream>"
@@ -51,7 +41,7 @@ struct ToxicSpec {
   Stream stream = Stream::kDownstream;
   double toxicity = 1.0;        // chance, per connection, that the toxic applies
   core::Attributes attributes;  // every attribute of the type, defaults filled in
-  Target target;
+  core::Connections target;     // which connections of the proxy it applies to
   // The `match` attribute, compiled once by ValidateToxic: every connection the spec
   // reaches searches with this one Pattern. It follows from `attributes`, so it takes no
   // part in comparisons.
@@ -96,6 +86,15 @@ bool IsConnectionToxic(std::string_view type);
 // fraction becomes a double) and compiles `match`. The error text names the offending
 // field, e.g. "attribute 'latency' must not be negative".
 core::Status ValidateToxic(ToxicSpec& spec);
+
+// The toxic a proxy fault (core/fault.h) puts on its proxy, named `name`, validated: its kind
+// is the type, its direction the stream, its chance the toxicity, its connections the target,
+// its settings the attributes (with the type's defaults filled in).
+core::Result<ToxicSpec> ToxicFromFault(const core::Fault& fault, std::string name);
+// The other way: the fault that puts `toxic` (validated) on `proxy`, with the attributes
+// `given` (those a person wrote; the defaults stay out of its line).
+core::Fault FaultFromToxic(const ToxicSpec& toxic, std::string_view proxy,
+                           const core::Attributes& given);
 
 // Makes attributes that Toxiproxy's server takes, and ValidateToxic would refuse, into what
 // Toxiproxy's toxics make of them: an attribute the type does not have is dropped; for
