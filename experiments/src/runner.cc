@@ -192,8 +192,8 @@ class Run final : private Actuator, private FaultListener {
 
   void LabelFaults() {
     for (const ProxySpec& proxy : spec_.proxies) {
-      for (const proxy::ToxicSpec& toxic : proxy.toxics) {
-        labels_[{proxy.name, toxic.name}] = {toxic.name, toxic.type};
+      for (const core::Fault& toxic : proxy.toxics) {
+        labels_[{proxy.name, toxic.id}] = {toxic.id, std::string(toxic.action.kind->name)};
       }
     }
     for (const PlannedFault& planned : plan_) {
@@ -354,7 +354,13 @@ class Run final : private Actuator, private FaultListener {
       created.upstream = spec_.FindService(proxy.upstream) != nullptr
                              ? "127.0.0.1:" + std::to_string(values_->Port(proxy.upstream))
                              : proxy.upstream;
-      auto state = proxies_->Create(created, proxy.toxics);
+      std::vector<proxy::ToxicSpec> toxics;
+      for (const core::Fault& fault : proxy.toxics) {
+        auto toxic = proxy::ToxicFromFault(fault, fault.id);
+        if (!toxic) return core::MakeError("proxy " + proxy.name + ": " + toxic.message());
+        toxics.push_back(std::move(*toxic));
+      }
+      auto state = proxies_->Create(created, std::move(toxics));
       if (!state) return core::MakeError("proxy " + proxy.name + ": " + state.message());
       Event(
           "proxy_started",

@@ -17,6 +17,7 @@
 #include "faultline/experiments/yaml_error.h"
 #include "faultline/experiments/yaml_json.h"
 #include "faultline/proxy/json.h"
+#include "faultline/proxy/toxic.h"
 #include "faultline/proxy/pattern.h"
 
 namespace faultline::experiments {
@@ -484,12 +485,14 @@ class Reader {
   }
 
   // A fault's toxic on `proxy` (empty: a nemesis's, which picks its proxy), keeping the
-  // attributes the spec wrote.
+  // attributes the spec wrote; its id is the toxic's name (given, or TYPE_STREAM).
   std::optional<core::Fault> ReadToxicFault(const YAML::Node& node, std::string_view proxy) {
     core::Attributes given;
     auto toxic = ReadToxic(node, &given);
     if (!toxic) return std::nullopt;
-    return proxy::FaultFromToxic(*toxic, proxy, given);
+    core::Fault fault = proxy::FaultFromToxic(*toxic, proxy, given);
+    fault.id = toxic->name;
+    return fault;
   }
 
   // A toxic's attribute as a spec writes it (`latency: 800ms`, `probability: 20%`), in the
@@ -562,7 +565,9 @@ class Reader {
           Error(toxics, what + ": `toxics` is a list");
         } else {
           for (const auto& toxic : toxics) {
-            if (auto parsed = ReadToxic(toxic)) proxy.toxics.push_back(std::move(*parsed));
+            if (auto parsed = ReadToxicFault(toxic, proxy.name)) {
+              proxy.toxics.push_back(std::move(*parsed));
+            }
           }
         }
       }

@@ -7,6 +7,7 @@
 
 #include "faultline/core/kinds.h"
 #include "faultline/experiments/schedule.h"
+#include "faultline/proxy/toxic.h"
 
 using namespace faultline;
 using namespace faultline::experiments;

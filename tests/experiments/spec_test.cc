@@ -102,7 +102,7 @@ TEST_CASE("a valid spec reads as written", "[experiments][spec]") {
   REQUIRE(spec.proxies.size() == 1);
   CHECK(spec.proxies[0].listen == "auto");
   REQUIRE(spec.proxies[0].toxics.size() == 1);
-  CHECK(spec.proxies[0].toxics[0].Int("latency") == 100);
+  CHECK(core::IntegerAttribute(spec.proxies[0].toxics[0].action.settings, "latency") == 100);
 
   REQUIRE(spec.workload.size() == 1);
   CHECK(spec.workload[0].concurrency == 4);
@@ -459,7 +459,8 @@ TEST_CASE("templates stand in any value: a rule's port, a toxic's pattern", "[ex
   const SpecResult run = ParseSpec(text, "x.yaml", "/specs", RunValues);
   REQUIRE(run.spec);
   CHECK(run.spec->services[0].rules.at(0).where.peer_port == 4100);
-  CHECK(run.spec->proxies[0].toxics.at(0).Text("match") == "^SET k42 ");
+  CHECK(core::TextAttribute(run.spec->proxies[0].toxics.at(0).action.settings, "match") ==
+        "^SET k42 ");
   CHECK(run.spec->faults.at(0).fault.where.peer_port == 4100);
   CHECK(core::TextAttribute(run.spec->faults.at(1).fault.action.settings, "match") ==
         "/runs/cleanup-race/r1");
@@ -500,17 +501,19 @@ TEST_CASE("a toxic's durations take units and its chances percentages; bare numb
   REQUIRE(read.spec);
   CHECK(read.warnings.empty());
   const auto& toxics = read.spec->proxies.at(0).toxics;
-  CHECK(toxics[0].Int("latency") == 1500);  // the latency toxic's unit is ms
-  CHECK(toxics[0].Int("jitter") == 250);
-  CHECK(toxics[1].Int("delay") == 2000);  // the slicer's is µs
-  CHECK(toxics[2].Fraction("probability") == 0.125);
-  CHECK(toxics[2].toxicity == 0.5);
-  CHECK(toxics[3].Int("timeout") == 120000);
+  CHECK(core::IntegerAttribute(toxics[0].action.settings, "latency") ==
+        1500);  // the latency toxic's unit is ms
+  CHECK(core::IntegerAttribute(toxics[0].action.settings, "jitter") == 250);
+  CHECK(core::IntegerAttribute(toxics[1].action.settings, "delay") == 2000);  // the slicer's is µs
+  CHECK(core::FractionAttribute(toxics[2].action.settings, "probability") == 0.125);
+  CHECK(toxics[2].gate.probability.ppm() == 500000);
+  CHECK(core::IntegerAttribute(toxics[3].action.settings, "timeout") == 120000);
 
   // A bare number is still milliseconds, with a warning that says how to write it.
   const auto bare = Parse(head + "      - {type: latency, latency: 800}\n");
   REQUIRE(bare.spec);
-  CHECK(bare.spec->proxies.at(0).toxics[0].Int("latency") == 800);
+  CHECK(core::IntegerAttribute(bare.spec->proxies.at(0).toxics[0].action.settings, "latency") ==
+        800);
   REQUIRE(bare.warnings.size() == 1);
   CHECK(bare.warnings[0].Format() ==
         "x.yaml:8:34: warning: latency: a bare number is taken as milliseconds; write "

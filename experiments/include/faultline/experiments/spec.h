@@ -26,7 +26,6 @@
 #include "faultline/core/duration.h"
 #include "faultline/core/fault.h"
 #include "faultline/core/result.h"
-#include "faultline/proxy/toxic.h"
 
 namespace faultline::experiments {
 
@@ -88,9 +87,9 @@ struct ServiceSpec {
 struct ProxySpec {
   std::string name;
   Location where;
-  std::string listen = "auto";  // "auto" (127.0.0.1 and a free port) or HOST:PORT
-  std::string upstream;         // a service (its port), a port name, or HOST:PORT
-  std::vector<proxy::ToxicSpec> toxics;
+  std::string listen = "auto";      // "auto" (127.0.0.1 and a free port) or HOST:PORT
+  std::string upstream;             // a service (its port), a port name, or HOST:PORT
+  std::vector<core::Fault> toxics;  // on from the start; each one's id is its toxic's name
 };
 
 struct WorkloadSpec {
