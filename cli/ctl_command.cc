@@ -12,8 +12,10 @@
 #include <boost/json.hpp>
 
 #include "app.h"
+#include "faultline/core/fault.h"
 #include "faultline/core/kinds.h"
 #include "faultline/proxy/api.h"
+#include "faultline/proxy/json.h"
 #include "faultline/proxy/toxic.h"
 #include "http_client.h"
 
@@ -388,6 +390,43 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
     exit_code = Call(o, "POST", "/proxies/" + Escape(o.proxy) + "/toxics", bj::serialize(body),
                      [&](const bj::value& v) {
                        std::cout << "added toxic to " << o.proxy << ":\n";
+                       PrintToxics(bj::array{v});
+                     });
+  });
+
+  auto* fault = ctl->add_subcommand(
+      "fault", "Add a toxic written as a fault line: \"proxy NAME [upstream] -> TYPE(ATTRS)\"");
+  fault
+      ->add_option("line", o.fault_line,
+                   "The fault, e.g. \"proxy redis upstream conn=2 -> 20%drop(framing=line)\"")
+      ->required();
+  fault->add_option("-n,--toxicName", o.toxic_name, "Toxic name (default: <type>_<stream>)");
+  fault->footer(
+      "The line is the one a spec's `fault:` takes (docs/experiments.md#faults): the proxy and "
+      "its direction, conn=K every=N client=IP for its connections, P% for the toxicity, then "
+      "the toxic type and its attributes, durations with their unit.\n\n" +
+      ToxicTypesHelp());
+  fault->callback([&] {
+    auto parsed = core::ParseFault(o.fault_line);
+    if (parsed && parsed->family() != core::Family::kProxy) {
+      parsed = core::MakeError("'" + core::FormatFault(*parsed) +
+                               "' is not a fault on a proxy; ctl puts toxics on proxies");
+    } else if (parsed && parsed->gate.lease) {
+      parsed = core::MakeError(
+          "lease= is not kept by the proxy's API; remove the toxic when "
+          "done (ctl toxic remove)");
+    }
+    auto toxic = parsed ? proxy::ToxicFromFault(*parsed, o.toxic_name)
+                        : core::Result<proxy::ToxicSpec>(parsed.error());
+    if (!toxic) {
+      std::cerr << "faultline ctl: " << toxic.message() << "\n";
+      exit_code = kExitBadInput;
+      return;
+    }
+    const std::string& target = parsed->where.target;
+    exit_code = Call(o, "POST", "/proxies/" + Escape(target) + "/toxics",
+                     bj::serialize(proxy::json::ToJson(*toxic)), [&](const bj::value& v) {
+                       std::cout << "added toxic to " << target << ":\n";
                        PrintToxics(bj::array{v});
                      });
   });

@@ -34,6 +34,7 @@ struct CtlOptions {
   std::uint64_t target_connection = 0;  // toxic add --connection; release --connection
   std::uint64_t target_every = 0;
   std::string target_client;
+  std::string fault_line;  // ctl fault
   // holds and events
   bool all = false;
   std::uint64_t since = 0;

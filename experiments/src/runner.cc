@@ -464,11 +464,7 @@ class Run final : private Actuator, private FaultListener {
   // line it left unfinished ends there, rather than run on into the new process's first.
   void Attach(HistoryFeed& feed, Process& process) {
     if (feed.output.empty()) return;
-    DrainHistory(feed);
-    if (!feed.partial.empty()) {
-      feed.partial += '\n';
-      TakeLines(feed);
-    }
+    EndHistory(feed);
     feed.pipe = process.TakeStdout();
   }
 
@@ -569,6 +565,17 @@ class Run final : private Actuator, private FaultListener {
   void DrainHistory(HistoryFeed& feed) {
     while (ReadHistory(feed)) {
     }
+  }
+
+  // The feed's process is gone: what it wrote is read, and a line it left unfinished ends
+  // here (its pipe may stay open in a child it left behind).
+  void EndHistory(HistoryFeed& feed) {
+    DrainHistory(feed);
+    if (!feed.partial.empty()) {
+      feed.partial += '\n';
+      TakeLines(feed);
+    }
+    feed.pipe = Descriptor();
   }
 
   // Reads what the feed's pipe holds, up to kMaxReadAtOnce so that a fast writer does not
@@ -1099,7 +1106,7 @@ class Run final : private Actuator, private FaultListener {
         client.finished = true;
         Event("client_stopped", {{"client", client.feed.process_id}});
       }
-      DrainHistory(client.feed);
+      if (!client.feed.output.empty()) EndHistory(client.feed);  // every client is done
     }
     // Services with a history keep running for the finals; what they wrote so far counts.
     for (auto& [name, service] : services_) DrainHistory(service.feed);
@@ -1157,6 +1164,8 @@ class Run final : private Actuator, private FaultListener {
         Event("service_stopped", {{"service", service.spec->name}, {"code", code}});
         service.running.reset();
       }
+      // What it wrote after the finals began counts too, as its file keeps it.
+      if (!service.feed.output.empty()) EndHistory(service.feed);
     }
     // Every service is down: what their tables hold is all they decided.
     LogDecisions(true);

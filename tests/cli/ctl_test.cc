@@ -183,3 +183,25 @@ TEST_CASE("ctl toxic add --help lists every toxic type with its attributes", "[c
   }
   CHECK(help.out.find("latency* (ms), jitter (ms)") != std::string::npos);
 }
+
+TEST_CASE("ctl fault adds the toxic a fault line describes", "[cli][ctl]") {
+  Server s;
+  REQUIRE(s.Ctl({"create", "db", "-l", "127.0.0.1:0", "-u", "127.0.0.1:5432"}) == 0);
+  CHECK(s.Ctl({"fault", "proxy db upstream conn=2 -> 20%drop(framing=line, match=^SET)"}) == 0);
+  CHECK(s.Ctl({"fault", "-n", "slow", "proxy db -> latency(latency=1.5s)"}) == 0);
+  const auto toxics = s.proxies.Get("db")->toxics;
+  REQUIRE(toxics.size() == 2);
+  CHECK(toxics[0].name == "drop_upstream");
+  CHECK(toxics[0].stream == proxy::Stream::kUpstream);
+  CHECK(toxics[0].toxicity == 0.2);
+  CHECK(toxics[0].target.connection == 2);
+  CHECK(toxics[0].Text("match") == "^SET");
+  CHECK(toxics[1].name == "slow");
+  CHECK(toxics[1].Int("latency") == 1500);
+  // What is not a proxy's toxic, or not one the API keeps, is refused before anything is sent.
+  CHECK(s.Ctl({"fault", "service s -> pause"}) == 2);
+  CHECK(s.Ctl({"fault", "proxy db -> latency(latency=800)"}) == 2);
+  CHECK(s.Ctl({"fault", "proxy db -> latency(latency=1s) lease=5s"}) == 2);
+  CHECK(s.Ctl({"fault", "proxy nope -> noop"}) == 2);  // the server's 404
+  CHECK(s.proxies.Get("db")->toxics.size() == 2);
+}

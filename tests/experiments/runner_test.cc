@@ -234,6 +234,28 @@ services:
         ops.at("total").as_int64() * std::string(R"({"type":"invoke","f":"w"})").size());
 }
 
+TEST_CASE("a service's last unfinished line counts when it is stopped at the end",
+          "[experiments][runner][history]") {
+  TempDir dir;
+  // It writes one op with no newline, says it is ready, and runs until the runner stops it.
+  std::ofstream(dir.path + "/stays.sh") << R"(printf '{"type":"invoke","f":"w"}')"
+                                           "\ntouch \"$FAULTLINE_RUN_DIR/wrote\"\nexec sleep 60\n";
+  const std::string spec = WriteSpec(dir, R"(name: stays
+duration: 100ms
+services:
+  writer:
+    cmd: "sh stays.sh"
+    history: true
+    ready: {command: "test -e {{run.dir}}/wrote", timeout: 20s}
+)");
+  const auto ran = RunProgram(Run(dir, spec), {}, 60s);
+  INFO(ran.out << ran.err);
+  const fs::path run = OnlyRun(dir, "stays");
+  CHECK(Result(run).at("ops").at("total") == 1);
+  CHECK(Read(run / "logs/writer.history") == R"({"type":"invoke","f":"w"})");
+  CHECK(Read(run / "history.jsonl").find(R"("f":"w")") != std::string::npos);
+}
+
 TEST_CASE("a service that writes its history while it starts is read, not blocked",
           "[experiments][runner][history]") {
   TempDir dir;

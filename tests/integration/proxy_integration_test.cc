@@ -367,7 +367,10 @@ TEST_CASE("an upstream name is looked up for each connection, off the API's thre
   std::atomic<int> lookups{0};
   std::promise<void> never;
   std::shared_future<void> blocked = never.get_future().share();
-  Harness h([&](const std::string& host,
+  // The hung lookup's thread outlives its budget, and may outlive this test: it holds its own
+  // copy of the future, not a reference into this frame.
+  Harness h([&lookups, &store_exists, blocked](
+                const std::string& host,
                 const std::string& port) -> core::Result<std::vector<proxy::Address>> {
     ++lookups;
     if (host == "slow.test") blocked.wait_for(30s);
