@@ -12,13 +12,14 @@
 
 #include "faultline/core/probability.h"
 #include "faultline/core/suggest.h"
+#include "faultline/core/text.h"
 #include "faultline/experiments/checker.h"
 #include "faultline/experiments/schedule.h"
 #include "faultline/experiments/yaml_error.h"
 #include "faultline/experiments/yaml_json.h"
 #include "faultline/proxy/json.h"
-#include "faultline/proxy/toxic.h"
 #include "faultline/proxy/pattern.h"
+#include "faultline/proxy/toxic.h"
 
 namespace faultline::experiments {
 namespace {
@@ -166,12 +167,7 @@ class Reader {
   }
 
   bool ValidName(const YAML::Node& node, const std::string& name, std::string_view what) {
-    // An ASCII letter or digit, then those, '_', '.' and '-'.
-    const auto allowed = [](char c) {
-      return IsLetterOrDigit(c) || c == '_' || c == '.' || c == '-';
-    };
-    if (name.empty() || !IsLetterOrDigit(name[0]) ||
-        !std::all_of(name.begin(), name.end(), allowed)) {
+    if (!core::IsName(name)) {
       Error(node, std::string(what) + " " + Quote(name) +
                       ": use letters, digits, '_', '.' and '-' (it names files and metrics)");
       return false;

@@ -6,6 +6,7 @@
 #include "faultline/core/text.h"
 
 using faultline::core::FormatFixed;
+using faultline::core::IsName;
 using faultline::core::SplitWords;
 using Words = std::vector<std::string_view>;
 
@@ -24,4 +25,16 @@ TEST_CASE("SplitWords splits at spaces and makes no empty words", "[core][text]"
   CHECK(SplitWords("drop") == Words{"drop"});
   CHECK(SplitWords("") == Words{});
   CHECK(SplitWords("  a   b ") == Words{"a", "b"});
+}
+
+TEST_CASE("a name starts with a letter or digit and holds only those, '_', '.' and '-'",
+          "[core][text]") {
+  for (const char* name : {"store", "store_a", "n1.1", "0day", "a-b"}) {
+    CAPTURE(name);
+    CHECK(IsName(name));
+  }
+  for (const char* name : {"", "_store", "-a", ".a", "a/b", "a b", "a:b", "ünï"}) {
+    CAPTURE(name);
+    CHECK_FALSE(IsName(name));
+  }
 }
