@@ -4,22 +4,9 @@
 #include <cmath>
 #include <vector>
 
+#include "faultline/core/text.h"
+
 namespace faultline::core {
-namespace {
-
-std::vector<std::string_view> SplitWords(std::string_view text) {
-  std::vector<std::string_view> words;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
-    std::size_t start = i;
-    while (i < text.size() && text[i] != ' ' && text[i] != '\t') ++i;
-    if (i > start) words.push_back(text.substr(start, i - start));
-  }
-  return words;
-}
-
-}  // namespace
 
 Distribution Distribution::Constant(Duration value) { return {Kind::kConstant, value, {}}; }
 

@@ -89,20 +89,6 @@ std::string_view Trim(std::string_view text) {
   return text.substr(begin, end - begin + 1);
 }
 
-std::vector<std::string_view> Words(std::string_view text) {
-  std::vector<std::string_view> words;
-  std::size_t at = 0;
-  while (at < text.size()) {
-    const auto begin = text.find_first_not_of(" \t", at);
-    if (begin == std::string_view::npos) break;
-    auto end = text.find_first_of(" \t", begin);
-    if (end == std::string_view::npos) end = text.size();
-    words.push_back(text.substr(begin, end - begin));
-    at = end;
-  }
-  return words;
-}
-
 std::vector<std::string_view> SplitOn(std::string_view text, char separator) {
   std::vector<std::string_view> parts;
   std::size_t at = 0;
@@ -704,7 +690,7 @@ Result<Fault> ParseFault(std::string_view line) {
     where = Trim(where.substr(colon + 1));
   }
 
-  const std::vector<std::string_view> words = Words(where);
+  const std::vector<std::string_view> words = SplitWords(where);
   std::size_t next = 0;
   FaultSelector& selector = fault.where;
   if (!words.empty() && (words[0] == "proxy" || words[0] == "service" || words[0] == "clients")) {
@@ -786,7 +772,7 @@ Result<Fault> ParseFault(std::string_view line) {
     return fail("expected an action after '->', e.g. delay(10ms), fail(EIO), hold(h1)");
   }
   if (auto ok = ParseAction(head, args, has_args, fault); !ok) return fail(ok.message());
-  for (std::string_view word : Words(rest)) {
+  for (std::string_view word : SplitWords(rest)) {
     const auto equals = word.find('=');
     if (equals == std::string_view::npos) {
       return fail("expected an option KEY=VALUE after the action, got " + Quote(word));

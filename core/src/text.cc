@@ -1,5 +1,6 @@
 #include "faultline/core/text.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace faultline::core {
@@ -25,11 +26,13 @@ bool IsName(std::string_view text) {
 }
 
 std::vector<std::string_view> SplitWords(std::string_view text) {
+  constexpr std::string_view kSpace = " \t";
   std::vector<std::string_view> words;
-  while (!text.empty()) {
-    const auto space = text.find(' ');
-    if (space != 0) words.push_back(text.substr(0, space));
-    text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
+  std::size_t at = 0;
+  while ((at = text.find_first_not_of(kSpace, at)) != std::string_view::npos) {
+    const std::size_t end = std::min(text.find_first_of(kSpace, at), text.size());
+    words.push_back(text.substr(at, end - at));
+    at = end;
   }
   return words;
 }

@@ -1,5 +1,5 @@
 // Text for people: numbers with a fixed count of decimals, rounded, never in exponent form;
-// lists of words split at spaces.
+// lists of words split at spaces and tabs; names.
 
 #include <catch2/catch.hpp>
 
@@ -20,11 +20,12 @@ TEST_CASE("FormatFixed writes exactly the decimals asked for", "[core][text]") {
   CHECK(FormatFixed(123456789.0, 2) == "123456789.00");
 }
 
-TEST_CASE("SplitWords splits at spaces and makes no empty words", "[core][text]") {
+TEST_CASE("SplitWords splits at spaces and tabs and makes no empty words", "[core][text]") {
   CHECK(SplitWords("latency=500ms jitter=0ms") == Words{"latency=500ms", "jitter=0ms"});
   CHECK(SplitWords("drop") == Words{"drop"});
   CHECK(SplitWords("") == Words{});
   CHECK(SplitWords("  a   b ") == Words{"a", "b"});
+  CHECK(SplitWords("uniform\t5ms \t 50ms\t") == Words{"uniform", "5ms", "50ms"});
 }
 
 TEST_CASE("a name starts with a letter or digit and holds only those, '_', '.' and '-'",

@@ -16,7 +16,7 @@ std::string FormatFixed(double value, int digits);
 // and metric labels, so they take nothing else.
 bool IsName(std::string_view text);
 
-// The words of `text`, split at spaces; runs of spaces make no empty words.
+// The words of `text`, split at spaces and tabs; runs of them make no empty words.
 std::vector<std::string_view> SplitWords(std::string_view text);
 
 }  // namespace faultline::core
