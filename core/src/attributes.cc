@@ -12,12 +12,6 @@ namespace {
 
 using Kind = AttributeKind;
 
-std::string KnownNames(std::span<const AttributeInfo> attributes) {
-  std::string known;
-  for (const auto& a : attributes) known += (known.empty() ? "" : ", ") + std::string(a.name);
-  return known;
-}
-
 // Stores `value` as `info`'s kind, or says why it cannot be.
 Status Coerce(const AttributeInfo& info, AttributeValue& value) {
   const std::string name(info.name);
@@ -94,6 +88,12 @@ const AttributeInfo* FindAttribute(std::span<const AttributeInfo> attributes,
   return it == attributes.end() ? nullptr : &*it;
 }
 
+std::string AttributeNames(std::span<const AttributeInfo> attributes) {
+  std::string names;
+  for (const auto& a : attributes) names += (names.empty() ? "" : ", ") + std::string(a.name);
+  return names;
+}
+
 std::optional<Duration> DurationUnit(const AttributeInfo& info) {
   if (info.unit == "ms") return std::chrono::milliseconds(1);
   if (info.unit == "us") return std::chrono::microseconds(1);
@@ -153,7 +153,7 @@ Status ValidateAttributes(std::span<const AttributeInfo> schema, std::string_vie
     const AttributeInfo* known = FindAttribute(schema, name);
     if (known == nullptr) {
       return MakeError("unknown attribute '" + name + "' for " + std::string(what) +
-                       " (known: " + KnownNames(schema) + ")");
+                       " (known: " + AttributeNames(schema) + ")");
     }
     if (auto ok = Coerce(*known, value); !ok) return ok;
   }

@@ -519,10 +519,11 @@ std::string QuoteSettingValue(const std::string& value) {
   return quoted + "\"";
 }
 
-// NAME=VALUE, ... against the kind's attributes, each read as a person writes it: a duration
-// always with its unit.
-Status ParseSettings(std::string_view args, const KindInfo& kind, Attributes& settings) {
+}  // namespace
+
+Result<Attributes> ReadSettings(const KindInfo& kind, std::string_view args) {
   const std::string what = std::string(kind.name);
+  Attributes settings;
   std::size_t at = 0;
   while (true) {
     while (at < args.size() && args[at] == ' ') ++at;
@@ -538,10 +539,9 @@ Status ParseSettings(std::string_view args, const KindInfo& kind, Attributes& se
     if (info == nullptr) {
       std::vector<std::string_view> known;
       for (const AttributeInfo& a : kind.attributes) known.push_back(a.name);
-      std::string list;
-      for (const std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
       return MakeError("unknown attribute " + Quote(name) + " for " + what + Suggest(name, known) +
-                       (list.empty() ? " (it takes none)" : " (known: " + list + ")"));
+                       (known.empty() ? " (it takes none)"
+                                      : " (known: " + AttributeNames(kind.attributes) + ")"));
     }
     if (settings.contains(name)) return MakeError(Quote(name) + " is given twice");
     std::string text;
@@ -563,8 +563,20 @@ Status ParseSettings(std::string_view args, const KindInfo& kind, Attributes& se
     }
   }
   Attributes checked = settings;  // the defaults are filled in a copy: a fault keeps its own
-  return ValidateAttributes(kind.attributes, what, checked);
+  if (auto ok = ValidateAttributes(kind.attributes, what, checked); !ok) return ok.error();
+  return settings;
 }
+
+bool Restarts(const Fault& kill) {
+  return IntegerAttribute(kill.action.settings, "restart") != 0 ||
+         kill.action.settings.contains("restart_after");
+}
+
+Duration RestartAfter(const Fault& kill) {
+  return std::chrono::milliseconds(IntegerAttribute(kill.action.settings, "restart_after"));
+}
+
+namespace {
 
 std::string FormatSettings(const KindInfo& kind, const Attributes& settings) {
   std::string out;
@@ -634,10 +646,10 @@ Status ParseAction(std::string_view head, std::string_view args, bool has_args, 
                      (proxy ? "" : ", or calls before '->' for a rule"));
   }
   action.kind = kind;
-  if (auto ok = ParseSettings(args, *kind, action.settings); !ok) return ok;
-  if (fault.where.target_kind == TargetKind::kClients &&
-      (IntegerAttribute(action.settings, "restart") != 0 ||
-       action.settings.contains("restart_after"))) {
+  auto settings = ReadSettings(*kind, args);
+  if (!settings) return settings.error();
+  action.settings = std::move(*settings);
+  if (fault.where.target_kind == TargetKind::kClients && Restarts(fault)) {
     return MakeError("clients are not restarted; restart applies to a service");
   }
   return Ok();

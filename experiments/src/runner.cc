@@ -802,7 +802,7 @@ class Run final : private Actuator, private FaultListener {
       if (auto ok = Signalled(fault, "kill", target, service.running->Kill()); !ok) {
         return ok;
       }
-      if (Restarts(action)) ends_after = RestartAfter(action);  // its downtime
+      if (core::Restarts(action)) ends_after = core::RestartAfter(action);  // its downtime
       return core::Ok();
     }
     core::Status Revert(const PlannedFault& fault) override {
@@ -820,7 +820,7 @@ class Run final : private Actuator, private FaultListener {
         if (!service.running) return core::Ok();
         return Signalled(fault, "resume", target, service.running->Resume());
       }
-      if (!Restarts(action)) return core::Ok();  // a killed client stays down
+      if (!core::Restarts(action)) return core::Ok();  // a killed client stays down
       Service& service = run_.services_.at(target);
       if (service.running) service.running->Wait(2s);  // collect the killed one
       service.running.reset();
@@ -829,16 +829,6 @@ class Run final : private Actuator, private FaultListener {
     }
 
    private:
-    // A kill's settings: whether the service starts again, and how long after.
-    static bool Restarts(const core::Fault& kill) {
-      return core::IntegerAttribute(kill.action.settings, "restart") != 0 ||
-             kill.action.settings.contains("restart_after");
-    }
-    static core::Duration RestartAfter(const core::Fault& kill) {
-      return std::chrono::milliseconds(
-          core::IntegerAttribute(kill.action.settings, "restart_after"));
-    }
-
     // `done`, logged as a decision on `process` (a service, or a client) when it succeeded.
     core::Status Signalled(const PlannedFault& fault, const char* what, const std::string& process,
                            core::Status done) {

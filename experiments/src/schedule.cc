@@ -5,7 +5,6 @@
 
 #include "faultline/core/kinds.h"
 #include "faultline/core/random.h"
-#include "faultline/core/text.h"
 
 namespace faultline::experiments {
 namespace {
@@ -27,20 +26,9 @@ std::optional<core::Attributes> NemesisSettings(std::string_view type) {
       kind->nemesis != core::Nemesis::kNemesis) {
     return std::nullopt;
   }
-  core::Attributes settings;
-  for (const std::string_view setting : core::SplitWords(kind->nemesis_settings)) {
-    const auto equals = setting.find('=');
-    const core::AttributeInfo* attribute =
-        core::FindAttribute(kind->attributes, setting.substr(0, equals));
-    if (attribute == nullptr || equals == std::string_view::npos) return std::nullopt;
-    bool bare = false;
-    auto value = core::ReadWrittenAttribute(*attribute, setting.substr(equals + 1), bare);
-    if (!value) return std::nullopt;
-    settings[std::string(attribute->name)] = *value;
-  }
-  core::Attributes checked = settings;
-  if (!core::ValidateAttributes(kind->attributes, type, checked)) return std::nullopt;
-  return settings;
+  auto settings = core::ReadSettings(*kind, kind->nemesis_settings);
+  if (!settings) return std::nullopt;
+  return std::move(*settings);
 }
 
 // Uniform in [low, high], in whole milliseconds when the range allows (plans read better).

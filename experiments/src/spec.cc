@@ -1068,8 +1068,7 @@ class Reader {
         continue;
       }
       fault.where.target_kind = core::TargetKind::kClients;
-      if (fault.action.settings.contains("restart") ||
-          fault.action.settings.contains("restart_after")) {
+      if (core::Restarts(fault)) {
         Error(timeline.where, "kill " + Quote(fault.where.target) +
                                   ": a workload's client is not restarted; `restart` is for "
                                   "services");

@@ -280,3 +280,19 @@ TEST_CASE("each mistake of a proxy or process fault is named", "[core][fault]") 
   CHECK_THAT(ErrorOf("service s -> latency(latency=1s)"), Catch::Contains("on a process"));
   CHECK_THAT(ErrorOf("proxy db -> 20%"), Catch::Contains("expected an action"));
 }
+
+TEST_CASE("a kind's settings are read as a line writes them, and only the given are kept",
+          "[core][fault]") {
+  const KindInfo& latency = *FindKind("latency");
+  auto settings = ReadSettings(latency, "latency=500ms, jitter=1s");
+  REQUIRE(settings);
+  CHECK(*settings == Attributes{{"jitter", std::int64_t{1000}}, {"latency", std::int64_t{500}}});
+  CHECK(*ReadSettings(*FindKind("drop"), "") == Attributes{});
+  CHECK_THAT(ReadSettings(latency, "").message(), Catch::Contains("missing required attribute"));
+  // A kill restarts with restart=1 or any restart_after, 0 included.
+  CHECK_FALSE(Restarts(Parsed("service s -> kill")));
+  CHECK_FALSE(Restarts(Parsed("service s -> kill(restart=0)")));
+  CHECK(Restarts(Parsed("service s -> kill(restart=1)")));
+  CHECK(Restarts(Parsed("service s -> kill(restart_after=0ms)")));
+  CHECK(RestartAfter(Parsed("service s -> kill(restart_after=2s)")) == 2s);
+}

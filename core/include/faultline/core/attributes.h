@@ -52,6 +52,8 @@ inline constexpr std::int64_t kMaxFrameBytes = 4 << 20;
 
 const AttributeInfo* FindAttribute(std::span<const AttributeInfo> attributes,
                                    std::string_view name);
+// Their names, for messages: "latency, jitter".
+std::string AttributeNames(std::span<const AttributeInfo> attributes);
 
 // An attribute's value as a person writes it (a spec, `faultline ctl -a`, a fault's line),
 // read into the attribute's own terms: a duration with its unit for an attribute in ms or us

@@ -159,6 +159,17 @@ std::string FormatFault(const Fault& fault);
 Result<std::vector<Fault>> ParseFaults(std::string_view text,
                                        Status (*check)(const Fault&) = nullptr);
 
+// A kind's settings as a fault line writes them, NAME=VALUE comma-separated
+// ("latency=800ms, jitter=10ms"), each read as its attribute is written (a duration always
+// with its unit) and all checked against the kind's attributes. Only the given ones are kept:
+// the kind's defaults are not filled in.
+Result<Attributes> ReadSettings(const KindInfo& kind, std::string_view text);
+
+// A kill's settings: whether the service is started again (restart=1, or any restart_after),
+// and how long after the kill.
+bool Restarts(const Fault& kill);
+Duration RestartAfter(const Fault& kill);
+
 // A skew of every clock a program reads the time with (clock_gettime on every clock,
 // gettimeofday, time), as skew(OFFSET[, RATE]) reads them: "+1h", "-30s"; "2" or "x2" (empty:
 // the clock keeps its pace). The fault names no target.

@@ -22,8 +22,8 @@
 //   udp               Udp: whether a UDP proxy takes it
 //   origin            Origin: Toxiproxy's type (with its defaults and quirks) or faultline's
 //   nemesis           kNemesis: a nemesis may name it in `kinds` with no settings of its own
-//   nemesis_settings  the settings it then takes, as a spec writes them ("latency=500ms");
-//                     the other attributes keep the type's defaults
+//   nemesis_settings  the settings it then takes, as a fault line writes them
+//                     ("latency=500ms", comma-separated); the others keep the type's defaults
 //   decisions         space-separated: the decisions it logs
 #define FAULTLINE_PROXY_KINDS(ROW)                                                              \
   ROW(latency, kDirection, kUdp, kToxiproxy, kNemesis, "latency=500ms", "delay")                \
