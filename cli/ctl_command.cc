@@ -407,26 +407,31 @@ void SetupCtlCommand(CLI::App& app, CtlOptions& o, int& exit_code) {
       "the toxic type and its attributes, durations with their unit.\n\n" +
       ToxicTypesHelp());
   fault->callback([&] {
-    auto parsed = core::ParseFault(o.fault_line);
-    if (parsed && parsed->family() != core::Family::kProxy) {
-      parsed = core::MakeError("'" + core::FormatFault(*parsed) +
+    std::string proxy_name;
+    const auto toxic_of = [&]() -> core::Result<proxy::ToxicSpec> {
+      auto parsed = core::ParseFault(o.fault_line);
+      if (!parsed) return parsed.error();
+      if (parsed->family() != core::Family::kProxy) {
+        return core::MakeError("'" + core::FormatFault(*parsed) +
                                "' is not a fault on a proxy; ctl puts toxics on proxies");
-    } else if (parsed && parsed->gate.lease) {
-      parsed = core::MakeError(
-          "lease= is not kept by the proxy's API; remove the toxic when "
-          "done (ctl toxic remove)");
-    }
-    auto toxic = parsed ? proxy::ToxicFromFault(*parsed, o.toxic_name)
-                        : core::Result<proxy::ToxicSpec>(parsed.error());
+      }
+      if (parsed->gate.lease) {
+        return core::MakeError(
+            "lease= is not kept by the proxy's API; remove the toxic when done (ctl toxic "
+            "remove)");
+      }
+      proxy_name = parsed->where.target;
+      return proxy::ToxicFromFault(*parsed, o.toxic_name);
+    };
+    auto toxic = toxic_of();
     if (!toxic) {
       std::cerr << "faultline ctl: " << toxic.message() << "\n";
       exit_code = kExitBadInput;
       return;
     }
-    const std::string& target = parsed->where.target;
-    exit_code = Call(o, "POST", "/proxies/" + Escape(target) + "/toxics",
+    exit_code = Call(o, "POST", "/proxies/" + Escape(proxy_name) + "/toxics",
                      bj::serialize(proxy::json::ToJson(*toxic)), [&](const bj::value& v) {
-                       std::cout << "added toxic to " << target << ":\n";
+                       std::cout << "added toxic to " << proxy_name << ":\n";
                        PrintToxics(bj::array{v});
                      });
   });

@@ -406,8 +406,9 @@ Status ParseConnection(std::string_view key, std::string_view value, Connections
   return Ok();
 }
 
-// The words of a target's selector that name its calls and filters, checked against what
-// the calls know. Filters that name something a call does not have are mistakes, not no-ops.
+// What the fault's family takes: after=, times=, timeout= and until= only on calls, a chance
+// not on a process; on calls, filters and actions that name something a call does not have
+// are mistakes, not no-ops.
 Status CheckApplies(const Fault& fault) {
   const FaultSelector& where = fault.where;
   const FaultAction& action = fault.action;

@@ -571,11 +571,14 @@ class Run final : private Actuator, private FaultListener {
   // here (its pipe may stay open in a child it left behind).
   void EndHistory(HistoryFeed& feed) {
     DrainHistory(feed);
-    if (!feed.partial.empty()) {
-      feed.partial += '\n';
-      TakeLines(feed);
-    }
+    EndPipe(feed);
+    TakeLines(feed);
+  }
+
+  // No more comes through the feed's pipe; a last line without its newline still counts.
+  static void EndPipe(HistoryFeed& feed) {
     feed.pipe = Descriptor();
+    if (!feed.partial.empty() && feed.partial.back() != '\n') feed.partial += '\n';
   }
 
   // Reads what the feed's pipe holds, up to kMaxReadAtOnce so that a fast writer does not
@@ -601,10 +604,7 @@ class Run final : private Actuator, private FaultListener {
       }
     }
     feed.copy.flush();
-    if (ended) {
-      feed.pipe = Descriptor();
-      if (!feed.partial.empty() && feed.partial.back() != '\n') feed.partial += '\n';
-    }
+    if (ended) EndPipe(feed);
     TakeLines(feed);
     return read >= kMaxReadAtOnce;
   }

@@ -423,9 +423,8 @@ class Reader {
     return std::move(*rule);
   }
 
-  // A toxic as a spec writes it; `given` (when asked for) gets the attributes it wrote.
-  std::optional<proxy::ToxicSpec> ReadToxic(const YAML::Node& node,
-                                            core::Attributes* given = nullptr) {
+  // A toxic as a spec writes it; `given` gets the attributes it wrote.
+  std::optional<proxy::ToxicSpec> ReadToxic(const YAML::Node& node, core::Attributes& given) {
     if (!node.IsMap()) {
       Error(node, "a toxic is a mapping such as {type: latency, latency: 100ms}");
       return std::nullopt;
@@ -472,7 +471,7 @@ class Reader {
       Error(node, "toxic: " + parsed.message());
       return std::nullopt;
     }
-    if (given != nullptr) *given = parsed->attributes;
+    given = parsed->attributes;
     if (auto ok = proxy::ValidateToxic(*parsed); !ok) {
       Error(node, "toxic " + Quote(parsed->type) + ": " + ok.message());
       return std::nullopt;
@@ -484,7 +483,7 @@ class Reader {
   // attributes the spec wrote; its id is the toxic's name (given, or TYPE_STREAM).
   std::optional<core::Fault> ReadToxicFault(const YAML::Node& node, std::string_view proxy) {
     core::Attributes given;
-    auto toxic = ReadToxic(node, &given);
+    auto toxic = ReadToxic(node, given);
     if (!toxic) return std::nullopt;
     core::Fault fault = proxy::FaultFromToxic(*toxic, proxy, given);
     fault.id = toxic->name;
@@ -779,7 +778,7 @@ class Reader {
               "fault: name what it acts on, e.g. 'service NAME " + core::FormatFault(*fault) + "'");
         return std::nullopt;
       case core::TargetKind::kProxy:
-        if (auto ok = proxy::ToxicFromFault(*fault, "check"); !ok) {
+        if (auto ok = proxy::ToxicFromFault(*fault, ""); !ok) {  // the proxy's own checks
           Error(node, "fault: " + ok.message());
           return std::nullopt;
         }
